@@ -1,0 +1,121 @@
+#pragma once
+/// Server: serves registered methods on N event loops (threads).
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actio/codec.hpp"
+#include "actio/options.hpp"
+#include "actio/servicer_context.hpp"
+#include "actio/task.hpp"
+
+namespace caf {
+class actor;
+}
+
+namespace actio {
+
+/// The four call shapes.
+enum class RpcKind { unary_unary, unary_stream, stream_unary, stream_stream };
+
+/// One method's handler, type-erased (grpc.RpcMethodHandler).
+struct RpcMethodHandler {
+  RpcKind kind = RpcKind::unary_unary;
+  std::function<Task<void>(ServicerContext&)> invoke;
+};
+
+/// A table of method handlers keyed by full path "/pkg.Service/Method"
+/// (grpc.GenericRpcHandler, resolved when the server starts).
+struct GenericRpcHandler {
+  std::map<std::string, RpcMethodHandler> methods;
+};
+
+/// grpc.method_handlers_generic_handler: `service` is "pkg.Service",
+/// `handlers` maps method names ("SayHello") to handlers.
+GenericRpcHandler method_handlers_generic_handler(const std::string& service,
+                                                  std::map<std::string, RpcMethodHandler> handlers);
+
+namespace detail {
+template <class Req, class Resp, class F>
+Task<void> run_unary_unary(const F& fn, const Codec<Req>& req_codec, const Codec<Resp>& resp_codec,
+                           ServicerContext& context) {
+  Req request;
+  if (!decode(req_codec, context.request_buffer_(), request)) context.fail_to_parse_request_();
+  Resp response = co_await fn(request, context);
+  encode(resp_codec, response, context.response_buffer_());
+}
+}  // namespace detail
+
+/// Wraps `fn`, a callable `Task<Resp>(const Req&, ServicerContext&)`, as a
+/// unary-unary handler. Codecs default to protobuf / raw bytes.
+template <class Req, class Resp, class F>
+RpcMethodHandler unary_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
+                                                Codec<Resp> response_codec = {}) {
+  struct Bound {
+    F fn;
+    Codec<Req> req;
+    Codec<Resp> resp;
+  };
+  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec), std::move(response_codec)});
+  return {RpcKind::unary_unary, [bound](ServicerContext& ctx) {
+            return detail::run_unary_unary<Req, Resp>(bound->fn, bound->req, bound->resp, ctx);
+          }};
+}
+
+/// Options of actio::server().
+struct ServerOptions {
+  /// Event loops (threads) serving calls, each with its own completion queue.
+  int loops = 1;
+  /// gRPC server arguments (e.g. "grpc.max_receive_message_length").
+  ChannelArguments args;
+  /// Calls beyond this many at once are rejected with RESOURCE_EXHAUSTED
+  /// (grpc.aio 1.51 queues them instead).
+  std::optional<int> maximum_concurrent_rpcs;
+  /// Default compression of responses.
+  std::optional<Compression> compression;
+  /// Accepts kept outstanding per method and loop (more absorbs bursts).
+  int accepts_per_method = 8;
+};
+
+namespace detail {
+class ServerState;
+}
+
+/// A gRPC server. The handle and its actor live on the loop that made it;
+/// calls are served on `options.loops` loops of their own.
+class Server {
+ public:
+  Server() = default;
+  explicit Server(std::shared_ptr<detail::ServerState> state) : state_(std::move(state)) {}
+
+  /// Binds `address` ("127.0.0.1:0" picks a free port) and returns the port.
+  /// A busy port throws std::runtime_error("Failed to bind to address ...").
+  int add_insecure_port(const std::string& address);
+  /// Adds method tables; before start() (later additions throw UsageError).
+  void add_generic_rpc_handlers(const std::vector<GenericRpcHandler>& handlers);
+  /// Starts serving. A second call is a no-op; after stop() throws UsageError.
+  Task<void> start();
+  /// Refuses new calls at once; lets calls in flight run for `grace`, then
+  /// cancels them (clients see UNAVAILABLE). Returns once everything is shut
+  /// down. Concurrent stops: the shortest grace wins.
+  Task<void> stop(std::optional<Duration> grace);
+  /// Returns true if `timeout` passed with the server still running, false
+  /// once it has terminated (as grpc.aio).
+  Task<bool> wait_for_termination(std::optional<Duration> timeout = std::nullopt);
+  /// The server's actor: `(stop_atom, double grace_s)` → unit once stopped,
+  /// `(port_atom)` → std::vector<int> of bound ports.
+  caf::actor actor() const;
+
+ private:
+  void check(const char* what) const;
+  std::shared_ptr<detail::ServerState> state_;
+};
+
+/// Makes a server homed on the calling thread's loop.
+Server server(ServerOptions options = {});
+
+}  // namespace actio

@@ -1,0 +1,89 @@
+#pragma once
+/// ServicerContext: what a handler knows and can do about its call.
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "actio/errors.hpp"
+#include "actio/metadata.hpp"
+#include "actio/options.hpp"
+#include "actio/status.hpp"
+#include "actio/task.hpp"
+
+namespace caf {
+class actor;
+}
+namespace grpc {
+class ByteBuffer;
+}
+
+namespace actio {
+
+namespace detail {
+class ServerCall;
+}
+
+/// The per-RPC server context, homed on the server loop that accepted the
+/// call; every method throws UsageError on another thread.
+class ServicerContext {
+ public:
+  explicit ServicerContext(detail::ServerCall& call) noexcept : call_(&call) {}
+  ServicerContext(const ServicerContext&) = delete;
+  ServicerContext& operator=(const ServicerContext&) = delete;
+
+  // -- what the client sent -------------------------------------------------
+
+  /// The client's metadata (user-agent included).
+  const Metadata& invocation_metadata() const;
+  /// e.g. "ipv4:127.0.0.1:47704".
+  std::string peer() const;
+  /// The full method path being served.
+  const std::string& method() const;
+  /// Time left before the client's deadline (never negative); nullopt without one.
+  std::optional<Duration> time_remaining() const;
+
+  // -- replying ---------------------------------------------------------------
+
+  /// Sends initial metadata now. A second call, or one after the response
+  /// went out, throws UsageError("Send initial metadata failed: already sent").
+  Task<void> send_initial_metadata(const Metadata& metadata);
+  /// Metadata sent with the final status.
+  void set_trailing_metadata(const Metadata& metadata);
+  /// Sets the final code; with a non-OK code the handler's response is dropped.
+  void set_code(StatusCode code);
+  void set_details(std::string details);
+  StatusCode code() const;
+  const std::string& details() const;
+  /// Sends the status now and throws AbortError. Empty arguments fall back to
+  /// what set_details / set_trailing_metadata stored. A second abort throws
+  /// UsageError("Abort already called!") and the first status stands; code OK
+  /// is refused with UsageError (grpc.aio hangs the client there).
+  [[noreturn]] void abort(StatusCode code, std::string details = {},
+                          std::optional<Metadata> trailing_metadata = std::nullopt);
+  [[noreturn]] void abort_with_status(const Status& status);
+
+  // -- lifecycle ------------------------------------------------------------
+
+  /// True once the client cancelled or the deadline passed (unlike grpc.aio,
+  /// where a client cancel leaves it false), and after a CANCELLED status.
+  bool cancelled() const;
+  /// True once the status has been sent.
+  bool done() const;
+  /// Runs `cb(context)` after the handler ended, whatever the outcome. A
+  /// callback that throws does not stop the others.
+  void add_done_callback(std::function<void(ServicerContext&)> cb);
+  /// The server-call actor (spawned on first use): `cancel_atom` → bool.
+  caf::actor actor();
+
+  /// For handler adapters: the request bytes and the response to fill.
+  const grpc::ByteBuffer& request_buffer_() const;
+  grpc::ByteBuffer& response_buffer_();
+  /// For handler adapters: ends the call with INTERNAL (undecodable request).
+  [[noreturn]] void fail_to_parse_request_();
+
+ private:
+  detail::ServerCall* call_;
+};
+
+}  // namespace actio

@@ -1,0 +1,173 @@
+#include "actio/channel.hpp"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include <caf/all.hpp>
+
+#include "actio/actors.hpp"
+#include "detail/channel_state.hpp"
+#include "detail/client_call.hpp"
+#include "detail/loop_actor.hpp"
+
+namespace actio {
+namespace detail {
+
+namespace {
+constexpr const char* kLocalCancel = "Locally cancelled by application!";
+}
+
+ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel,
+                           bool secure)
+    : loop_(&loop), target_(std::move(target)), channel_(channel), stub_(channel), secure_(secure) {
+  hook_id_ = loop_->add_shutdown_hook([this] {
+    hook_id_ = 0;
+    closed_ = true;
+    cancel_all(kLocalCancel);
+    actor_.reset();
+  });
+}
+
+ChannelState::~ChannelState() {
+  if (hook_id_) loop_->remove_shutdown_hook(hook_id_);
+}
+
+void ChannelState::link(ClientCall* call) noexcept {
+  call->live_prev = nullptr;
+  call->live_next = live_head_;
+  if (live_head_) live_head_->live_prev = call;
+  live_head_ = call;
+  ++live_count_;
+}
+
+void ChannelState::unlink(ClientCall* call) noexcept {
+  if (call->live_prev) {
+    call->live_prev->live_next = call->live_next;
+  } else {
+    live_head_ = call->live_next;
+  }
+  if (call->live_next) call->live_next->live_prev = call->live_prev;
+  call->live_prev = call->live_next = nullptr;
+  if (--live_count_ == 0) drained_.set();
+}
+
+void ChannelState::check_usable(const char* what) const {
+  loop_->check_thread(what);
+  if (closed_) throw UsageError("Channel is closed.");
+}
+
+void ChannelState::cancel_all(const char* details) {
+  // cancel() unlinks the call, so always take the head.
+  while (live_head_) live_head_->cancel(details);
+}
+
+Task<void> ChannelState::close(std::optional<Duration> grace) {
+  auto keep = shared_from_this();
+  closed_ = true;
+  if (grace && live_count_ > 0) {
+    drained_.clear();
+    co_await drained_.wait_for(*grace);
+  }
+  cancel_all(kLocalCancel);
+}
+
+caf::actor ChannelState::actor() {
+  if (!actor_) {
+    std::weak_ptr<ChannelState> weak = weak_from_this();
+    actor_ = std::make_unique<LoopActor>(
+        *loop_,
+        caf::behavior{
+            [this, weak](unary_atom, const std::string& method, const std::string& request,
+                         double timeout_s) -> caf::result<std::string> {
+              auto self = weak.lock();
+              if (!self || closed_) return grpc_error(static_cast<int>(StatusCode::UNAVAILABLE), "Channel is closed.");
+              CallOptions opts;
+              if (timeout_s > 0) opts.timeout = Duration(timeout_s);
+              static const Codec<std::string> raw;
+              auto rp = actor_->self()->make_response_promise<std::string>();
+              Call call(start_unary_call(self, method, &encode_thunk<std::string>, &request, &raw, std::move(opts)));
+              call.add_done_callback([rp](const Call& c) mutable {
+                auto* st = c.get();
+                if (st->code() == StatusCode::OK) {
+                  rp.deliver(decode_bytes(st->response()));
+                } else {
+                  rp.deliver(grpc_error(static_cast<int>(st->code()), st->details()));
+                }
+              });
+              return rp;
+            },
+            [this](state_atom) { return static_cast<int>(channel_->GetState(false)); },
+        });
+  }
+  return actor_->handle();
+}
+
+ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                             EncodeFn encode, const void* request, const void* codec, CallOptions&& options) {
+  if (!channel) throw UsageError("call on an empty Channel handle");
+  channel->check_usable("UnaryUnaryMultiCallable");
+  auto* call = new ClientCall(channel, method, ClientCall::Shape::unary_unary, std::move(options));
+  try {
+    encode(request, codec, call->request());
+  } catch (...) {
+    call->cancel("Failed to serialize request");
+    call->release();
+    throw;
+  }
+  call->start_unary(channel->stub());
+  return call;
+}
+
+grpc::ChannelArguments to_channel_args(const ChannelArguments& args, std::optional<Compression> compression) {
+  grpc::ChannelArguments out;
+  for (const auto& [k, v] : args) {
+    if (const int* i = std::get_if<int>(&v)) {
+      out.SetInt(k, *i);
+    } else {
+      out.SetString(k, std::get<std::string>(v));
+    }
+  }
+  if (compression) {
+    out.SetCompressionAlgorithm(static_cast<grpc_compression_algorithm>(static_cast<int>(*compression)));
+  }
+  out.SetString(GRPC_ARG_PRIMARY_USER_AGENT_STRING, "actio/0.1");
+  return out;
+}
+
+}  // namespace detail
+
+void Channel::check(const char* what) const {
+  if (!state_) throw UsageError(std::string(what) + " on an empty Channel handle");
+  state_->loop().check_thread(what);
+}
+
+Task<void> Channel::close(std::optional<Duration> grace) {
+  check("Channel::close");
+  return state_->close(grace);
+}
+
+ChannelConnectivity Channel::get_state(bool try_to_connect) const {
+  check("Channel::get_state");
+  if (state_->closed()) return ChannelConnectivity::SHUTDOWN;
+  return static_cast<ChannelConnectivity>(state_->channel().GetState(try_to_connect));
+}
+
+const std::string& Channel::target() const {
+  check("Channel::target");
+  return state_->target();
+}
+
+caf::actor Channel::actor() const {
+  check("Channel::actor");
+  return state_->actor();
+}
+
+Channel insecure_channel(const std::string& target, const ChannelOptions& options) {
+  auto& loop = EventLoop::require("actio::insecure_channel");
+  auto args = detail::to_channel_args(options.args, options.compression);
+  auto ch = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return Channel(std::make_shared<detail::ChannelState>(loop, target, std::move(ch), false));
+}
+
+}  // namespace actio

@@ -1,0 +1,263 @@
+#include "detail/client_call.hpp"
+
+#include <caf/all.hpp>
+
+#include "actio/actors.hpp"
+#include "detail/channel_state.hpp"
+#include "detail/loop_actor.hpp"
+
+namespace actio {
+namespace detail {
+
+namespace {
+constexpr const char* kLocalCancel = "Locally cancelled by application!";
+constexpr const char* kGcCancel = "Cancelled upon garbage collection!";
+
+grpc_compression_algorithm to_grpc(Compression c) {
+  switch (c) {
+    case Compression::Deflate: return GRPC_COMPRESS_DEFLATE;
+    case Compression::Gzip: return GRPC_COMPRESS_GZIP;
+    case Compression::NoCompression: break;
+  }
+  return GRPC_COMPRESS_NONE;
+}
+}  // namespace
+
+ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
+                       CallOptions&& options)
+    : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
+  finish_op_.self = this;
+  if (options.credentials && !channel_->secure()) {
+    throw UsageError("Call credentials are only valid on secure channels");
+  }
+  if (options.timeout) {
+    auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);
+    deadline_ = std::chrono::steady_clock::now() + d;
+    ctx_.set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(*options.timeout));
+  }
+  for (const auto& [k, v] : options.metadata) ctx_.AddMetadata(k, v);
+  if (options.wait_for_ready) ctx_.set_wait_for_ready(*options.wait_for_ready);
+  if (options.compression) ctx_.set_compression_algorithm(to_grpc(*options.compression));
+  channel_->link(this);
+  in_live_list_ = true;
+}
+
+ClientCall::~ClientCall() {
+  if (in_live_list_) channel_->unlink(this);
+}
+
+void ClientCall::start_unary(grpc::GenericStub& stub) {
+  unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, request_, loop_->cq());
+  unary_reader_->StartCall();
+  unary_reader_->Finish(&response_, &grpc_status_, &finish_op_);
+  op_pending_ = true;
+  loop_->op_started();
+}
+
+void ClientCall::release() noexcept {
+  if (--handle_refs_ == 0) {
+    if (!done_) cancel(kGcCancel);
+    maybe_destroy();
+  }
+}
+
+void ClientCall::maybe_destroy() noexcept {
+  if (handle_refs_ == 0 && !op_pending_) delete this;
+}
+
+bool ClientCall::cancel(const char* details) {
+  if (done_) return false;
+  local_cancel_ = true;
+  code_ = StatusCode::CANCELLED;
+  details_ = details;
+  ctx_.TryCancel();
+  set_done();
+  return true;
+}
+
+void ClientCall::on_finish(bool /*ok*/) {
+  op_pending_ = false;
+  loop_->op_finished();
+  if (!done_) {
+    code_ = status_code_from_int(grpc_status_.error_code());
+    details_ = grpc_status_.error_message();
+    debug_ = ctx_.debug_error_string();
+    initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+    trailing_md_ = to_metadata(ctx_.GetServerTrailingMetadata());
+    set_done();
+  }
+  ++handle_refs_;  // keep alive across maybe_destroy while callbacks are queued
+  release();
+}
+
+void ClientCall::set_done() {
+  done_ = true;
+  if (in_live_list_) {
+    in_live_list_ = false;
+    channel_->unlink(this);
+  }
+  initial_ev_.set();
+  done_ev_.set();
+  if (!callbacks_.empty()) {
+    auto cbs = std::move(callbacks_);
+    callbacks_.clear();
+    add_ref();
+    Call handle(this);
+    loop_->call_soon([cbs = std::move(cbs), handle = std::move(handle)] {
+      for (const auto& cb : cbs) cb(handle);
+    });
+  }
+}
+
+void ClientCall::add_done_callback(std::function<void(const Call&)> cb) {
+  if (done_) {
+    add_ref();
+    Call handle(this);
+    cb(handle);
+    return;
+  }
+  callbacks_.push_back(std::move(cb));
+}
+
+std::optional<Duration> ClientCall::time_remaining() const {
+  if (!deadline_) return std::nullopt;
+  auto left = *deadline_ - std::chrono::steady_clock::now();
+  if (left < std::chrono::steady_clock::duration::zero()) left = {};
+  return std::chrono::duration_cast<Duration>(left);
+}
+
+const char* ClientCall::shape_name() const noexcept { return "UnaryUnaryCall"; }
+
+caf::actor ClientCall::actor() {
+  if (!actor_) {
+    actor_ = std::make_unique<LoopActor>(
+        *loop_, caf::behavior{
+                    [this](cancel_atom) { return cancel(kLocalCancel); },
+                    [this](status_atom) -> caf::result<int, std::string> {
+                      auto rp = actor_->self()->make_response_promise<int, std::string>();
+                      add_done_callback([rp](const Call& c) mutable {
+                        auto* self = c.get();
+                        rp.deliver(static_cast<int>(self->code()), self->details());
+                      });
+                      return rp;
+                    },
+                });
+  }
+  return actor_->handle();
+}
+
+// -- free functions used by the public templates ------------------------------
+
+void add_ref(ClientCall* call) noexcept { call->add_ref(); }
+void release(ClientCall* call) noexcept { call->release(); }
+
+Event& done_event(ClientCall* call) {
+  call->loop().check_thread("UnaryUnaryCall");
+  return call->done_event();
+}
+
+bool cancel_call(ClientCall* call) { return call->cancel(kLocalCancel); }
+
+void throw_if_failed(ClientCall* call) {
+  if (call->locally_cancelled()) throw CancelledError(call->details());
+  if (call->code() != StatusCode::OK) {
+    throw AioRpcError(call->code(), call->details(), call->initial_metadata(), call->trailing_metadata(),
+                      call->debug_error_string());
+  }
+}
+
+const grpc::ByteBuffer& response_buffer(ClientCall* call) { return call->response(); }
+
+}  // namespace detail
+
+// -- Call -----------------------------------------------------------------------
+
+namespace {
+detail::ClientCall& checked(detail::ClientCall* call, const char* what) {
+  if (!call) throw UsageError(std::string(what) + " on an empty call handle");
+  call->loop().check_thread(what);
+  return *call;
+}
+}  // namespace
+
+bool Call::cancel() { return checked(call_, "Call::cancel").cancel(detail::kLocalCancel); }
+
+bool Call::cancelled() const {
+  auto& c = checked(call_, "Call::cancelled");
+  return c.done() && c.code() == StatusCode::CANCELLED;
+}
+
+bool Call::done() const { return checked(call_, "Call::done").done(); }
+
+std::optional<Duration> Call::time_remaining() const {
+  return checked(call_, "Call::time_remaining").time_remaining();
+}
+
+void Call::add_done_callback(std::function<void(const Call&)> cb) {
+  checked(call_, "Call::add_done_callback").add_done_callback(std::move(cb));
+}
+
+Task<Metadata> Call::initial_metadata() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::initial_metadata");
+  co_await c.initial_metadata_event().wait();
+  co_return c.initial_metadata();
+}
+
+Task<Metadata> Call::trailing_metadata() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::trailing_metadata");
+  co_await c.done_event().wait();
+  co_return c.trailing_metadata();
+}
+
+Task<StatusCode> Call::code() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::code");
+  co_await c.done_event().wait();
+  co_return c.code();
+}
+
+Task<std::string> Call::details() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::details");
+  co_await c.done_event().wait();
+  co_return c.details();
+}
+
+Task<std::string> Call::debug_error_string() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::debug_error_string");
+  co_await c.done_event().wait();
+  co_return c.debug_error_string();
+}
+
+Task<void> Call::wait_for_connection() const {
+  Call keep = *this;
+  auto& c = checked(call_, "Call::wait_for_connection");
+  co_await c.done_event().wait();
+  if (c.locally_cancelled()) throw CancelledError(c.details());
+  if (c.code() != StatusCode::OK) detail::throw_if_failed(call_);
+}
+
+const std::string& Call::method() const { return checked(call_, "Call::method").method(); }
+
+std::string Call::repr() const {
+  auto& c = checked(call_, "Call::repr");
+  std::string s = "<";
+  s += c.shape_name();
+  s += " " + c.method();
+  if (c.done()) {
+    s += " status=";
+    s += to_string(c.code());
+    s += " details=\"" + c.details() + "\"";
+  } else {
+    s += " running";
+  }
+  return s + ">";
+}
+
+caf::actor Call::actor() const { return checked(call_, "Call::actor").actor(); }
+
+}  // namespace actio

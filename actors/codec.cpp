@@ -1,0 +1,36 @@
+#include "actio/codec.hpp"
+
+#include <grpcpp/impl/codegen/proto_utils.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include "actio/errors.hpp"
+
+namespace actio::detail {
+
+void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& out) {
+  bool own = false;
+  auto st = grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::MessageLite>(msg, &out, &own);
+  if (!st.ok()) throw InternalError("Failed to serialize message: " + st.error_message());
+}
+
+bool decode_message(const grpc::ByteBuffer& in, google::protobuf::MessageLite& msg) {
+  grpc::ByteBuffer copy(in);  // slices are ref-counted: no byte copy
+  return grpc::GenericDeserialize<grpc::ProtoBufferReader, google::protobuf::MessageLite>(&copy, &msg).ok();
+}
+
+void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  out = grpc::ByteBuffer(&slice, 1);
+}
+
+std::string decode_bytes(const grpc::ByteBuffer& in) {
+  std::string out;
+  if (!in.Valid()) return out;
+  std::vector<grpc::Slice> slices;
+  if (!in.Dump(&slices).ok()) return out;
+  out.reserve(in.Length());
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+}  // namespace actio::detail

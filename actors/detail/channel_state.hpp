@@ -1,0 +1,62 @@
+#pragma once
+// The channel actor's state (loop-local; see actio/channel.hpp for the handle).
+
+#include <grpcpp/channel.h>
+#include <grpcpp/generic/generic_stub.h>
+
+#include <memory>
+#include <string>
+
+#include "actio/event.hpp"
+#include "actio/event_loop.hpp"
+#include "actio/options.hpp"
+
+namespace actio::detail {
+
+class ClientCall;
+class LoopActor;
+
+class ChannelState : public std::enable_shared_from_this<ChannelState> {
+ public:
+  ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel, bool secure);
+  ~ChannelState();
+
+  // -- properties -----------------------------------------------------------
+
+  EventLoop& loop() const noexcept { return *loop_; }
+  grpc::GenericStub& stub() noexcept { return stub_; }
+  grpc::Channel& channel() noexcept { return *channel_; }
+  const std::string& target() const noexcept { return target_; }
+  bool closed() const noexcept { return closed_; }
+  bool secure() const noexcept { return secure_; }
+  std::size_t live_calls() const noexcept { return live_count_; }
+
+  // -- calls ----------------------------------------------------------------
+
+  void link(ClientCall* call) noexcept;
+  void unlink(ClientCall* call) noexcept;
+  /// Throws UsageError if closed or on another thread.
+  void check_usable(const char* what) const;
+
+  // -- lifecycle ------------------------------------------------------------
+
+  Task<void> close(std::optional<Duration> grace);
+  /// Cancels every live call with `details` (on close and loop shutdown).
+  void cancel_all(const char* details);
+  caf::actor actor();
+
+ private:
+  EventLoop* loop_;
+  std::string target_;
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::GenericStub stub_;
+  bool secure_;
+  bool closed_ = false;
+  ClientCall* live_head_ = nullptr;
+  std::size_t live_count_ = 0;
+  Event drained_;
+  std::uint64_t hook_id_ = 0;
+  std::unique_ptr<LoopActor> actor_;
+};
+
+}  // namespace actio::detail

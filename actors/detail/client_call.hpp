@@ -1,0 +1,123 @@
+#pragma once
+// The client-call actor's state (loop-local; see actio/call.hpp for the handle).
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actio/call.hpp"
+#include "actio/event.hpp"
+#include "actio/event_loop.hpp"
+#include "actio/metadata.hpp"
+#include "actio/options.hpp"
+
+namespace actio::detail {
+
+class ChannelState;
+class LoopActor;
+
+/// Converts gRPC's received metadata into Metadata.
+template <class Multimap>
+Metadata to_metadata(const Multimap& in) {
+  Metadata md;
+  for (const auto& [k, v] : in) md.add_unchecked(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+  return md;
+}
+
+class ClientCall {
+ public:
+  // -- member types ---------------------------------------------------------
+
+  enum class Shape { unary_unary };
+
+  // -- constructors ---------------------------------------------------------
+
+  ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape, CallOptions&& options);
+  ~ClientCall();
+
+  // -- lifetime (loop thread) -----------------------------------------------
+
+  void add_ref() noexcept { ++handle_refs_; }
+  void release() noexcept;
+  EventLoop& loop() const noexcept { return *loop_; }
+
+  // -- starting -------------------------------------------------------------
+
+  /// Starts a unary call with the encoded request.
+  void start_unary(grpc::GenericStub& stub);
+  grpc::ByteBuffer& request() noexcept { return request_; }
+
+  // -- state ----------------------------------------------------------------
+
+  /// Sets the final status to CANCELLED with `details` (false if already done).
+  bool cancel(const char* details);
+  bool done() const noexcept { return done_; }
+  bool locally_cancelled() const noexcept { return local_cancel_; }
+  StatusCode code() const noexcept { return code_; }
+  const std::string& details() const noexcept { return details_; }
+  const std::string& debug_error_string() const noexcept { return debug_; }
+  const Metadata& initial_metadata() const noexcept { return initial_md_; }
+  const Metadata& trailing_metadata() const noexcept { return trailing_md_; }
+  const grpc::ByteBuffer& response() const noexcept { return response_; }
+  const std::string& method() const noexcept { return method_; }
+  std::optional<Duration> time_remaining() const;
+  Event& done_event() noexcept { return done_ev_; }
+  Event& initial_metadata_event() noexcept { return initial_ev_; }
+  void add_done_callback(std::function<void(const Call&)> cb);
+  caf::actor actor();
+  const char* shape_name() const noexcept;
+
+  // Intrusive list of the channel's live calls.
+  ClientCall* live_prev = nullptr;
+  ClientCall* live_next = nullptr;
+
+ private:
+  struct FinishOp final : Op {
+    ClientCall* self;
+    void complete(bool ok) override { self->on_finish(ok); }
+  };
+
+  void on_finish(bool ok);
+  /// Records the final status, wakes waiters, schedules done callbacks.
+  void set_done();
+  void maybe_destroy() noexcept;
+
+  EventLoop* loop_;
+  std::shared_ptr<ChannelState> channel_;
+  std::string method_;
+  Shape shape_;
+  int handle_refs_ = 1;
+  bool op_pending_ = false;
+  bool done_ = false;
+  bool local_cancel_ = false;
+  bool in_live_list_ = false;
+
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::Status grpc_status_;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> unary_reader_;
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+
+  StatusCode code_ = StatusCode::UNKNOWN;
+  std::string details_;
+  std::string debug_;
+  Metadata initial_md_;
+  Metadata trailing_md_;
+  Event done_ev_;
+  Event initial_ev_;
+  std::vector<std::function<void(const Call&)>> callbacks_;
+  std::unique_ptr<LoopActor> actor_;
+  FinishOp finish_op_;
+
+  friend class ChannelState;
+};
+
+}  // namespace actio::detail

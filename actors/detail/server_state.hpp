@@ -1,0 +1,205 @@
+#pragma once
+// The server actor's state, its serving loops and the server-call actors.
+
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/async_unary_call.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "actio/event.hpp"
+#include "actio/event_loop.hpp"
+#include "actio/server.hpp"
+#include "actio/servicer_context.hpp"
+
+namespace actio::detail {
+
+class LoopActor;
+class ServerState;
+
+/// A grpc::Service whose methods are registered by name at run time and
+/// served asynchronously with raw ByteBuffer payloads.
+class ActioService : public grpc::Service {
+ public:
+  explicit ActioService(const std::deque<std::string>& method_names);
+  void request_unary(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
+                     grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
+                     grpc::ServerCompletionQueue* notify_cq, void* tag) {
+    RequestAsyncUnary(index, ctx, request, writer, cq, notify_cq, tag);
+  }
+};
+
+/// One serving thread: an EventLoop driving one ServerCompletionQueue.
+class ServerLoop {
+ public:
+  ServerLoop(ServerState& server, int index, std::unique_ptr<grpc::ServerCompletionQueue> cq);
+  ~ServerLoop();
+  /// Starts the thread and posts the initial accepts.
+  void start();
+  /// Makes the loop return and joins the thread (after grpc Shutdown).
+  void stop_and_join();
+
+  ServerState& server() const noexcept { return *server_; }
+  EventLoop& loop() const noexcept { return *loop_; }
+  grpc::ServerCompletionQueue* cq() const noexcept { return scq_; }
+  /// Posts one more accept for method `index`.
+  void accept(int index);
+
+ private:
+  ServerState* server_;
+  int index_;
+  std::unique_ptr<grpc::ServerCompletionQueue> owned_cq_;
+  grpc::ServerCompletionQueue* scq_;
+  EventLoop* loop_ = nullptr;
+  std::thread thread_;
+};
+
+/// A server-call actor: one accepted (or awaited) unary call.
+class ServerCall {
+ public:
+  ServerCall(ServerLoop& sl, int method_index);
+  ~ServerCall();
+  void request();
+
+  // -- ServicerContext operations (loop thread) -------------------------------
+
+  EventLoop& loop() const noexcept { return sl_->loop(); }
+  const Metadata& invocation_metadata();
+  std::string peer() const { return ctx_.peer(); }
+  const std::string& method() const;
+  std::optional<Duration> time_remaining() const;
+  Task<void> send_initial_metadata(Metadata md);
+  void set_trailing_metadata(const Metadata& md) { trailing_md_ = md; }
+  void set_code(StatusCode c) {
+    code_ = c;
+    code_set_ = true;
+  }
+  void set_details(std::string d) { details_ = std::move(d); }
+  StatusCode code() const noexcept { return code_; }
+  const std::string& details() const noexcept { return details_; }
+  [[noreturn]] void abort(StatusCode code, std::string details, std::optional<Metadata> trailing, bool internal);
+  bool cancelled() const noexcept { return cancelled_ || (status_sent_ && code_ == StatusCode::CANCELLED); }
+  bool done() const noexcept { return status_sent_ || cancelled_; }
+  void add_done_callback(std::function<void(ServicerContext&)> cb);
+  const grpc::ByteBuffer& request_buffer() const noexcept { return request_; }
+  grpc::ByteBuffer& response_buffer() noexcept { return response_; }
+  caf::actor actor();
+
+ private:
+  template <void (ServerCall::*Fn)(bool)>
+  struct MemberOp final : Op {
+    ServerCall* self = nullptr;
+    void complete(bool ok) override { (self->*Fn)(ok); }
+  };
+
+  void on_accept(bool ok);
+  void on_finish(bool ok);
+  void on_done(bool ok);
+  void on_send_md(bool ok);
+  Detached drive();
+  void send_status();
+  void start_op() {
+    ++pending_;
+    loop().op_started();
+  }
+  void end_op() {
+    --pending_;
+    loop().op_finished();
+  }
+  void maybe_destroy();
+
+  ServerLoop* sl_;
+  int index_;
+  grpc::ServerContext ctx_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
+  ServicerContext context_;
+  std::optional<Metadata> invocation_md_;
+  Metadata trailing_md_;
+  StatusCode code_ = StatusCode::OK;
+  std::string details_;
+  bool code_set_ = false;
+  bool status_sent_ = false;
+  bool initial_md_sent_ = false;
+  bool cancelled_ = false;
+  bool handler_running_ = false;
+  bool counted_active_ = false;
+  int pending_ = 0;
+  Task<void> task_;
+  Event send_md_done_;
+  std::vector<std::function<void(ServicerContext&)>> done_callbacks_;
+  std::unique_ptr<LoopActor> actor_;
+  MemberOp<&ServerCall::on_accept> accept_op_;
+  MemberOp<&ServerCall::on_finish> finish_op_;
+  MemberOp<&ServerCall::on_done> done_op_;
+  MemberOp<&ServerCall::on_send_md> send_md_op_;
+};
+
+/// The server actor's state, on its home loop.
+class ServerState : public std::enable_shared_from_this<ServerState> {
+ public:
+  enum class Phase { created, running, stopping, stopped };
+
+  ServerState(EventLoop& home, ServerOptions options);
+  ~ServerState();
+
+  // -- configuration ----------------------------------------------------------
+
+  int add_insecure_port(const std::string& address);
+  void add_handlers(const std::vector<GenericRpcHandler>& handlers);
+
+  // -- lifecycle --------------------------------------------------------------
+
+  void start();
+  Task<void> stop(std::optional<Duration> grace);
+  Task<bool> wait_for_termination(std::optional<Duration> timeout);
+  caf::actor actor();
+
+  // -- serving loops (any thread; read-only after start) ----------------------
+
+  EventLoop& home() const noexcept { return *home_; }
+  Phase phase() const noexcept { return phase_; }
+  const ServerOptions& options() const noexcept { return options_; }
+  ActioService& service() noexcept { return *service_; }
+  const RpcMethodHandler& handler(int index) const noexcept { return *method_handlers_[index]; }
+  const std::string& method_name(int index) const noexcept { return method_names_[index]; }
+  int method_count() const noexcept { return static_cast<int>(method_names_.size()); }
+  std::atomic<int>& active_rpcs() noexcept { return active_rpcs_; }
+  bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
+
+ private:
+  void stop_blocking(std::chrono::system_clock::time_point deadline);
+  void finish_stop();
+
+  EventLoop* home_;
+  ServerOptions options_;
+  Phase phase_ = Phase::created;
+  std::vector<std::string> addresses_;
+  std::vector<int> ports_;
+  std::map<std::string, RpcMethodHandler> handlers_;
+  std::deque<std::string> method_names_;
+  std::vector<const RpcMethodHandler*> method_handlers_;
+  std::unique_ptr<ActioService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::vector<std::unique_ptr<ServerLoop>> loops_;
+  std::atomic<int> active_rpcs_{0};
+  std::atomic<bool> accepting_{true};
+  std::thread stopper_;
+  std::chrono::steady_clock::time_point stop_deadline_{};
+  TimerId cancel_timer_;
+  Event terminated_;
+  std::uint64_t hook_id_ = 0;
+  std::unique_ptr<LoopActor> actor_;
+};
+
+}  // namespace actio::detail

@@ -1,0 +1,353 @@
+#include "actio/server.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <caf/all.hpp>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+
+#include "actio/actors.hpp"
+#include "detail/loop_actor.hpp"
+#include "detail/server_state.hpp"
+
+namespace actio {
+namespace detail {
+
+namespace {
+
+/// Splits "host:port" / "[v6]:port".
+std::pair<std::string, std::string> split_address(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("Failed to bind to address " + address + ": no port");
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, address.substr(colon + 1)};
+}
+
+/// Binds (then releases) the address as gRPC will, so a busy port fails here,
+/// at add_insecure_port, and port 0 becomes a concrete free port.
+int probe_bind(const std::string& address) {
+  auto [host, port] = split_address(address);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  int rc = getaddrinfo(host.empty() || host == "*" ? nullptr : host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) throw std::runtime_error("Failed to bind to address " + address + ": " + gai_strerror(rc));
+  int fd = socket(res->ai_family, res->ai_socktype, res->ai_protocol);
+  if (fd < 0) {
+    freeaddrinfo(res);
+    throw std::runtime_error("Failed to bind to address " + address + ": " + std::strerror(errno));
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    int err = errno;
+    close(fd);
+    freeaddrinfo(res);
+    throw std::runtime_error("Failed to bind to address " + address + ": " + std::strerror(err));
+  }
+  freeaddrinfo(res);
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  close(fd);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+}
+
+}  // namespace
+
+// -- ActioService ---------------------------------------------------------------
+
+ActioService::ActioService(const std::deque<std::string>& method_names) {
+  int i = 0;
+  for (const auto& name : method_names) {
+    AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+    MarkMethodAsync(i++);
+  }
+}
+
+// -- ServerLoop -----------------------------------------------------------------
+
+ServerLoop::ServerLoop(ServerState& server, int index, std::unique_ptr<grpc::ServerCompletionQueue> cq)
+    : server_(&server), index_(index), owned_cq_(std::move(cq)), scq_(owned_cq_.get()) {}
+
+ServerLoop::~ServerLoop() { stop_and_join(); }
+
+void ServerLoop::start() {
+  std::promise<void> ready;
+  auto started = ready.get_future();
+  thread_ = std::thread([this, &ready] {
+    EventLoop loop(std::move(owned_cq_));
+    loop_ = &loop;
+    for (int m = 0; m < server_->method_count(); ++m) {
+      for (int k = 0; k < server_->options().accepts_per_method; ++k) accept(m);
+    }
+    ready.set_value();
+    loop.run();
+    // ~EventLoop drains the accepts that the grpc server shutdown failed.
+  });
+  started.wait();
+}
+
+void ServerLoop::stop_and_join() {
+  if (thread_.joinable()) {
+    loop_->stop();
+    thread_.join();
+  }
+}
+
+void ServerLoop::accept(int index) { (new ServerCall(*this, index))->request(); }
+
+// -- ServerState ----------------------------------------------------------------
+
+ServerState::ServerState(EventLoop& home, ServerOptions options) : home_(&home), options_(std::move(options)) {
+  if (options_.loops < 1) throw UsageError("ServerOptions::loops must be at least 1");
+  if (options_.maximum_concurrent_rpcs && *options_.maximum_concurrent_rpcs <= 0) {
+    throw UsageError("maximum_concurrent_rpcs must be positive");
+  }
+  hook_id_ = home_->add_shutdown_hook([this] {
+    hook_id_ = 0;
+    actor_.reset();
+    stop_blocking(std::chrono::system_clock::now());
+  });
+}
+
+ServerState::~ServerState() {
+  if (hook_id_) home_->remove_shutdown_hook(hook_id_);
+  stop_blocking(std::chrono::system_clock::now());
+}
+
+int ServerState::add_insecure_port(const std::string& address) {
+  if (phase_ != Phase::created) throw UsageError("add_insecure_port must be called before start()");
+  int port = probe_bind(address);
+  auto [host, _] = split_address(address);
+  std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  addresses_.push_back(bracketed + ":" + std::to_string(port));
+  ports_.push_back(port);
+  return port;
+}
+
+void ServerState::add_handlers(const std::vector<GenericRpcHandler>& handlers) {
+  if (phase_ != Phase::created) throw UsageError("add_generic_rpc_handlers must be called before start()");
+  for (const auto& h : handlers) {
+    for (const auto& [name, handler] : h.methods) {
+      if (!handler.invoke) throw UsageError("handler for " + name + " is empty");
+      if (handler.kind != RpcKind::unary_unary) {
+        throw UsageError("handler for " + name + ": only unary-unary handlers are served so far");
+      }
+      handlers_[name] = handler;
+    }
+  }
+}
+
+void ServerState::start() {
+  if (phase_ == Phase::running) return;
+  if (phase_ != Phase::created) throw UsageError("Server not in ready state");
+  if (addresses_.empty()) throw UsageError("Server has no port: call add_insecure_port before start()");
+  for (const auto& [name, handler] : handlers_) {
+    method_names_.push_back(name);
+    method_handlers_.push_back(&handler);
+  }
+  service_ = std::make_unique<ActioService>(method_names_);
+  grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  for (const auto& [k, v] : options_.args) {
+    const int* i = std::get_if<int>(&v);
+    if (i && k == GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH) {
+      builder.SetMaxReceiveMessageSize(*i);
+    } else if (i && k == GRPC_ARG_MAX_SEND_MESSAGE_LENGTH) {
+      builder.SetMaxSendMessageSize(*i);
+    } else if (i) {
+      builder.AddChannelArgument(k, *i);
+    } else {
+      builder.AddChannelArgument(k, std::get<std::string>(v));
+    }
+  }
+  std::vector<int> selected(addresses_.size(), 0);
+  for (std::size_t i = 0; i < addresses_.size(); ++i) {
+    builder.AddListeningPort(addresses_[i], grpc::InsecureServerCredentials(), &selected[i]);
+  }
+  if (!method_names_.empty()) builder.RegisterService(service_.get());
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
+  for (int i = 0; i < options_.loops; ++i) cqs.push_back(builder.AddCompletionQueue());
+  server_ = builder.BuildAndStart();
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    if (!server_ || selected[i] == 0) {
+      server_.reset();
+      phase_ = Phase::stopped;
+      throw std::runtime_error("Failed to bind to address " + addresses_[i]);
+    }
+  }
+  phase_ = Phase::running;
+  for (int i = 0; i < options_.loops; ++i) {
+    loops_.push_back(std::make_unique<ServerLoop>(*this, i, std::move(cqs[i])));
+    loops_.back()->start();
+  }
+}
+
+void ServerState::stop_blocking(std::chrono::system_clock::time_point deadline) {
+  accepting_.store(false, std::memory_order_release);
+  if (stopper_.joinable()) {
+    if (server_) grpc_server_cancel_all_calls(server_->c_server());
+    stopper_.join();
+  } else if (server_) {
+    server_->Shutdown(deadline);
+    for (auto& l : loops_) l->stop_and_join();
+  }
+  finish_stop();
+}
+
+void ServerState::finish_stop() {
+  if (phase_ == Phase::stopped && !server_) return;
+  loops_.clear();
+  server_.reset();
+  phase_ = Phase::stopped;
+  home_->cancel_timer(std::exchange(cancel_timer_, {}));
+  terminated_.set();
+}
+
+Task<void> ServerState::stop(std::optional<Duration> grace) {
+  auto keep = shared_from_this();
+  auto g = std::chrono::duration_cast<std::chrono::steady_clock::duration>(grace.value_or(Duration(0)));
+  if (g < std::chrono::steady_clock::duration::zero()) g = {};
+  auto deadline = std::chrono::steady_clock::now() + g;
+  switch (phase_) {
+    case Phase::created:
+      phase_ = Phase::stopped;
+      accepting_.store(false);
+      terminated_.set();
+      co_return;
+    case Phase::stopped:
+      co_return;
+    case Phase::running: {
+      phase_ = Phase::stopping;
+      accepting_.store(false, std::memory_order_release);
+      stop_deadline_ = deadline;
+      auto sys_deadline = std::chrono::system_clock::now() + g;
+      std::weak_ptr<ServerState> weak = keep;
+      EventLoop* home = home_;
+      // grpc::Server::Shutdown blocks until calls end: run it off the loop.
+      stopper_ = std::thread([this, sys_deadline, weak, home] {
+        server_->Shutdown(sys_deadline);
+        for (auto& l : loops_) l->stop_and_join();
+        home->post([weak] {
+          if (auto self = weak.lock()) {
+            if (self->stopper_.joinable()) self->stopper_.join();
+            self->finish_stop();
+          }
+        });
+      });
+      break;
+    }
+    case Phase::stopping:
+      if (deadline < stop_deadline_) {
+        // A shorter grace wins: cancel everything when it runs out.
+        stop_deadline_ = deadline;
+        home_->cancel_timer(cancel_timer_);
+        cancel_timer_ = home_->call_later(std::chrono::duration_cast<Duration>(g), [this] {
+          cancel_timer_ = {};
+          if (server_) grpc_server_cancel_all_calls(server_->c_server());
+        });
+      }
+      break;
+  }
+  while (!terminated_.is_set()) co_await terminated_.wait();
+}
+
+Task<bool> ServerState::wait_for_termination(std::optional<Duration> timeout) {
+  auto keep = shared_from_this();
+  if (terminated_.is_set()) co_return false;
+  if (!timeout) {
+    co_await terminated_.wait();
+    co_return false;
+  }
+  bool set = co_await terminated_.wait_for(*timeout);
+  co_return !set;
+}
+
+caf::actor ServerState::actor() {
+  if (!actor_) {
+    std::weak_ptr<ServerState> weak = weak_from_this();
+    actor_ = std::make_unique<LoopActor>(
+        *home_, caf::behavior{
+                    [this, weak](stop_atom, double grace_s) -> caf::result<caf::unit_t> {
+                      auto self = weak.lock();
+                      if (!self) return caf::unit;
+                      auto rp = actor_->self()->make_response_promise<caf::unit_t>();
+                      [](std::shared_ptr<ServerState> s, double g, caf::typed_response_promise<caf::unit_t> p)
+                          -> Detached {
+                        co_await s->stop(Duration(g));
+                        p.deliver(caf::unit);
+                      }(self, grace_s, rp);
+                      return rp;
+                    },
+                    [this](port_atom) { return ports_; },
+                });
+  }
+  return actor_->handle();
+}
+
+}  // namespace detail
+
+// -- free functions and the Server handle ----------------------------------------
+
+GenericRpcHandler method_handlers_generic_handler(const std::string& service,
+                                                  std::map<std::string, RpcMethodHandler> handlers) {
+  GenericRpcHandler out;
+  for (auto& [name, handler] : handlers) out.methods["/" + service + "/" + name] = std::move(handler);
+  return out;
+}
+
+void Server::check(const char* what) const {
+  if (!state_) throw UsageError(std::string(what) + " on an empty Server handle");
+  state_->home().check_thread(what);
+}
+
+int Server::add_insecure_port(const std::string& address) {
+  check("Server::add_insecure_port");
+  return state_->add_insecure_port(address);
+}
+
+void Server::add_generic_rpc_handlers(const std::vector<GenericRpcHandler>& handlers) {
+  check("Server::add_generic_rpc_handlers");
+  state_->add_handlers(handlers);
+}
+
+Task<void> Server::start() {
+  check("Server::start");
+  state_->start();
+  co_return;
+}
+
+Task<void> Server::stop(std::optional<Duration> grace) {
+  check("Server::stop");
+  return state_->stop(grace);
+}
+
+Task<bool> Server::wait_for_termination(std::optional<Duration> timeout) {
+  check("Server::wait_for_termination");
+  return state_->wait_for_termination(timeout);
+}
+
+caf::actor Server::actor() const {
+  check("Server::actor");
+  return state_->actor();
+}
+
+Server server(ServerOptions options) {
+  auto& loop = EventLoop::require("actio::server");
+  return Server(std::make_shared<detail::ServerState>(loop, std::move(options)));
+}
+
+}  // namespace actio

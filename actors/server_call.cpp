@@ -1,0 +1,250 @@
+#include <cxxabi.h>
+
+#include <caf/all.hpp>
+#include <typeinfo>
+
+#include "actio/actors.hpp"
+#include "detail/client_call.hpp"
+#include "detail/loop_actor.hpp"
+#include "detail/server_state.hpp"
+
+namespace actio {
+namespace detail {
+
+namespace {
+std::string demangle(const std::type_info& ti) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(ti.name(), nullptr, nullptr, &status);
+  std::string out = status == 0 && name ? name : ti.name();
+  std::free(name);
+  return out;
+}
+}  // namespace
+
+ServerCall::ServerCall(ServerLoop& sl, int method_index)
+    : sl_(&sl), index_(method_index), responder_(&ctx_), context_(*this) {
+  accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = this;
+}
+
+ServerCall::~ServerCall() {
+  if (counted_active_) sl_->server().active_rpcs().fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ServerCall::request() {
+  ctx_.AsyncNotifyWhenDone(&done_op_);
+  sl_->server().service().request_unary(index_, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(),
+                                        &accept_op_);
+  start_op();
+}
+
+const std::string& ServerCall::method() const { return sl_->server().method_name(index_); }
+
+void ServerCall::on_accept(bool ok) {
+  end_op();
+  if (!ok) {  // the server is shutting down; the done tag never comes
+    maybe_destroy();
+    return;
+  }
+  start_op();  // the done tag is now armed
+  auto& server = sl_->server();
+  if (server.accepting()) sl_->accept(index_);
+  int active = server.active_rpcs().fetch_add(1, std::memory_order_relaxed) + 1;
+  counted_active_ = true;
+  const auto& opts = server.options();
+  if (opts.maximum_concurrent_rpcs && active > *opts.maximum_concurrent_rpcs) {
+    code_ = StatusCode::RESOURCE_EXHAUSTED;
+    details_ = "Concurrent RPC limit exceeded!";
+    send_status();
+    return;
+  }
+  if (opts.compression) {
+    ctx_.set_compression_algorithm(static_cast<grpc_compression_algorithm>(static_cast<int>(*opts.compression)));
+  }
+  task_ = server.handler(index_).invoke(context_);
+  drive();
+}
+
+Detached ServerCall::drive() {
+  ++pending_;
+  handler_running_ = true;
+  try {
+    co_await task_;
+  } catch (const AbortError&) {
+  } catch (const CancelledError&) {
+    if (!cancelled_ && !status_sent_) {
+      code_ = StatusCode::CANCELLED;
+      details_ = "Cancelled";
+    }
+  } catch (const std::exception& e) {
+    if (!code_set_ || code_ == StatusCode::OK) {
+      code_ = StatusCode::UNKNOWN;
+      details_ = "Unexpected " + demangle(typeid(e)) + ": " + e.what();
+    }
+  } catch (...) {
+    if (!code_set_ || code_ == StatusCode::OK) {
+      code_ = StatusCode::UNKNOWN;
+      details_ = "Unexpected exception";
+    }
+  }
+  handler_running_ = false;
+  task_ = {};
+  if (!status_sent_ && !cancelled_) send_status();
+  auto callbacks = std::move(done_callbacks_);
+  done_callbacks_.clear();
+  for (auto& cb : callbacks) {
+    try {
+      cb(context_);
+    } catch (...) {
+      // One failing callback must not skip the others (grpc.aio skips them).
+    }
+  }
+  --pending_;
+  maybe_destroy();
+}
+
+void ServerCall::send_status() {
+  status_sent_ = true;
+  for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
+  if (code_ == StatusCode::OK) {
+    responder_.Finish(response_, grpc::Status::OK, &finish_op_);
+  } else {
+    responder_.FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);
+  }
+  start_op();
+}
+
+void ServerCall::on_finish(bool) {
+  end_op();
+  maybe_destroy();
+}
+
+void ServerCall::on_done(bool) {
+  end_op();
+  if (ctx_.IsCancelled()) {
+    cancelled_ = true;
+    if (handler_running_) task_.cancel();
+  }
+  maybe_destroy();
+}
+
+void ServerCall::on_send_md(bool) {
+  end_op();
+  send_md_done_.set();
+  maybe_destroy();
+}
+
+void ServerCall::maybe_destroy() {
+  if (pending_ == 0) delete this;
+}
+
+const Metadata& ServerCall::invocation_metadata() {
+  if (!invocation_md_) invocation_md_ = to_metadata(ctx_.client_metadata());
+  return *invocation_md_;
+}
+
+std::optional<Duration> ServerCall::time_remaining() const {
+  gpr_timespec raw = ctx_.raw_deadline();
+  if (gpr_time_cmp(raw, gpr_inf_future(raw.clock_type)) == 0) return std::nullopt;
+  auto left = ctx_.deadline() - std::chrono::system_clock::now();
+  if (left < std::chrono::system_clock::duration::zero() || cancelled_) left = {};
+  return std::chrono::duration_cast<Duration>(left);
+}
+
+Task<void> ServerCall::send_initial_metadata(Metadata md) {
+  if (initial_md_sent_ || status_sent_) throw UsageError("Send initial metadata failed: already sent");
+  initial_md_sent_ = true;
+  for (const auto& [k, v] : md) ctx_.AddInitialMetadata(k, v);
+  ++pending_;  // keeps this alive until the coroutine is done with it
+  responder_.SendInitialMetadata(&send_md_op_);
+  start_op();
+  struct Unpin {
+    ServerCall* self;
+    ~Unpin() { --self->pending_; }
+  } unpin{this};
+  co_await send_md_done_.wait();
+}
+
+void ServerCall::abort(StatusCode code, std::string details, std::optional<Metadata> trailing, bool internal) {
+  if (status_sent_) {
+    if (internal) throw AbortError();
+    throw UsageError("Abort already called!");
+  }
+  if (code == StatusCode::OK) throw UsageError("abort() needs a non-OK status code");
+  code_ = code;
+  code_set_ = true;
+  if (!details.empty()) details_ = std::move(details);
+  if (trailing) trailing_md_ = std::move(*trailing);
+  if (!cancelled_) send_status();
+  status_sent_ = true;
+  throw AbortError();
+}
+
+void ServerCall::add_done_callback(std::function<void(ServicerContext&)> cb) {
+  if (!handler_running_ && (status_sent_ || cancelled_)) {
+    cb(context_);
+    return;
+  }
+  done_callbacks_.push_back(std::move(cb));
+}
+
+caf::actor ServerCall::actor() {
+  if (!actor_) {
+    actor_ = std::make_unique<LoopActor>(loop(), caf::behavior{[this](cancel_atom) {
+                                           if (done()) return false;
+                                           ctx_.TryCancel();
+                                           return true;
+                                         }});
+  }
+  return actor_->handle();
+}
+
+}  // namespace detail
+
+// -- ServicerContext --------------------------------------------------------------
+
+namespace {
+detail::ServerCall& on_loop(detail::ServerCall* call, const char* what) {
+  call->loop().check_thread(what);
+  return *call;
+}
+}  // namespace
+
+const Metadata& ServicerContext::invocation_metadata() const {
+  return on_loop(call_, "ServicerContext::invocation_metadata").invocation_metadata();
+}
+std::string ServicerContext::peer() const { return on_loop(call_, "ServicerContext::peer").peer(); }
+const std::string& ServicerContext::method() const { return on_loop(call_, "ServicerContext::method").method(); }
+std::optional<Duration> ServicerContext::time_remaining() const {
+  return on_loop(call_, "ServicerContext::time_remaining").time_remaining();
+}
+Task<void> ServicerContext::send_initial_metadata(const Metadata& metadata) {
+  return on_loop(call_, "ServicerContext::send_initial_metadata").send_initial_metadata(metadata);
+}
+void ServicerContext::set_trailing_metadata(const Metadata& metadata) {
+  on_loop(call_, "ServicerContext::set_trailing_metadata").set_trailing_metadata(metadata);
+}
+void ServicerContext::set_code(StatusCode code) { on_loop(call_, "ServicerContext::set_code").set_code(code); }
+void ServicerContext::set_details(std::string details) {
+  on_loop(call_, "ServicerContext::set_details").set_details(std::move(details));
+}
+StatusCode ServicerContext::code() const { return on_loop(call_, "ServicerContext::code").code(); }
+const std::string& ServicerContext::details() const {
+  return on_loop(call_, "ServicerContext::details").details();
+}
+void ServicerContext::abort(StatusCode code, std::string details, std::optional<Metadata> trailing_metadata) {
+  on_loop(call_, "ServicerContext::abort").abort(code, std::move(details), std::move(trailing_metadata), false);
+}
+void ServicerContext::abort_with_status(const Status& status) { abort(status.code, status.details); }
+bool ServicerContext::cancelled() const { return on_loop(call_, "ServicerContext::cancelled").cancelled(); }
+bool ServicerContext::done() const { return on_loop(call_, "ServicerContext::done").done(); }
+void ServicerContext::add_done_callback(std::function<void(ServicerContext&)> cb) {
+  on_loop(call_, "ServicerContext::add_done_callback").add_done_callback(std::move(cb));
+}
+caf::actor ServicerContext::actor() { return on_loop(call_, "ServicerContext::actor").actor(); }
+const grpc::ByteBuffer& ServicerContext::request_buffer_() const { return call_->request_buffer(); }
+grpc::ByteBuffer& ServicerContext::response_buffer_() { return call_->response_buffer(); }
+void ServicerContext::fail_to_parse_request_() {
+  call_->abort(StatusCode::INTERNAL, "Failed to parse request message", std::nullopt, true);
+}
+
+}  // namespace actio

@@ -1,0 +1,68 @@
+#pragma once
+/// Metadata: an ordered multimap of (key, value) pairs, as grpc.aio.Metadata.
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace actio {
+
+/// Ordered multimap of metadata. Keys are lower-cased on insertion and
+/// validated (characters `0-9 a-z - _ .`, not starting with ':' or "grpc-");
+/// values of keys ending in "-bin" are arbitrary bytes, other values must be
+/// printable ASCII. Invalid input throws UsageError naming the key.
+class Metadata {
+ public:
+  using value_type = std::pair<std::string, std::string>;
+  using const_iterator = std::vector<value_type>::const_iterator;
+
+  Metadata() = default;
+  Metadata(std::initializer_list<value_type> pairs);
+
+  /// Appends a value (keeps insertion order per key).
+  Metadata& add(std::string_view key, std::string_view value);
+  /// Returns the first value of `key`, or nullopt.
+  std::optional<std::string> get(std::string_view key) const;
+  /// Returns the first value of `key`; throws std::out_of_range if absent.
+  const std::string& operator[](std::string_view key) const;
+  /// Returns every value of `key`, in order ([] if none).
+  std::vector<std::string> get_all(std::string_view key) const;
+  /// Replaces the first value of `key`, or appends it.
+  void set(std::string_view key, std::string_view value);
+  /// Replaces all values of `key`.
+  void set_all(std::string_view key, const std::vector<std::string>& values);
+  /// Removes the first value of `key`; throws std::out_of_range if absent.
+  void erase(std::string_view key);
+  /// Removes every value of `key`.
+  void delete_all(std::string_view key);
+  bool contains(std::string_view key) const;
+
+  /// Total number of values, duplicates included.
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  const_iterator begin() const noexcept { return items_.begin(); }
+  const_iterator end() const noexcept { return items_.end(); }
+
+  Metadata operator+(const Metadata& other) const;
+  friend bool operator==(const Metadata&, const Metadata&) = default;
+
+  /// `Metadata((('k', 'v'), ...))`, as grpc.aio prints it; -bin values in hex.
+  std::string repr() const;
+
+  /// Throws UsageError unless (key, value) is valid gRPC metadata.
+  static void validate(std::string_view key, std::string_view value);
+  static bool is_binary_key(std::string_view key) noexcept;
+
+  /// Appends without validation (for metadata that came off the wire).
+  void add_unchecked(std::string key, std::string value) {
+    items_.emplace_back(std::move(key), std::move(value));
+  }
+
+ private:
+  std::vector<value_type> items_;
+};
+
+}  // namespace actio

@@ -1,0 +1,309 @@
+#include "actio/event_loop.hpp"
+
+#include <grpcpp/alarm.h>
+#include <grpcpp/completion_queue.h>
+
+#include <atomic>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "actio/errors.hpp"
+#include "actio/event.hpp"
+
+namespace actio {
+
+namespace {
+thread_local EventLoop* t_current = nullptr;
+std::atomic<std::uint32_t> g_next_loop_id{1};
+
+using Clock = std::chrono::steady_clock;
+
+gpr_timespec to_gpr(Clock::time_point tp) {
+  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - Clock::now()).count();
+  if (ns < 0) ns = 0;
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(ns, GPR_TIMESPAN));
+}
+}  // namespace
+
+struct EventLoop::Impl {
+  struct Ready {
+    std::coroutine_handle<> h;
+    std::function<void()> fn;
+  };
+
+  // Wakes the loop for inbox posts: a grpc::Alarm on the loop's own queue,
+  // armed at most once per batch (an Alarm may not be re-set while pending).
+  struct WakeOp final : detail::Op {
+    Impl* impl;
+    void complete(bool) override { impl->wake_armed.store(false, std::memory_order_release); }
+  };
+
+  std::deque<Ready> ready;
+  std::map<std::pair<Clock::time_point, std::uint64_t>, std::function<void()>> timers;
+  std::uint64_t next_timer_seq = 1;
+  std::map<std::uint64_t, std::function<void()>> shutdown_hooks;
+  std::uint64_t next_hook = 1;
+
+  std::mutex inbox_mu;
+  std::vector<std::function<void()>> inbox;
+  bool closed = false;  // guarded by inbox_mu
+  std::atomic<bool> wake_armed{false};
+  std::atomic<bool> stop_flag{false};
+  grpc::Alarm alarm;
+  WakeOp wake_op;
+
+  void wake(grpc::CompletionQueue* cq) {
+    if (!wake_armed.exchange(true, std::memory_order_acq_rel)) {
+      alarm.Set(cq, gpr_now(GPR_CLOCK_MONOTONIC), &wake_op);
+    }
+  }
+};
+
+EventLoop::EventLoop() : EventLoop(std::make_unique<grpc::CompletionQueue>()) {}
+
+EventLoop::EventLoop(std::unique_ptr<grpc::CompletionQueue> cq)
+    : cq_(std::move(cq)), impl_(std::make_unique<Impl>()), thread_(std::this_thread::get_id()),
+      id_(g_next_loop_id.fetch_add(1)) {
+  if (t_current) throw UsageError("this thread already has an Actio event loop");
+  impl_->wake_op.impl = impl_.get();
+  t_current = this;
+}
+
+EventLoop::~EventLoop() {
+  shutdown();
+  if (t_current == this) t_current = nullptr;
+}
+
+EventLoop* EventLoop::current() noexcept { return t_current; }
+
+EventLoop& EventLoop::require(const char* what) {
+  if (!t_current) {
+    throw UsageError(std::string(what) +
+                     " needs an Actio event loop on this thread (run it inside actio::run)");
+  }
+  return *t_current;
+}
+
+void EventLoop::throw_wrong_thread(const char* what) const {
+  throw UsageError(std::string(what) +
+                   " used from another thread: Actio objects may only be used on the thread "
+                   "(event loop) that created them; message their actor instead");
+}
+
+void EventLoop::call_soon(std::coroutine_handle<> h) { impl_->ready.push_back({h, {}}); }
+
+void EventLoop::call_soon(std::function<void()> fn) { impl_->ready.push_back({{}, std::move(fn)}); }
+
+TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
+  TimerId id{Clock::now() + std::chrono::duration_cast<Clock::duration>(delay), impl_->next_timer_seq++};
+  impl_->timers.emplace(std::make_pair(id.when, id.seq), std::move(fn));
+  return id;
+}
+
+void EventLoop::cancel_timer(TimerId id) noexcept {
+  if (id) impl_->timers.erase({id.when, id.seq});
+}
+
+std::uint64_t EventLoop::add_shutdown_hook(std::function<void()> fn) {
+  auto id = impl_->next_hook++;
+  impl_->shutdown_hooks.emplace(id, std::move(fn));
+  return id;
+}
+
+void EventLoop::remove_shutdown_hook(std::uint64_t id) noexcept { impl_->shutdown_hooks.erase(id); }
+
+bool EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(impl_->inbox_mu);
+    if (impl_->closed) return false;
+    impl_->inbox.push_back(std::move(fn));
+    // Arm under the lock so shutdown() cannot destroy the alarm meanwhile.
+    impl_->wake(cq_.get());
+  }
+  return true;
+}
+
+void EventLoop::stop() noexcept {
+  impl_->stop_flag.store(true, std::memory_order_release);
+  if (!is_current()) {
+    std::lock_guard lock(impl_->inbox_mu);
+    if (!impl_->closed) impl_->wake(cq_.get());
+  }
+}
+
+void EventLoop::run() {
+  check_thread("EventLoop::run");
+  impl_->stop_flag.store(false, std::memory_order_release);
+  while (!impl_->stop_flag.load(std::memory_order_acquire)) run_once(true);
+}
+
+void EventLoop::run_once(bool block) {
+  Impl& im = *impl_;
+  // 1. Work made ready by the previous iteration (bounded: new items wait).
+  for (std::size_t n = im.ready.size(); n > 0 && !im.ready.empty(); --n) {
+    auto item = std::move(im.ready.front());
+    im.ready.pop_front();
+    if (item.h) {
+      item.h.resume();
+    } else {
+      item.fn();
+    }
+  }
+  // 2. Posts from other threads.
+  std::vector<std::function<void()>> posted;
+  {
+    std::lock_guard lock(im.inbox_mu);
+    posted.swap(im.inbox);
+  }
+  for (auto& fn : posted) fn();
+  // 3. Due timers.
+  auto now = Clock::now();
+  while (!im.timers.empty() && im.timers.begin()->first.first <= now) {
+    auto fn = std::move(im.timers.begin()->second);
+    im.timers.erase(im.timers.begin());
+    fn();
+  }
+  // 4. One gRPC completion (blocking only if nothing else is ready).
+  gpr_timespec deadline;
+  if (!block || !im.ready.empty() || im.stop_flag.load(std::memory_order_acquire)) {
+    deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
+  } else if (!im.timers.empty()) {
+    deadline = to_gpr(im.timers.begin()->first.first);
+  } else {
+    deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
+  }
+  void* tag = nullptr;
+  bool ok = false;
+  // Drain what is already there without blocking again, a batch at a time.
+  for (int i = 0; i < 64; ++i) {
+    auto st = cq_->AsyncNext(&tag, &ok, deadline);
+    if (st != grpc::CompletionQueue::GOT_EVENT) break;
+    static_cast<detail::Op*>(tag)->complete(ok);
+    deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
+  }
+}
+
+void EventLoop::shutdown() {
+  Impl& im = *impl_;
+  // Let owners cancel what they still have running (calls, servers).
+  while (!im.shutdown_hooks.empty()) {
+    auto hooks = std::move(im.shutdown_hooks);
+    im.shutdown_hooks.clear();
+    for (auto& [id, fn] : hooks) fn();
+  }
+  // Finish the operations those cancellations completed, and their follow-ups.
+  auto give_up = Clock::now() + std::chrono::seconds(10);
+  while ((pending_ops_ > 0 || !im.ready.empty()) && Clock::now() < give_up) run_once(true);
+  {
+    std::lock_guard lock(im.inbox_mu);
+    im.closed = true;
+  }
+  im.timers.clear();
+  run_once(false);  // posts that raced with closing
+  im.alarm.Cancel();
+  cq_->Shutdown();
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq_->Next(&tag, &ok)) static_cast<detail::Op*>(tag)->complete(ok);
+}
+
+// -- sleep --------------------------------------------------------------------
+
+SleepAwaiter::~SleepAwaiter() {
+  if (loop_ && timer_) loop_->cancel_timer(timer_);
+}
+
+void SleepAwaiter::arm(std::coroutine_handle<> h) {
+  loop_ = &EventLoop::require("actio::sleep");
+  h_ = h;
+  timer_ = loop_->call_later(delay_, [this] {
+    timer_ = {};
+    h_.resume();
+  });
+}
+
+void SleepAwaiter::cancel() {
+  cancelled_ = true;
+  loop_->cancel_timer(std::exchange(timer_, {}));
+  loop_->call_soon(h_);
+}
+
+// -- Event --------------------------------------------------------------------
+
+Event::~Event() {
+  while (head_) head_->unlink();
+}
+
+void Event::set() {
+  set_ = true;
+  while (Waiter* w = head_) {
+    w->unlink();
+    w->loop_->call_soon(w->h_);
+  }
+}
+
+void Event::Waiter::link(std::coroutine_handle<> h) {
+  loop_ = &EventLoop::require("Event::wait");
+  h_ = h;
+  prev_ = ev_->tail_;
+  next_ = nullptr;
+  if (ev_->tail_) {
+    ev_->tail_->next_ = this;
+  } else {
+    ev_->head_ = this;
+  }
+  ev_->tail_ = this;
+  linked_ = true;
+}
+
+void Event::Waiter::unlink() noexcept {
+  if (!linked_) return;
+  if (prev_) {
+    prev_->next_ = next_;
+  } else {
+    ev_->head_ = next_;
+  }
+  if (next_) {
+    next_->prev_ = prev_;
+  } else {
+    ev_->tail_ = prev_;
+  }
+  prev_ = next_ = nullptr;
+  linked_ = false;
+}
+
+void Event::Waiter::cancel() {
+  if (!linked_) {
+    // Already scheduled by set(): deliver the cancel at the next suspension.
+    if (promise_) promise_->request_cancel();
+    return;
+  }
+  unlink();
+  cancelled_ = true;
+  loop_->call_soon(h_);
+}
+
+Event::TimedWaiter::~TimedWaiter() { disarm(); }
+
+void Event::TimedWaiter::arm() {
+  timer_ = loop_->call_later(timeout_, [this] {
+    timer_ = {};
+    if (!linked_) return;
+    unlink();
+    timed_out_ = true;
+    loop_->call_soon(h_);
+  });
+}
+
+void Event::TimedWaiter::disarm() noexcept {
+  if (loop_ && timer_) loop_->cancel_timer(std::exchange(timer_, {}));
+}
+
+void Event::TimedWaiter::cancel() {
+  disarm();
+  Waiter::cancel();
+}
+
+}  // namespace actio
