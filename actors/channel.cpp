@@ -86,8 +86,9 @@ caf::actor ChannelState::actor() {
               if (timeout_s > 0) opts.timeout = Duration(timeout_s);
               static const Codec<std::string> raw;
               auto rp = actor_->self()->make_response_promise<std::string>();
-              Call call(start_unary_call(self, method, &encode_thunk<std::string>, &request, &raw, std::move(opts)));
-              call.add_done_callback([rp](const Call& c) mutable {
+              Call call(start_unary_call(self, method, &encode_thunk<std::string>, &request, &raw, opts));
+              // The callback holds the call until it is done (then it is dropped).
+              call.add_done_callback([rp, keep = call](const Call& c) mutable {
                 auto* st = c.get();
                 if (st->code() == StatusCode::OK) {
                   rp.deliver(decode_bytes(st->response()));
@@ -104,10 +105,10 @@ caf::actor ChannelState::actor() {
 }
 
 ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
-                             EncodeFn encode, const void* request, const void* codec, CallOptions&& options) {
+                             EncodeFn encode, const void* request, const void* codec, const CallOptions& options) {
   if (!channel) throw UsageError("call on an empty Channel handle");
   channel->check_usable("UnaryUnaryMultiCallable");
-  auto* call = new ClientCall(channel, method, ClientCall::Shape::unary_unary, std::move(options));
+  auto* call = new ClientCall(channel, method, ClientCall::Shape::unary_unary, options);
   try {
     encode(request, codec, call->request());
   } catch (...) {

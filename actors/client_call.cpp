@@ -24,10 +24,10 @@ grpc_compression_algorithm to_grpc(Compression c) {
 }  // namespace
 
 ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
-                       CallOptions&& options)
+                       const CallOptions& options)
     : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
   finish_op_.self = this;
-  if (options.credentials && !channel_->secure()) {
+  if (options.credentials && *options.credentials.get() && !channel_->secure()) {
     throw UsageError("Call credentials are only valid on secure channels");
   }
   if (options.timeout) {
@@ -36,7 +36,9 @@ ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method
     ctx_.set_deadline(std::chrono::system_clock::now() +
                       std::chrono::duration_cast<std::chrono::system_clock::duration>(*options.timeout));
   }
-  for (const auto& [k, v] : options.metadata) ctx_.AddMetadata(k, v);
+  if (const Metadata* md = options.metadata.get()) {
+    for (const auto& [k, v] : *md) ctx_.AddMetadata(k, v);
+  }
   if (options.wait_for_ready) ctx_.set_wait_for_ready(*options.wait_for_ready);
   if (options.compression) ctx_.set_compression_algorithm(to_grpc(*options.compression));
   channel_->link(this);

@@ -7,6 +7,8 @@
 
 namespace actio::detail {
 
+void throw_no_codec(const char* what) { throw UsageError(what); }
+
 void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& out) {
   bool own = false;
   auto st = grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::MessageLite>(msg, &out, &own);

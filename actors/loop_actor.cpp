@@ -9,18 +9,17 @@
 namespace actio {
 
 caf::actor_system& actor_system() {
-  struct Holder {
-    Holder() : sys(cfg_init()) {}
-    static caf::actor_system_config& cfg_init() {
-      static caf::actor_system_config cfg;
-      cfg.set("scheduler.max-threads", 2);
-      cfg.set("logger.verbosity", caf::atom("quiet"));
-      return cfg;
-    }
-    caf::actor_system sys;
-  };
-  static Holder holder;
-  return holder.sys;
+  // Made on first use and deliberately never destroyed: CAF 0.17's
+  // ~actor_system at static-destruction time races its own statics (a SEGV
+  // in ref_counted::deref was seen), and its worker threads simply end with
+  // the process. The pointer keeps it reachable, so it is no leak.
+  static caf::actor_system* system = [] {
+    auto* cfg = new caf::actor_system_config;
+    cfg->set("scheduler.max-threads", 2);
+    cfg->set("logger.verbosity", caf::atom("quiet"));
+    return new caf::actor_system(*cfg);
+  }();
+  return *system;
 }
 
 namespace detail {

@@ -281,14 +281,14 @@ caf::actor ServerState::actor() {
     std::weak_ptr<ServerState> weak = weak_from_this();
     actor_ = std::make_unique<LoopActor>(
         *home_, caf::behavior{
-                    [this, weak](stop_atom, double grace_s) -> caf::result<caf::unit_t> {
+                    [this, weak](stop_atom, double grace_s) -> caf::result<bool> {
                       auto self = weak.lock();
-                      if (!self) return caf::unit;
-                      auto rp = actor_->self()->make_response_promise<caf::unit_t>();
-                      [](std::shared_ptr<ServerState> s, double g, caf::typed_response_promise<caf::unit_t> p)
+                      if (!self) return true;
+                      auto rp = actor_->self()->make_response_promise<bool>();
+                      [](std::shared_ptr<ServerState> s, double g, caf::typed_response_promise<bool> p)
                           -> Detached {
                         co_await s->stop(Duration(g));
-                        p.deliver(caf::unit);
+                        p.deliver(true);
                       }(self, grace_s, rp);
                       return rp;
                     },

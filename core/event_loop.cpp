@@ -4,6 +4,7 @@
 #include <grpcpp/completion_queue.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -47,6 +48,7 @@ struct EventLoop::Impl {
   std::uint64_t next_hook = 1;
 
   std::mutex inbox_mu;
+  std::condition_variable inbox_cv;  // wakes a loop idling without gRPC work
   std::vector<std::function<void()>> inbox;
   bool closed = false;  // guarded by inbox_mu
   std::atomic<bool> wake_armed{false};
@@ -122,14 +124,18 @@ bool EventLoop::post(std::function<void()> fn) {
     // Arm under the lock so shutdown() cannot destroy the alarm meanwhile.
     impl_->wake(cq_.get());
   }
+  impl_->inbox_cv.notify_one();
   return true;
 }
 
 void EventLoop::stop() noexcept {
   impl_->stop_flag.store(true, std::memory_order_release);
   if (!is_current()) {
-    std::lock_guard lock(impl_->inbox_mu);
-    if (!impl_->closed) impl_->wake(cq_.get());
+    {
+      std::lock_guard lock(impl_->inbox_mu);
+      if (!impl_->closed) impl_->wake(cq_.get());
+    }
+    impl_->inbox_cv.notify_one();
   }
 }
 
@@ -165,7 +171,24 @@ void EventLoop::run_once(bool block) {
     im.timers.erase(im.timers.begin());
     fn();
   }
-  // 4. One gRPC completion (blocking only if nothing else is ready).
+  // 4a. No gRPC operation pending here: wait for posts and timers on a
+  // condition variable instead of the completion queue. In gRPC 1.51 every
+  // thread blocked on a queue helps with all connections' I/O, so an idle
+  // loop (a server's home loop, say) polling its queue would steal the
+  // serving loops' reads and hand each call across threads.
+  if (pending_ops_ == 0) {
+    if (block && im.ready.empty()) {
+      std::unique_lock lock(im.inbox_mu);
+      auto idle = [&] { return !im.inbox.empty() || im.stop_flag.load(std::memory_order_acquire); };
+      if (im.timers.empty()) {
+        im.inbox_cv.wait(lock, idle);
+      } else {
+        im.inbox_cv.wait_until(lock, im.timers.begin()->first.first, idle);
+      }
+    }
+    return;
+  }
+  // 4b. One gRPC completion (blocking only if nothing else is ready).
   gpr_timespec deadline;
   if (!block || !im.ready.empty() || im.stop_flag.load(std::memory_order_acquire)) {
     deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);

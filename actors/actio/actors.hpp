@@ -24,7 +24,7 @@ namespace actio {
 using unary_atom = caf::atom_constant<caf::atom("unary")>;
 /// (state_atom) → int (ChannelConnectivity)
 using state_atom = caf::atom_constant<caf::atom("state")>;
-/// (stop_atom, double grace_s) → caf::unit_t once the server stopped
+/// (stop_atom, double grace_s) → bool (true) once the server stopped
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 /// (cancel_atom) → bool
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;

@@ -20,7 +20,7 @@ namespace detail {
 class ChannelState;
 /// Starts a unary-unary call on the calling loop; returns it with one reference.
 ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
-                             EncodeFn encode, const void* request, const void* codec, CallOptions&& options);
+                             EncodeFn encode, const void* request, const void* codec, const CallOptions& options);
 }  // namespace detail
 
 /// Invokes one unary-unary method: `multi(request, {.timeout = 1s})`.
@@ -32,14 +32,17 @@ class UnaryUnaryMultiCallable {
       : channel_(std::move(channel)),
         method_(std::move(method)),
         request_codec_(std::make_shared<const Codec<Req>>(std::move(request_codec))),
-        response_codec_(std::make_shared<const Codec<Resp>>(std::move(response_codec))) {}
+        response_codec_(std::make_shared<const Codec<Resp>>(std::move(response_codec))) {
+    detail::check_codec(*request_codec_);
+    detail::check_codec(*response_codec_);
+  }
 
   /// Starts the call now and returns its handle; throws UsageError if the
   /// channel is closed, on another thread, or the options are invalid.
   UnaryUnaryCall<Resp> operator()(const Req& request, CallOptions options = {}) const {
     detail::ClientCall* call =
         detail::start_unary_call(channel_, method_, &detail::encode_thunk<Req>, &request,
-                                 request_codec_.get(), std::move(options));
+                                 request_codec_.get(), options);
     return UnaryUnaryCall<Resp>(call, response_codec_);
   }
 

@@ -31,8 +31,22 @@ bool decode_message(const grpc::ByteBuffer& in, google::protobuf::MessageLite& m
 void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out);
 std::string decode_bytes(const grpc::ByteBuffer& in);
 
-template <class>
-inline constexpr bool always_false = false;
+/// True if T has a default codec (protobuf message or raw bytes).
+template <class T>
+inline constexpr bool has_default_codec =
+    std::is_base_of_v<google::protobuf::MessageLite, T> || std::is_same_v<T, std::string>;
+
+[[noreturn]] void throw_no_codec(const char* what);
+
+/// Throws UsageError unless T has a default codec or `codec` fills the gap.
+template <class T>
+void check_codec(const Codec<T>& codec) {
+  if constexpr (!has_default_codec<T>) {
+    if (!codec.serialize || !codec.deserialize) {
+      throw_no_codec("this message type has no default codec: pass a Codec with a serializer and a deserializer");
+    }
+  }
+}
 
 template <class T>
 void encode(const Codec<T>& codec, const T& value, grpc::ByteBuffer& out) {
@@ -43,7 +57,7 @@ void encode(const Codec<T>& codec, const T& value, grpc::ByteBuffer& out) {
   } else if constexpr (std::is_same_v<T, std::string>) {
     encode_bytes(value, out);
   } else {
-    static_assert(always_false<T>, "no default codec for this type: pass a Codec with a serializer");
+    throw_no_codec("no serializer for this message type");
   }
 }
 
@@ -63,7 +77,7 @@ bool decode(const Codec<T>& codec, const grpc::ByteBuffer& in, T& out) {
     out = decode_bytes(in);
     return true;
   } else {
-    static_assert(always_false<T>, "no default codec for this type: pass a Codec with a deserializer");
+    return false;
   }
 }
 

@@ -55,6 +55,8 @@ Task<void> run_unary_unary(const F& fn, const Codec<Req>& req_codec, const Codec
 template <class Req, class Resp, class F>
 RpcMethodHandler unary_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
                                                 Codec<Resp> response_codec = {}) {
+  detail::check_codec(request_codec);
+  detail::check_codec(response_codec);
   struct Bound {
     F fn;
     Codec<Req> req;
@@ -106,7 +108,7 @@ class Server {
   /// Returns true if `timeout` passed with the server still running, false
   /// once it has terminated (as grpc.aio).
   Task<bool> wait_for_termination(std::optional<Duration> timeout = std::nullopt);
-  /// The server's actor: `(stop_atom, double grace_s)` → unit once stopped,
+  /// The server's actor: `(stop_atom, double grace_s)` → true once stopped,
   /// `(port_atom)` → std::vector<int> of bound ports.
   caf::actor actor() const;
 

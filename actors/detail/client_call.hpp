@@ -39,7 +39,7 @@ class ClientCall {
 
   // -- constructors ---------------------------------------------------------
 
-  ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape, CallOptions&& options);
+  ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape, const CallOptions& options);
   ~ClientCall();
 
   // -- lifetime (loop thread) -----------------------------------------------

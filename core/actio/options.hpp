@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -25,14 +26,37 @@ enum class ChannelConnectivity { IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHU
 /// Per-call credentials (e.g. an access token); see security (later issue).
 class CallCredentials;
 
-/// Options of one call, as the keyword arguments of a grpc.aio multi-callable.
-struct CallOptions {
-  std::optional<Duration> timeout;              ///< relative; none = no deadline
-  Metadata metadata;                            ///< sent as initial metadata
-  std::shared_ptr<CallCredentials> credentials; ///< secure channels only
-  std::optional<bool> wait_for_ready;           ///< none = grpc default (fail fast)
-  std::optional<Compression> compression;       ///< request compression
+/// A non-owning reference that binds only to lvalues (a temporary would
+/// dangle): `{.metadata = md}` refers to `md`, which the call copies when it
+/// starts, inside the call expression.
+template <class T>
+class LvalueRef {
+ public:
+  LvalueRef() noexcept = default;
+  LvalueRef(const T& value) noexcept : ptr_(&value) {}  // NOLINT: implicit on purpose
+  LvalueRef(T&&) = delete;
+  const T* get() const noexcept { return ptr_; }
+  explicit operator bool() const noexcept { return ptr_ != nullptr; }
+
+ private:
+  const T* ptr_ = nullptr;
 };
+
+/// Options of one call, as the keyword arguments of a grpc.aio multi-callable:
+/// `co_await stub.SayHello(request, {.timeout = 1s, .metadata = md})`.
+///
+/// Trivially destructible on purpose: GCC 12 destroys an aggregate temporary
+/// made inside a `co_await` expression twice (a compiler bug), which is
+/// harmless only for such types. So metadata and credentials are referred to,
+/// not owned.
+struct CallOptions {
+  std::optional<Duration> timeout;                          ///< relative; none = no deadline
+  LvalueRef<Metadata> metadata;                             ///< sent as initial metadata
+  LvalueRef<std::shared_ptr<CallCredentials>> credentials;  ///< secure channels only
+  std::optional<bool> wait_for_ready;                       ///< none = grpc default (fail fast)
+  std::optional<Compression> compression;                   ///< request compression
+};
+static_assert(std::is_trivially_destructible_v<CallOptions>);
 
 /// A gRPC channel/server argument value.
 using OptionValue = std::variant<int, std::string>;
