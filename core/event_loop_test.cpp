@@ -1,0 +1,235 @@
+// Units of the event loop, Task, sleep, gather, Event and cancellation.
+#include "actio/event_loop.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "actio/event.hpp"
+#include "actio/gather.hpp"
+
+using namespace std::chrono_literals;
+using actio::Task;
+
+namespace {
+
+Task<int> answer() { co_return 42; }
+
+Task<int> add_later(int a, int b) {
+  co_await actio::sleep(1ms);
+  co_return a + b;
+}
+
+Task<void> boom() {
+  co_await actio::sleep(1ms);
+  throw std::runtime_error("boom");
+}
+
+TEST(Task, ReturnsValueThroughRun) { EXPECT_EQ(actio::run(answer()), 42); }
+
+TEST(Task, IsLazyUntilAwaited) {
+  bool started = false;
+  auto make = [&]() -> Task<void> {
+    started = true;
+    co_return;
+  };
+  auto t = make();
+  EXPECT_FALSE(started);
+  actio::run(std::move(t));
+  EXPECT_TRUE(started);
+}
+
+TEST(Task, ExceptionsPropagateToTheAwaiter) {
+  auto outer = []() -> Task<std::string> {
+    try {
+      co_await boom();
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "no exception";
+  };
+  EXPECT_EQ(actio::run(outer()), "boom");
+  EXPECT_THROW(actio::run(boom()), std::runtime_error);
+}
+
+TEST(Sleep, WaitsAtLeastTheDelay) {
+  auto t0 = std::chrono::steady_clock::now();
+  actio::run([]() -> Task<void> { co_await actio::sleep(20ms); }());
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
+}
+
+TEST(Gather, RunsTasksConcurrently) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto result = actio::run([]() -> Task<std::tuple<int, std::monostate, int>> {
+    auto sleeper = []() -> Task<void> { co_await actio::sleep(30ms); };
+    auto slow = []() -> Task<int> {
+      co_await actio::sleep(30ms);
+      co_return 7;
+    };
+    co_return co_await actio::gather(slow(), sleeper(), add_later(1, 2));
+  }());
+  EXPECT_EQ(std::get<0>(result), 7);
+  EXPECT_EQ(std::get<2>(result), 3);
+  // Three 30 ms sleeps overlapped, not in sequence.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 85ms);
+}
+
+TEST(Gather, VectorFormKeepsOrder) {
+  auto out = actio::run([]() -> Task<std::vector<int>> {
+    std::vector<Task<int>> tasks;
+    for (int i = 0; i < 10; ++i) tasks.push_back(add_later(i, i));
+    co_return co_await actio::gather(std::move(tasks));
+  }());
+  ASSERT_EQ(out.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(out[i], 2 * i);
+}
+
+TEST(Gather, FirstErrorCancelsTheOthersAndIsRethrown) {
+  bool other_cancelled = false;
+  auto body = [&]() -> Task<void> {
+    auto long_one = [&]() -> Task<void> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        other_cancelled = true;
+        throw;
+      }
+    };
+    co_await actio::gather(long_one(), boom());
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(actio::run(body()), std::runtime_error);
+  EXPECT_TRUE(other_cancelled);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(Cancel, CancellingASleepingTaskThrowsCancelledErrorThere) {
+  // Direct form: the task object stays put while another task cancels it.
+  auto direct = []() -> Task<std::string> {
+    auto sleeper = []() -> Task<std::string> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        co_return "cancelled";
+      }
+      co_return "slept";
+    };
+    Task<std::string> victim = sleeper();
+    auto canceller = [](Task<std::string>& v) -> Task<void> {
+      co_await actio::sleep(5ms);
+      EXPECT_TRUE(v.cancel());
+    };
+    auto waiter = [](Task<std::string>& v) -> Task<std::string> { co_return co_await v; };
+    auto [r, _] = co_await actio::gather(waiter(victim), canceller(victim));
+    co_return r;
+  };
+  EXPECT_EQ(actio::run(direct()), "cancelled");
+}
+
+TEST(Cancel, PendingCancelHitsTheNextSuspension) {
+  auto body = []() -> Task<bool> {
+    auto inner = []() -> Task<void> { co_await actio::sleep(1s); };
+    Task<void> t = inner();
+    t.cancel();  // not started yet
+    try {
+      co_await t;
+    } catch (const actio::CancelledError&) {
+      co_return true;
+    }
+    co_return false;
+  };
+  EXPECT_TRUE(actio::run(body()));
+}
+
+TEST(Event, WakesEveryWaiterAndTimesOut) {
+  auto body = []() -> Task<int> {
+    actio::Event ev;
+    int woken = 0;
+    auto waiter = [&]() -> Task<void> {
+      co_await ev.wait();
+      ++woken;
+    };
+    auto setter = [&]() -> Task<void> {
+      co_await actio::sleep(2ms);
+      ev.set();
+    };
+    co_await actio::gather(waiter(), waiter(), setter());
+    actio::Event never;
+    bool got = co_await never.wait_for(5ms);
+    EXPECT_FALSE(got);
+    co_return woken;
+  };
+  EXPECT_EQ(actio::run(body()), 2);
+}
+
+TEST(EventLoop, PostFromAnotherThreadWakesTheLoop) {
+  auto body = []() -> Task<int> {
+    auto& loop = *actio::EventLoop::current();
+    actio::Event ev;
+    int value = 0;
+    std::thread other([&] {
+      std::this_thread::sleep_for(5ms);
+      loop.post([&] {
+        value = 99;
+        ev.set();
+      });
+    });
+    co_await ev.wait();
+    other.join();
+    co_return value;
+  };
+  EXPECT_EQ(actio::run(body()), 99);
+}
+
+TEST(EventLoop, ManyPostsFromManyThreadsAllArrive) {
+  auto body = []() -> Task<int> {
+    auto& loop = *actio::EventLoop::current();
+    actio::Event ev;
+    int count = 0;
+    constexpr int kThreads = 4, kPosts = 2000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < kPosts; ++i) {
+          loop.post([&] {
+            if (++count == kThreads * kPosts) ev.set();
+          });
+        }
+      });
+    }
+    co_await ev.wait();
+    for (auto& t : threads) t.join();
+    co_return count;
+  };
+  EXPECT_EQ(actio::run(body()), 4 * 2000);
+}
+
+TEST(EventLoop, OneLoopPerThreadAndCurrentIsUnsetAfterRun) {
+  EXPECT_EQ(actio::EventLoop::current(), nullptr);
+  actio::run([]() -> Task<void> {
+    EXPECT_NE(actio::EventLoop::current(), nullptr);
+    EXPECT_THROW(actio::EventLoop second, actio::UsageError);
+    co_return;
+  }());
+  EXPECT_EQ(actio::EventLoop::current(), nullptr);
+}
+
+TEST(EventLoop, WrongThreadCheckThrowsUsageError) {
+  actio::run([]() -> Task<void> {
+    auto* loop = actio::EventLoop::current();
+    std::string what;
+    std::thread other([&] {
+      try {
+        loop->check_thread("Thing::method");
+      } catch (const actio::UsageError& e) {
+        what = e.what();
+      }
+    });
+    other.join();
+    EXPECT_NE(what.find("Thing::method used from another thread"), std::string::npos) << what;
+    co_return;
+  }());
+}
+
+}  // namespace

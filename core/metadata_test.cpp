@@ -1,0 +1,97 @@
+// Metadata, Status and error units (aio_reference §2 items 70-72).
+#include "actio/metadata.hpp"
+
+#include <gtest/gtest.h>
+
+#include "actio/errors.hpp"
+#include "actio/status.hpp"
+
+namespace {
+
+using actio::Metadata;
+
+TEST(Metadata, KeepsOrderAndCountsEveryValue) {
+  Metadata md{{"a", "1"}, {"b", "2"}, {"a", "3"}};
+  EXPECT_EQ(md.size(), 3u);
+  EXPECT_EQ(md["a"], "1");
+  EXPECT_EQ(md.get_all("a"), (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(md.get_all("missing"), std::vector<std::string>{});
+  EXPECT_FALSE(md.get("missing").has_value());
+  EXPECT_THROW((void)md["missing"], std::out_of_range);
+}
+
+TEST(Metadata, KeysAreCaseInsensitiveAndStoredLowerCase) {
+  Metadata md;
+  md.add("X-Trace-Id", "abc");
+  EXPECT_EQ(md.begin()->first, "x-trace-id");
+  EXPECT_EQ(md["x-TRACE-id"], "abc");
+}
+
+TEST(Metadata, MutationReplacesFirstOrAll) {
+  Metadata md{{"a", "1"}, {"a", "2"}};
+  md.set("a", "x");
+  EXPECT_EQ(md.get_all("a"), (std::vector<std::string>{"x", "2"}));
+  md.set_all("a", {"p", "q", "r"});
+  EXPECT_EQ(md.size(), 3u);
+  md.erase("a");
+  EXPECT_EQ(md.get_all("a"), (std::vector<std::string>{"q", "r"}));
+  md.delete_all("a");
+  EXPECT_TRUE(md.empty());
+  EXPECT_THROW(md.erase("a"), std::out_of_range);
+}
+
+TEST(Metadata, EqualityConcatenationAndRepr) {
+  Metadata a{{"k", "v"}};
+  Metadata b{{"k", "v"}};
+  EXPECT_EQ(a, b);
+  auto c = a + Metadata{{"z", "1"}};
+  EXPECT_EQ(c.size(), 2u);
+  EXPECT_EQ(a.repr(), "Metadata((('k', 'v'),))");
+  Metadata bin;
+  bin.add("d-bin", std::string("\x00\xff", 2));
+  EXPECT_EQ(bin.repr(), "Metadata((('d-bin', b'\\x00\\xff'),))");
+}
+
+TEST(Metadata, BinaryKeysCarryBytes) {
+  Metadata md;
+  std::string bytes("\x00\x01\x02\n", 4);
+  EXPECT_NO_THROW(md.add("blob-bin", bytes));
+  EXPECT_EQ(md["blob-bin"], bytes);
+}
+
+TEST(Metadata, InvalidKeysAndValuesGiveAClearUsageError) {
+  Metadata md;
+  for (const char* bad : {"bad key", ":path", "", "k\xc3\xa9", "grpc-status"}) {
+    try {
+      md.add(bad, "v");
+      ADD_FAILURE() << "accepted key '" << bad << "'";
+    } catch (const actio::UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("metadata key"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(md.add("k", "line\nbreak"), actio::UsageError);
+  EXPECT_TRUE(md.empty());  // nothing half-added
+}
+
+TEST(Status, NamesAllSeventeenCodes) {
+  EXPECT_EQ(actio::to_string(actio::StatusCode::OK), "OK");
+  EXPECT_EQ(actio::to_string(actio::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_EQ(actio::status_code_from_int(14), actio::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(actio::status_code_from_int(99), actio::StatusCode::UNKNOWN);
+  for (int i = 0; i <= 16; ++i) EXPECT_NE(actio::to_string(actio::status_code_from_int(i)), "");
+}
+
+TEST(Errors, HierarchyAndRpcErrorText) {
+  actio::AioRpcError e(actio::StatusCode::NOT_FOUND, "nope", Metadata{{"i", "1"}}, Metadata{{"t", "2"}});
+  const actio::BaseError& base = e;
+  EXPECT_EQ(e.code(), actio::StatusCode::NOT_FOUND);
+  EXPECT_EQ(e.details(), "nope");
+  EXPECT_EQ(e.initial_metadata()["i"], "1");
+  EXPECT_EQ(e.trailing_metadata()["t"], "2");
+  EXPECT_NE(std::string(base.what()).find("status=StatusCode.NOT_FOUND"), std::string::npos);
+  EXPECT_STREQ(actio::AbortError().what(), "Locally aborted.");
+  // CancelledError is not an Actio BaseError: catching BaseError never swallows it.
+  EXPECT_FALSE((std::is_base_of_v<actio::BaseError, actio::CancelledError>));
+}
+
+}  // namespace

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Python grpc.aio Greeter server used as an interop peer for Actio.
+
+Run with the Debian interpreter (/usr/bin/python3, python3-grpcio and
+python3-protobuf).  Stubs are generated at start-up into a temporary directory
+from the helloworld proto (see --proto), so nothing generated is committed.
+
+Behaviour:
+  * SayHello replies "Hello, <name>!".
+  * Sends initial metadata ("x-server", "python") and trailing metadata
+    ("x-trailer", "done"); echoes request metadata "x-client" back as trailing
+    ("x-client-echo", value).
+  * Request metadata key "x-fail" -> abort INVALID_ARGUMENT "asked to fail".
+  * name == "slow" -> sleep 2 s before answering (deadline tests).
+  * Prints "LISTENING <port>" (flushed) once serving; writes the port to
+    --port-file if given.  SIGTERM/SIGINT -> stop(grace=0.5), exit 0.
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_PROTO = os.path.join(HERE, "..", "..", "..", "samples", "helloworld",
+                             "helloworld.proto")
+GRPC_PYTHON_PLUGIN = "/usr/bin/grpc_python_plugin"
+
+
+def load_stubs(proto_path):
+    """Generate helloworld_pb2{,_grpc} into a temp dir and import them."""
+    proto_path = os.path.abspath(proto_path)
+    outdir = tempfile.mkdtemp(prefix="actio-interop-stubs-")
+    try:
+        subprocess.run(
+            ["protoc", "-I" + os.path.dirname(proto_path),
+             "--python_out=" + outdir, "--grpc_python_out=" + outdir,
+             "--plugin=protoc-gen-grpc_python=" + GRPC_PYTHON_PLUGIN,
+             os.path.basename(proto_path)],
+            check=True)
+        sys.path.insert(0, outdir)
+        import helloworld_pb2  # noqa: E402
+        import helloworld_pb2_grpc  # noqa: E402
+    finally:
+        # Modules are loaded into memory; the directory is no longer needed.
+        shutil.rmtree(outdir, ignore_errors=True)
+    return helloworld_pb2, helloworld_pb2_grpc
+
+
+async def serve(args, pb2, pb2_grpc):
+    import grpc
+
+    class Greeter(pb2_grpc.GreeterServicer):
+        async def SayHello(self, request, context):
+            md = {}
+            for key, value in context.invocation_metadata() or ():
+                md.setdefault(key, value)
+            trailing = [("x-trailer", "done")]
+            if "x-client" in md:
+                trailing.append(("x-client-echo", md["x-client"]))
+            await context.send_initial_metadata((("x-server", "python"),))
+            context.set_trailing_metadata(tuple(trailing))
+            if "x-fail" in md:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    "asked to fail")
+            if request.name == "slow":
+                await asyncio.sleep(2.0)
+            return pb2.HelloReply(message="Hello, %s!" % request.name)
+
+    server = grpc.aio.server()
+    pb2_grpc.add_GreeterServicer_to_server(Greeter(), server)
+    port = server.add_insecure_port("127.0.0.1:%d" % args.port)
+    if port == 0:
+        print("failed to bind 127.0.0.1:%d" % args.port, file=sys.stderr)
+        return 1
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await server.start()
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, args.port_file)  # atomic: readers never see partial
+    print("LISTENING %d" % port, flush=True)
+
+    await stop.wait()
+    await server.stop(0.5)
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0,
+                        help="port on 127.0.0.1 (0 = pick a free one)")
+    parser.add_argument("--port-file", default=None,
+                        help="write the bound port to this file")
+    parser.add_argument("--proto", default=DEFAULT_PROTO,
+                        help="path to helloworld.proto")
+    args = parser.parse_args()
+    pb2, pb2_grpc = load_stubs(args.proto)
+    return asyncio.run(serve(args, pb2, pb2_grpc))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+// Server and channel lifecycle, threading rules, loops and CAF messaging.
+#include <caf/all.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "actio/actors.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Server, Behaviour_051_GracefulStopLetsAShortCallFinish) {
+  with_server({{"Slow", sleepy(200ms)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    co_await sleep(30ms);
+    auto t0 = std::chrono::steady_clock::now();
+    co_await f.server.stop(3s);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_EQ(co_await call, "x");
+  });
+}
+
+TEST(Server, Behaviour_052_StopCancelsWhatOutlivesTheGrace) {
+  with_server({{"Slow", sleepy(10s)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    co_await sleep(30ms);
+    auto t0 = std::chrono::steady_clock::now();
+    co_await f.server.stop(200ms);
+    auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(took, 150ms);
+    EXPECT_LT(took, 3s);
+    try {
+      co_await call;
+      ADD_FAILURE() << "no error";
+    } catch (const AioRpcError& e) {
+      EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+    }
+  });
+}
+
+TEST(Server, ConcurrentStopsTheShortestGraceWins) {
+  with_server({{"Slow", sleepy(10s)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    co_await sleep(30ms);
+    auto t0 = std::chrono::steady_clock::now();
+    co_await gather(f.server.stop(5s), f.server.stop(200ms), f.server.stop(5s));
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_THROW(co_await call, AioRpcError);
+  });
+}
+
+TEST(Server, Behaviour_054_CallsAfterStopFail) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    EXPECT_EQ(co_await f.method("Echo")("a"), "a");
+    co_await f.server.stop(std::nullopt);
+    try {
+      co_await f.method("Echo")("b", {.timeout = 5s});
+      ADD_FAILURE() << "no error";
+    } catch (const AioRpcError& e) {
+      EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+    }
+    // start() after stop is a usage error.
+    EXPECT_THROW(co_await f.server.start(), UsageError);
+  });
+}
+
+TEST(Server, WaitForTerminationTrueWhileRunningFalseAfterStop) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    EXPECT_TRUE(co_await f.server.wait_for_termination(100ms));
+    co_await f.server.stop(0s);
+    EXPECT_FALSE(co_await f.server.wait_for_termination(100ms));
+  });
+}
+
+TEST(Server, Behaviour_050_StopWithoutCallsAndBeforeStart) {
+  actio::run([]() -> Task<void> {
+    auto never_started = server();
+    co_await never_started.stop(std::nullopt);
+    co_await never_started.stop(std::nullopt);  // idempotent
+  }());
+}
+
+TEST(Server, Behaviour_059_BusyPortIsAClearError) {
+  actio::run([]() -> Task<void> {
+    auto first = server();
+    int port = first.add_insecure_port("127.0.0.1:0");
+    first.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    co_await first.start();
+    auto second = server();
+    try {
+      second.add_insecure_port("127.0.0.1:" + std::to_string(port));
+      ADD_FAILURE() << "bound a busy port";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("Failed to bind to address"), std::string::npos) << e.what();
+    }
+    co_await first.stop(0s);
+  }());
+}
+
+TEST(Server, MaximumConcurrentRpcsRejectsTheExcess) {
+  ServerOptions opts;
+  opts.maximum_concurrent_rpcs = 2;
+  with_server(
+      {{"Slow", sleepy(300ms)}},
+      [](Fixture& f) -> Task<void> {
+        std::vector<Task<StatusCode>> calls;
+        auto one = [](UnaryUnaryMultiCallable<std::string, std::string> m) -> Task<StatusCode> {
+          auto call = m("x");
+          try {
+            co_await call;
+          } catch (const AioRpcError&) {
+          }
+          co_return co_await call.code();
+        };
+        for (int i = 0; i < 6; ++i) calls.push_back(one(f.method("Slow")));
+        auto codes = co_await gather(std::move(calls));
+        int ok = 0, exhausted = 0;
+        for (auto c : codes) {
+          ok += c == StatusCode::OK;
+          exhausted += c == StatusCode::RESOURCE_EXHAUSTED;
+        }
+        EXPECT_EQ(ok, 2);
+        EXPECT_EQ(exhausted, 4);
+      },
+      opts);
+}
+
+TEST(Server, TwoLoopsServeOnTheirOwnThreads) {
+  std::mutex mu;
+  std::set<std::thread::id> threads;
+  auto handler = raw([&](const std::string& req, ServicerContext&) -> Task<std::string> {
+    std::lock_guard lock(mu);
+    threads.insert(std::this_thread::get_id());
+    co_return req;
+  });
+  ServerOptions opts;
+  opts.loops = 2;
+  with_server(
+      {{"Where", handler}},
+      [&](Fixture& f) -> Task<void> {
+        // Separate connections (a distinct channel arg each), as gRPC gives a
+        // connection's calls to one queue first.
+        std::vector<Task<std::string>> calls;
+        std::vector<Channel> channels;
+        for (int c = 0; c < 8; ++c) {
+          ChannelOptions opts;
+          opts.args.emplace_back("actio.test.channel", c);
+          channels.push_back(insecure_channel(f.target(), opts));
+        }
+        auto one = [](Channel ch, int i) -> Task<std::string> {
+          co_return co_await ch.unary_unary<std::string, std::string>("/test.Svc/Where")(std::to_string(i));
+        };
+        for (int i = 0; i < 160; ++i) calls.push_back(one(channels[i % 8], i));
+        auto out = co_await gather(std::move(calls));
+        EXPECT_EQ(out.size(), 160u);
+        EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);  // never on the client's loop
+        EXPECT_EQ(threads.size(), 2u);
+      },
+      opts);
+}
+
+TEST(Server, Behaviour_113_FiftyConsecutiveRunsEachCompleteAnRpc) {
+  for (int i = 0; i < 50; ++i) {
+    with_server({{"Echo", echo()}}, [i](Fixture& f) -> Task<void> {
+      EXPECT_EQ(co_await f.method("Echo")(std::to_string(i)), std::to_string(i));
+    });
+  }
+}
+
+TEST(Threading, HandlesThrowUsageErrorOnAnotherThread) {
+  with_server({{"Slow", sleepy(100ms)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    int errors = 0;
+    std::string message;
+    std::thread other([&] {
+      auto expect_usage = [&](auto&& fn) {
+        try {
+          fn();
+        } catch (const UsageError& e) {
+          ++errors;
+          message = e.what();
+        }
+      };
+      expect_usage([&] { (void)f.channel.get_state(); });
+      expect_usage([&] { (void)f.method("Slow")("y"); });
+      expect_usage([&] { (void)call.cancel(); });
+      expect_usage([&] { (void)call.done(); });
+      expect_usage([&] { (void)f.server.add_insecure_port("127.0.0.1:0"); });
+      expect_usage([&] { (void)insecure_channel(f.target()); });  // no loop on that thread
+    });
+    other.join();
+    EXPECT_EQ(errors, 6);
+    EXPECT_NE(message.find("needs an Actio event loop"), std::string::npos) << message;
+    EXPECT_EQ(co_await call, "x");  // nothing was disturbed
+  });
+}
+
+TEST(Threading, ServicerContextIsHomedOnItsServerLoop) {
+  std::string error;
+  auto handler = raw([&](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
+    std::thread other([&] {
+      try {
+        (void)ctx.peer();
+      } catch (const UsageError& e) {
+        error = e.what();
+      }
+    });
+    other.join();
+    co_return req;
+  });
+  with_server({{"H", handler}}, [&](Fixture& f) -> Task<void> {
+    EXPECT_EQ(co_await f.method("H")("x"), "x");
+    EXPECT_NE(error.find("ServicerContext::peer used from another thread"), std::string::npos) << error;
+  });
+}
+
+// A CAF actor on CAF's own scheduler calls through the channel's actor.
+caf::behavior caller(caf::event_based_actor* self, caf::actor channel, std::string method,
+                     std::function<void(std::string)> report) {
+  self->request(channel, caf::infinite, unary_atom::value, method, std::string("from caf"), 5.0)
+      .then([=](const std::string& response) { report("ok:" + response); },
+            [=](caf::error& err) {
+              report("error:" + std::to_string(err.code()) + ":" +
+                     (err.context().match_elements<std::string>() ? err.context().get_as<std::string>(0) : ""));
+            });
+  return {};
+}
+
+TEST(Actors, ACafActorOnAnotherThreadCallsThroughTheChannelActor) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    auto& loop = *EventLoop::current();
+    std::vector<std::string> results;
+    Event got_both;
+    auto report = [&loop, &results, &got_both](std::string r) {
+      // Runs on a CAF worker thread: hop to our loop with a post.
+      loop.post([&results, &got_both, r] {
+        results.push_back(r);
+        if (results.size() == 2) got_both.set();
+      });
+    };
+    auto channel_actor = f.channel.actor();
+    auto a1 = actor_system().spawn(caller, channel_actor, std::string("/test.Svc/Echo"), report);
+    auto a2 = actor_system().spawn(caller, channel_actor, std::string("/test.Svc/Missing"), report);
+    EXPECT_TRUE(co_await got_both.wait_for(10s));
+    std::sort(results.begin(), results.end());
+    CO_ASSERT_EQ(results.size(), 2u);
+    EXPECT_EQ(results[0].substr(0, 9), "error:12:");  // UNIMPLEMENTED
+    EXPECT_EQ(results[1], "ok:from caf");
+  });
+}
+
+TEST(Actors, AThreadStopsTheServerThroughItsActor) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    auto server_actor = f.server.actor();
+    auto& loop = *EventLoop::current();
+    std::vector<int> ports;
+    bool stopped = false;
+    Event thread_done;
+    std::thread other([&] {
+      caf::scoped_actor self{actor_system()};
+      self->request(server_actor, std::chrono::seconds(10), port_atom::value)
+          .receive([&](const std::vector<int>& p) { ports = p; }, [](caf::error&) {});
+      self->request(server_actor, std::chrono::seconds(10), stop_atom::value, 0.0)
+          .receive([&](bool ok) { stopped = ok; }, [](caf::error&) {});
+      loop.post([&] { thread_done.set(); });
+    });
+    // The loop keeps running (never blocked) while the thread waits on the actor.
+    bool running_timed_out = co_await f.server.wait_for_termination(10s);
+    EXPECT_TRUE(co_await thread_done.wait_for(10s));
+    other.join();
+    EXPECT_FALSE(running_timed_out);
+    EXPECT_TRUE(stopped);
+    CO_ASSERT_EQ(ports.size(), 1u);
+    EXPECT_EQ(ports[0], f.port);
+  });
+}
+
+TEST(Actors, CallActorCancelsTheCall) {
+  with_server({{"Slow", sleepy(5s)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    auto call_actor = call.actor();
+    std::thread other([call_actor] {
+      caf::scoped_actor self{actor_system()};
+      self->request(call_actor, std::chrono::seconds(10), cancel_atom::value)
+          .receive([](bool) {}, [](caf::error&) {});
+    });
+    EXPECT_THROW(co_await call, CancelledError);
+    other.join();
+    EXPECT_TRUE(call.cancelled());
+  });
+}
+
+TEST(Channel, Behaviour_032_033_CloseWithAndWithoutGrace) {
+  with_server({{"Slow", sleepy(100ms)}, {"Slower", sleepy(5s)}}, [](Fixture& f) -> Task<void> {
+    auto ch = insecure_channel(f.target());
+    auto quick = ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("q");
+    co_await sleep(20ms);
+    co_await ch.close(3s);
+    EXPECT_EQ(co_await quick, "q");
+    try {
+      (void)ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("after");
+      ADD_FAILURE() << "closed channel accepted a call";
+    } catch (const UsageError& e) {
+      EXPECT_STREQ(e.what(), "Channel is closed.");
+    }
+    EXPECT_EQ(ch.get_state(), ChannelConnectivity::SHUTDOWN);
+
+    auto ch2 = insecure_channel(f.target());
+    auto slow = ch2.unary_unary<std::string, std::string>("/test.Svc/Slower")("s");
+    co_await sleep(20ms);
+    auto t0 = std::chrono::steady_clock::now();
+    co_await ch2.close(100ms);  // grace runs out: the call is cancelled
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+    EXPECT_TRUE(slow.cancelled());
+    EXPECT_THROW(co_await slow, CancelledError);
+    co_await ch2.close();  // idempotent
+  });
+}
+
+TEST(Channel, Behaviour_036_NewChannelIsIdle) {
+  actio::run([]() -> Task<void> {
+    auto ch = insecure_channel("127.0.0.1:1");
+    EXPECT_EQ(ch.get_state(), ChannelConnectivity::IDLE);
+    EXPECT_EQ(ch.get_state(true), ChannelConnectivity::IDLE);
+    co_await ch.close();
+    EXPECT_EQ(ch.get_state(), ChannelConnectivity::SHUTDOWN);
+  }());
+}
+
+TEST(Lifecycle, RunEndsCleanlyWithCallsStillInFlight) {
+  // The task returns while a call and a server are live: run() must cancel,
+  // drain and return without hanging or leaking (checked under ASan too).
+  actio::run([]() -> Task<void> {
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Slow", sleepy(10s)}})});
+    int port = srv.add_insecure_port("127.0.0.1:0");
+    co_await srv.start();
+    auto ch = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto call = ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("x");
+    co_await sleep(30ms);
+    call.add_done_callback([](const Call&) {});
+  }());
+  SUCCEED();
+}
+
+}  // namespace
