@@ -1,6 +1,6 @@
 // Actio bench.Echo server (the Actio counterpart of raw_cq_server).
 //
-//   echo_server --port P [--loops N] [--accepts K]
+//   echo_server --port P [--loops N]
 //
 // Listens on 127.0.0.1:P (Actio's server binds without SO_REUSEPORT, so a
 // busy port is an error: message on stderr, exit 1), serves calls on N Actio
@@ -14,14 +14,11 @@
 // UNIMPLEMENTED for them.
 
 #include <CLI/CLI.hpp>
-#include <pthread.h>
-#include <signal.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <optional>
 #include <string>
 
 #include "actio/aio.hpp"
@@ -40,19 +37,9 @@ actio::Task<bench::Msg> unary(const bench::Msg& request, actio::ServicerContext&
   co_return request;
 }
 
-// --block-home-loop (a diagnostic, not the default): instead of polling the
-// stop flag on the home loop, block the home loop's thread in sigwait() until
-// SIGTERM/SIGINT. The home loop then never enters its completion queue, so it
-// cannot take over the transport work of the server loops (gRPC's epoll1
-// engine lets any thread waiting on any polling completion queue do the
-// reads/writes of every connection); see bench/README.md "Profile".
-bool g_block_home_loop = false;
-sigset_t g_stop_signals;
-
-actio::Task<int> serve(int port, int loops, std::optional<int> accepts) {
+actio::Task<int> serve(int port, int loops) {
   actio::ServerOptions options;
   options.loops = loops;
-  if (accepts) options.accepts_per_method = *accepts;
   auto server = actio::server(std::move(options));
   // Streaming methods (ServerStream, ClientStream, Bidi) cannot be served by
   // Actio yet: unregistered, they answer UNIMPLEMENTED.
@@ -65,12 +52,6 @@ actio::Task<int> serve(int port, int loops, std::optional<int> accepts) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo_server: cannot listen on %s: %s\n", address.c_str(), e.what());
     co_return 1;
-  }
-  if (g_block_home_loop) {
-    int sig = 0;
-    while (sigwait(&g_stop_signals, &sig) != 0) {
-    }
-    g_stop_requested = 1;
   }
   // The signal handler only sets a flag; poll it between short waits.
   while (!g_stop_requested) {
@@ -88,24 +69,12 @@ int main(int argc, char** argv) {
   CLI::App app{"Actio bench.Echo server"};
   int port = 0;
   int loops = 1;
-  std::optional<int> accepts;
   app.add_option("--port", port, "TCP port on 127.0.0.1")->required()->check(CLI::Range(1, 65535));
   app.add_option("--loops", loops, "Actio server loops (threads, one CQ each)")->check(CLI::Range(1, 256));
-  app.add_option("--accepts", accepts, "accepts kept outstanding per method and loop (default: Actio's)")
-      ->check(CLI::Range(1, 4096));
-  app.add_flag("--block-home-loop", g_block_home_loop,
-               "diagnostic: block the home loop in sigwait() instead of polling the stop flag");
   CLI11_PARSE(app, argc, argv);
-  if (g_block_home_loop) {
-    // Before any gRPC thread starts, so that every thread inherits the mask.
-    sigemptyset(&g_stop_signals);
-    sigaddset(&g_stop_signals, SIGTERM);
-    sigaddset(&g_stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &g_stop_signals, nullptr);
-  }
 
   try {
-    return actio::run(serve(port, loops, accepts));
+    return actio::run(serve(port, loops));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo_server: %s\n", e.what());
     return 1;

@@ -117,32 +117,33 @@ std::uint64_t EventLoop::add_shutdown_hook(std::function<void()> fn) {
 void EventLoop::remove_shutdown_hook(std::uint64_t id) noexcept { impl_->shutdown_hooks.erase(id); }
 
 bool EventLoop::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(impl_->inbox_mu);
-    if (impl_->closed) return false;
-    impl_->inbox.push_back(std::move(fn));
-    // Arm under the lock so shutdown() cannot destroy the alarm meanwhile.
-    impl_->wake(cq_.get());
-  }
+  // Everything happens under the inbox lock: the loop's destructor takes it
+  // to close the inbox, so the loop cannot go away while we touch it.
+  std::lock_guard lock(impl_->inbox_mu);
+  if (impl_->closed) return false;
+  impl_->inbox.push_back(std::move(fn));
+  impl_->wake(cq_.get());
   impl_->inbox_cv.notify_one();
   return true;
 }
 
 void EventLoop::stop() noexcept {
-  impl_->stop_flag.store(true, std::memory_order_release);
-  if (!is_current()) {
-    {
-      std::lock_guard lock(impl_->inbox_mu);
-      if (!impl_->closed) impl_->wake(cq_.get());
-    }
-    impl_->inbox_cv.notify_one();
+  if (is_current()) {
+    impl_->stop_flag.store(true, std::memory_order_release);
+    return;
   }
+  // From another thread: set the flag under the lock, so the loop cannot see
+  // it, return and be destroyed before we are done waking it.
+  std::lock_guard lock(impl_->inbox_mu);
+  impl_->stop_flag.store(true, std::memory_order_release);
+  if (!impl_->closed) impl_->wake(cq_.get());
+  impl_->inbox_cv.notify_one();
 }
 
 void EventLoop::run() {
   check_thread("EventLoop::run");
-  impl_->stop_flag.store(false, std::memory_order_release);
-  while (!impl_->stop_flag.load(std::memory_order_acquire)) run_once(true);
+  // A stop() that came before run() still counts; run() consumes it.
+  while (!impl_->stop_flag.exchange(false, std::memory_order_acq_rel)) run_once(true);
 }
 
 void EventLoop::run_once(bool block) {
@@ -218,7 +219,7 @@ void EventLoop::shutdown() {
   }
   // Finish the operations those cancellations completed, and their follow-ups.
   auto give_up = Clock::now() + std::chrono::seconds(10);
-  while ((pending_ops_ > 0 || !im.ready.empty()) && Clock::now() < give_up) run_once(true);
+  while ((pending_ops_ > 0 || !im.ready.empty()) && Clock::now() < give_up) run_once(pending_ops_ > 0);
   {
     std::lock_guard lock(im.inbox_mu);
     im.closed = true;

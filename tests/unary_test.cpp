@@ -416,3 +416,59 @@ TEST(Unary, DroppedCallHandleCancelsTheRpc) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Unary, CallOptionsWithMetadataInsideCoAwait) {
+  // Regression: GCC 12 destroys aggregate temporaries in a co_await twice;
+  // CallOptions is trivially destructible so this form is safe.
+  std::string seen;
+  auto handler = raw([&](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
+    seen = ctx.invocation_metadata().get("x-k").value_or("");
+    co_return req;
+  });
+  with_server({{"Md", handler}}, [&](Fixture& f) -> Task<void> {
+    for (int i = 0; i < 20; ++i) {
+      Metadata md{{"x-k", "value-" + std::to_string(i)}};
+      EXPECT_EQ(co_await f.method("Md")("x", {.timeout = 5s, .metadata = md, .wait_for_ready = false}), "x");
+      EXPECT_EQ(seen, "value-" + std::to_string(i));
+    }
+  });
+}
+
+TEST(Unary, OversizedMessagesAreResourceExhaustedAndNothingWedges) {
+  ServerOptions opts;
+  opts.args.emplace_back("grpc.max_receive_message_length", 1024);
+  with_server(
+      {{"Echo", echo()}},
+      [](Fixture& f) -> Task<void> {
+        // The server refuses a request over its limit.
+        try {
+          co_await f.method("Echo")(std::string(4096, 'x'), {.timeout = 5s});
+          ADD_FAILURE() << "no error";
+        } catch (const AioRpcError& e) {
+          EXPECT_EQ(e.code(), StatusCode::RESOURCE_EXHAUSTED);
+          EXPECT_NE(e.details().find("larger than max"), std::string::npos) << e.details();
+        }
+        // The client refuses a response over its own limit.
+        ChannelOptions small;
+        small.args.emplace_back("grpc.max_receive_message_length", 100);
+        auto ch = insecure_channel(f.target(), small);
+        auto echo_small = ch.unary_unary<std::string, std::string>("/test.Svc/Echo");
+        try {
+          co_await echo_small(std::string(500, 'y'), {.timeout = 5s});
+          ADD_FAILURE() << "no error";
+        } catch (const AioRpcError& e) {
+          EXPECT_EQ(e.code(), StatusCode::RESOURCE_EXHAUSTED);
+        }
+        // Both sides keep working.
+        EXPECT_EQ(co_await f.method("Echo")("small"), "small");
+        EXPECT_EQ(co_await echo_small("ok"), "ok");
+      },
+      opts);
+}
+
+}  // namespace

@@ -9,7 +9,7 @@ using helloworld::HelloReply;
 using helloworld::HelloRequest;
 using namespace std::chrono_literals;
 
-// [client-snippet]
+// [client]
 actio::Task<int> greet(std::string target, std::string name) {
   auto channel = actio::insecure_channel(target);
   auto say_hello = channel.unary_unary<HelloRequest, HelloReply>("/helloworld.Greeter/SayHello");
@@ -34,4 +34,4 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   return actio::run(greet(target, name));
 }
-// [client-snippet]
+// [client]
