@@ -472,3 +472,49 @@ TEST(Unary, OversizedMessagesAreResourceExhaustedAndNothingWedges) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Unary, Behaviour_041_042_WaitForConnection) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Echo")("kept");
+    co_await call.wait_for_connection();
+    EXPECT_EQ(co_await call, "kept");  // nothing was swallowed
+  });
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int port = probe.add_insecure_port("127.0.0.1:0");  // bound, then released: nobody listens
+    auto channel = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto call = channel.unary_unary<std::string, std::string>("/test.Svc/Echo")("x", {.timeout = 5s});
+    try {
+      co_await call.wait_for_connection();
+      ADD_FAILURE() << "no error";
+    } catch (const AioRpcError& e) {
+      EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+    }
+  }());
+}
+
+TEST(Unary, WaitForReadyWaitsForAServerToAppear) {
+  actio::run([]() -> Task<void> {
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    int port = srv.add_insecure_port("127.0.0.1:0");
+    auto channel = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto echo_call = channel.unary_unary<std::string, std::string>("/test.Svc/Echo");
+    // Fails fast without wait_for_ready (behaviour 43)...
+    EXPECT_THROW(co_await echo_call("x", {.timeout = 5s}), AioRpcError);
+    // ...and waits through TRANSIENT_FAILURE with it (behaviour 44).
+    auto waiting = echo_call("y", {.timeout = 10s, .wait_for_ready = true});
+    co_await sleep(200ms);
+    EXPECT_FALSE(waiting.done());
+    co_await srv.start();
+    EXPECT_EQ(co_await waiting, "y");
+    co_await srv.stop(0s);
+  }());
+}
+
+}  // namespace
