@@ -49,6 +49,22 @@ inline RpcMethodHandler sleepy(Duration d) {
   });
 }
 
+/// Awaits `call` and returns the AioRpcError it raised (a test failure if none).
+template <class Awaitable>
+Task<AioRpcError> expect_rpc_error(Awaitable call) {
+  std::optional<AioRpcError> error;
+  try {
+    co_await call;
+  } catch (const AioRpcError& e) {
+    error = e;
+  }
+  if (!error) {
+    ADD_FAILURE() << "expected an AioRpcError";
+    error.emplace(StatusCode::OK, "no error was raised");
+  }
+  co_return *error;
+}
+
 struct Fixture {
   Server server;
   Channel channel;

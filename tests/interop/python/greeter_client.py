@@ -12,35 +12,12 @@ start-up into a temporary directory from the helloworld proto (see --proto).
 import argparse
 import asyncio
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_PROTO = os.path.join(HERE, "..", "..", "..", "samples", "helloworld",
-                             "helloworld.proto")
-GRPC_PYTHON_PLUGIN = "/usr/bin/grpc_python_plugin"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stubs import DEFAULT_PROTO, load_stubs  # noqa: E402
+
 TIMEOUT = 5.0  # upper bound on every RPC / check so nothing hangs
-
-
-def load_stubs(proto_path):
-    """Generate helloworld_pb2{,_grpc} into a temp dir and import them."""
-    proto_path = os.path.abspath(proto_path)
-    outdir = tempfile.mkdtemp(prefix="actio-interop-stubs-")
-    try:
-        subprocess.run(
-            ["protoc", "-I" + os.path.dirname(proto_path),
-             "--python_out=" + outdir, "--grpc_python_out=" + outdir,
-             "--plugin=protoc-gen-grpc_python=" + GRPC_PYTHON_PLUGIN,
-             os.path.basename(proto_path)],
-            check=True)
-        sys.path.insert(0, outdir)
-        import helloworld_pb2  # noqa: E402
-        import helloworld_pb2_grpc  # noqa: E402
-    finally:
-        shutil.rmtree(outdir, ignore_errors=True)
-    return helloworld_pb2, helloworld_pb2_grpc
 
 
 class CheckFailed(Exception):
