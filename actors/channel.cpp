@@ -104,11 +104,13 @@ caf::actor ChannelState::actor() {
   return actor_->handle();
 }
 
-ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
-                             EncodeFn encode, const void* request, const void* codec, const CallOptions& options) {
+namespace {
+ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                       ClientCall::Shape shape, EncodeFn encode, const void* request, const void* codec,
+                       const CallOptions& options, const char* what) {
   if (!channel) throw UsageError("call on an empty Channel handle");
-  channel->check_usable("UnaryUnaryMultiCallable");
-  auto* call = new ClientCall(channel, method, ClientCall::Shape::unary_unary, options);
+  channel->check_usable(what);
+  auto* call = new ClientCall(channel, method, shape, options);
   try {
     encode(request, codec, call->request());
   } catch (...) {
@@ -116,8 +118,26 @@ ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const
     call->release();
     throw;
   }
-  call->start_unary(channel->stub());
+  if (shape == ClientCall::Shape::unary_stream) {
+    call->start_unary_stream(channel->stub());
+  } else {
+    call->start_unary(channel->stub());
+  }
   return call;
+}
+}  // namespace
+
+ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                             EncodeFn encode, const void* request, const void* codec, const CallOptions& options) {
+  return start_call(channel, method, ClientCall::Shape::unary_unary, encode, request, codec, options,
+                    "UnaryUnaryMultiCallable");
+}
+
+ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                                    EncodeFn encode, const void* request, const void* codec,
+                                    const CallOptions& options) {
+  return start_call(channel, method, ClientCall::Shape::unary_stream, encode, request, codec, options,
+                    "UnaryStreamMultiCallable");
 }
 
 grpc::ChannelArguments to_channel_args(const ChannelArguments& args, std::optional<Compression> compression) {

@@ -26,7 +26,7 @@ grpc_compression_algorithm to_grpc(Compression c) {
 ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
                        const CallOptions& options)
     : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
-  finish_op_.self = this;
+  finish_op_.self = read_op_.self = write_op_.self = this;
   if (options.credentials && *options.credentials.get() && !channel_->secure()) {
     throw UsageError("Call credentials are only valid on secure channels");
   }
@@ -53,8 +53,69 @@ void ClientCall::start_unary(grpc::GenericStub& stub) {
   unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, request_, loop_->cq());
   unary_reader_->StartCall();
   unary_reader_->Finish(&response_, &grpc_status_, &finish_op_);
-  op_pending_ = true;
-  loop_->op_started();
+  finish_issued_ = true;
+  start_op();
+}
+
+void ClientCall::start_unary_stream(grpc::GenericStub& stub) {
+  // Corked: StartCall only buffers the initial metadata (no op, its tag never
+  // comes back), and WriteLast sends metadata, request and half-close in one
+  // batch, as a typed server-streaming stub does.
+  ctx_.set_initial_metadata_corked(true);
+  stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
+  stream_->StartCall(nullptr);
+  stream_->WriteLast(request_, grpc::WriteOptions(), &write_op_);
+  start_op();
+}
+
+void ClientCall::on_stream_op(bool) {
+  end_op();
+  ++handle_refs_;
+  release();
+}
+
+void ClientCall::issue_finish() {
+  if (finish_issued_) return;
+  finish_issued_ = true;
+  stream_->Finish(&grpc_status_, &finish_op_);
+  start_op();
+}
+
+void ClientCall::on_read(bool ok) {
+  end_op();
+  read_pending_ = false;
+  if (ok) {
+    read_got_message_ = true;
+    if (!initial_ev_.is_set()) {
+      initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+      initial_ev_.set();
+    }
+  } else {
+    issue_finish();  // the stream ended (or the call failed): fetch the status
+  }
+  read_ev_.set();
+  ++handle_refs_;
+  release();
+}
+
+Task<bool> ClientCall::read_next() {
+  if (read_pending_) throw UsageError("read() called while another read() is pending");
+  if (!done_ && !finish_issued_) {
+    read_ev_.clear();
+    read_got_message_ = false;
+    read_pending_ = true;
+    stream_->Read(&read_buf_, &read_op_);
+    start_op();
+    co_await CallWaiter(read_ev_, this);
+    if (read_got_message_) {
+      read_got_message_ = false;
+      co_return true;
+    }
+  }
+  // The stream ended, failed or was cancelled: the final status decides.
+  co_await CallWaiter(done_ev_, this);
+  throw_if_failed(this);
+  co_return false;
 }
 
 void ClientCall::release() noexcept {
@@ -65,7 +126,7 @@ void ClientCall::release() noexcept {
 }
 
 void ClientCall::maybe_destroy() noexcept {
-  if (handle_refs_ == 0 && !op_pending_) delete this;
+  if (handle_refs_ == 0 && ops_pending_ == 0) delete this;
 }
 
 bool ClientCall::cancel(const char* details) {
@@ -79,8 +140,7 @@ bool ClientCall::cancel(const char* details) {
 }
 
 void ClientCall::on_finish(bool /*ok*/) {
-  op_pending_ = false;
-  loop_->op_finished();
+  end_op();
   if (!done_) {
     code_ = status_code_from_int(grpc_status_.error_code());
     details_ = grpc_status_.error_message();
@@ -101,6 +161,7 @@ void ClientCall::set_done() {
   }
   initial_ev_.set();
   done_ev_.set();
+  read_ev_.set();
   if (!callbacks_.empty()) {
     auto cbs = std::move(callbacks_);
     callbacks_.clear();
@@ -129,7 +190,9 @@ std::optional<Duration> ClientCall::time_remaining() const {
   return std::chrono::duration_cast<Duration>(left);
 }
 
-const char* ClientCall::shape_name() const noexcept { return "UnaryUnaryCall"; }
+const char* ClientCall::shape_name() const noexcept {
+  return shape_ == Shape::unary_stream ? "UnaryStreamCall" : "UnaryUnaryCall";
+}
 
 caf::actor ClientCall::actor() {
   if (!actor_) {
@@ -153,6 +216,13 @@ caf::actor ClientCall::actor() {
 
 void add_ref(ClientCall* call) noexcept { call->add_ref(); }
 void release(ClientCall* call) noexcept { call->release(); }
+
+Task<bool> read_next(ClientCall* call) {
+  call->loop().check_thread("UnaryStreamCall::read");
+  return call->read_next();
+}
+
+const grpc::ByteBuffer& read_buffer(ClientCall* call) { return call->read_buffer(); }
 
 Event& done_event(ClientCall* call) {
   call->loop().check_thread("UnaryUnaryCall");

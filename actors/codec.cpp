@@ -9,6 +9,9 @@ namespace actio::detail {
 
 void throw_no_codec(const char* what) { throw UsageError(what); }
 
+grpc::ByteBuffer* new_byte_buffer() { return new grpc::ByteBuffer(); }
+void delete_byte_buffer(grpc::ByteBuffer* bb) noexcept { delete bb; }
+
 void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& out) {
   bool own = false;
   auto st = grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::MessageLite>(msg, &out, &own);

@@ -69,10 +69,12 @@ int probe_bind(const std::string& address) {
 
 // -- ActioService ---------------------------------------------------------------
 
-ActioService::ActioService(const std::deque<std::string>& method_names) {
+ActioService::ActioService(const std::deque<std::string>& method_names, const std::vector<RpcKind>& kinds) {
   int i = 0;
   for (const auto& name : method_names) {
-    AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+    auto type = kinds[i] == RpcKind::unary_stream ? grpc::internal::RpcMethod::SERVER_STREAMING
+                                                  : grpc::internal::RpcMethod::NORMAL_RPC;
+    AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), type, nullptr));
     MarkMethodAsync(i++);
   }
 }
@@ -143,8 +145,8 @@ void ServerState::add_handlers(const std::vector<GenericRpcHandler>& handlers) {
   for (const auto& h : handlers) {
     for (const auto& [name, handler] : h.methods) {
       if (!handler.invoke) throw UsageError("handler for " + name + " is empty");
-      if (handler.kind != RpcKind::unary_unary) {
-        throw UsageError("handler for " + name + ": only unary-unary handlers are served so far");
+      if (handler.kind != RpcKind::unary_unary && handler.kind != RpcKind::unary_stream) {
+        throw UsageError("handler for " + name + ": stream-request handlers are not served yet");
       }
       handlers_[name] = handler;
     }
@@ -159,7 +161,9 @@ void ServerState::start() {
     method_names_.push_back(name);
     method_handlers_.push_back(&handler);
   }
-  service_ = std::make_unique<ActioService>(method_names_);
+  std::vector<RpcKind> kinds;
+  for (const auto* h : method_handlers_) kinds.push_back(h->kind);
+  service_ = std::make_unique<ActioService>(method_names_, kinds);
   grpc::ServerBuilder builder;
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (const auto& [k, v] : options_.args) {

@@ -2,6 +2,7 @@
 
 #include <caf/all.hpp>
 #include <typeinfo>
+#include <utility>
 
 #include "actio/actors.hpp"
 #include "detail/client_call.hpp"
@@ -22,9 +23,11 @@ std::string demangle(const std::type_info& ti) {
 }  // namespace
 
 ServerCall::ServerCall(ServerLoop& sl, int method_index)
-    : sl_(&sl), index_(method_index), responder_(&ctx_), context_(*this) {
-  accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = this;
+    : sl_(&sl), index_(method_index), responder_(&ctx_), writer_(&ctx_), context_(*this) {
+  accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = write_op_.self = this;
 }
+
+RpcKind ServerCall::kind() const { return sl_->server().handler(index_).kind; }
 
 ServerCall::~ServerCall() {
   if (counted_active_) sl_->server().active_rpcs().fetch_sub(1, std::memory_order_relaxed);
@@ -32,8 +35,12 @@ ServerCall::~ServerCall() {
 
 void ServerCall::request() {
   ctx_.AsyncNotifyWhenDone(&done_op_);
-  sl_->server().service().request_unary(index_, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(),
-                                        &accept_op_);
+  auto& service = sl_->server().service();
+  if (kind() == RpcKind::unary_stream) {
+    service.request_server_streaming(index_, &ctx_, &request_, &writer_, sl_->cq(), sl_->cq(), &accept_op_);
+  } else {
+    service.request_unary(index_, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(), &accept_op_);
+  }
   start_op();
 }
 
@@ -105,7 +112,10 @@ Detached ServerCall::drive() {
 void ServerCall::send_status() {
   status_sent_ = true;
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
-  if (code_ == StatusCode::OK) {
+  if (kind() == RpcKind::unary_stream) {
+    writer_.Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
+                   &finish_op_);
+  } else if (code_ == StatusCode::OK) {
     responder_.Finish(response_, grpc::Status::OK, &finish_op_);
   } else {
     responder_.FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);
@@ -155,13 +165,45 @@ Task<void> ServerCall::send_initial_metadata(Metadata md) {
   initial_md_sent_ = true;
   for (const auto& [k, v] : md) ctx_.AddInitialMetadata(k, v);
   ++pending_;  // keeps this alive until the coroutine is done with it
-  responder_.SendInitialMetadata(&send_md_op_);
+  if (kind() == RpcKind::unary_stream) {
+    writer_.SendInitialMetadata(&send_md_op_);
+  } else {
+    responder_.SendInitialMetadata(&send_md_op_);
+  }
   start_op();
   struct Unpin {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
   co_await send_md_done_.wait();
+}
+
+Task<void> ServerCall::write(grpc::ByteBuffer message) {
+  if (aborted_) throw AbortError();
+  if (status_sent_) throw UsageError("RPC already finished.");
+  if (cancelled_) throw CancelledError("the RPC was cancelled");
+  if (write_pending_) throw UsageError("only one write at a time: await the previous write()");
+  if (kind() != RpcKind::unary_stream) throw UsageError("write() is for streaming responses");
+  initial_md_sent_ = true;
+  write_pending_ = true;
+  write_done_.clear();
+  ++pending_;
+  struct Unpin {
+    ServerCall* self;
+    ~Unpin() { --self->pending_; }
+  } unpin{this};
+  writer_.Write(message, &write_op_);
+  start_op();
+  co_await write_done_.wait();
+  if (!write_ok_) throw CancelledError("the RPC was cancelled");
+}
+
+void ServerCall::on_write(bool ok) {
+  end_op();
+  write_pending_ = false;
+  write_ok_ = ok;
+  write_done_.set();
+  maybe_destroy();
 }
 
 void ServerCall::abort(StatusCode code, std::string details, std::optional<Metadata> trailing, bool internal) {
@@ -176,6 +218,7 @@ void ServerCall::abort(StatusCode code, std::string details, std::optional<Metad
   if (trailing) trailing_md_ = std::move(*trailing);
   if (!cancelled_) send_status();
   status_sent_ = true;
+  aborted_ = true;
   throw AbortError();
 }
 
@@ -219,6 +262,9 @@ std::optional<Duration> ServicerContext::time_remaining() const {
 }
 Task<void> ServicerContext::send_initial_metadata(const Metadata& metadata) {
   return on_loop(call_, "ServicerContext::send_initial_metadata").send_initial_metadata(metadata);
+}
+Task<void> ServicerContext::write_bytes_(grpc::ByteBuffer&& message) {
+  return on_loop(call_, "ServicerContext::write").write(std::move(message));
 }
 void ServicerContext::set_trailing_metadata(const Metadata& metadata) {
   on_loop(call_, "ServicerContext::set_trailing_metadata").set_trailing_metadata(metadata);

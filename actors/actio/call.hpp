@@ -35,6 +35,21 @@ bool cancel_call(ClientCall* call);
 /// After done: throws CancelledError (local cancel) or AioRpcError (non-OK).
 void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);
+Task<bool> read_next(ClientCall* call);
+const grpc::ByteBuffer& read_buffer(ClientCall* call);
+
+/// Waits on one of a call's events; cancelling the waiting task cancels the
+/// RPC itself (grpc.aio: cancelling the task that awaits a call cancels it).
+class CallWaiter : public Event::Waiter {
+ public:
+  CallWaiter(Event& ev, ClientCall* call) noexcept : Event::Waiter(ev), call_(call) {}
+  void cancel() override {
+    if (!cancel_call(call_)) Event::Waiter::cancel();
+  }
+
+ private:
+  ClientCall* call_;
+};
 }  // namespace detail
 
 class Call {
@@ -107,14 +122,11 @@ class UnaryUnaryCall : public Call {
   UnaryUnaryCall(detail::ClientCall* call, std::shared_ptr<const Codec<Resp>> codec) noexcept
       : Call(call), codec_(std::move(codec)) {}
 
-  class Awaiter : public Event::Waiter {
+  class Awaiter : public detail::CallWaiter {
    public:
-    explicit Awaiter(const UnaryUnaryCall& c) : Event::Waiter(detail::done_event(c.call_)), c_(c) {}
-    void cancel() override {
-      if (!detail::cancel_call(c_.call_)) Event::Waiter::cancel();
-    }
+    explicit Awaiter(const UnaryUnaryCall& c) : detail::CallWaiter(detail::done_event(c.call_), c.call_), c_(c) {}
     Resp await_resume() {
-      Event::Waiter::await_resume();
+      detail::CallWaiter::await_resume();
       detail::throw_if_failed(c_.call_);
       Resp out;
       if (!detail::decode(*c_.codec_, detail::response_buffer(c_.call_), out)) {
@@ -127,6 +139,34 @@ class UnaryUnaryCall : public Call {
     const UnaryUnaryCall& c_;
   };
   Awaiter operator co_await() const { return Awaiter(*this); }
+
+ private:
+  std::shared_ptr<const Codec<Resp>> codec_;
+};
+
+/// A unary-stream (server-streaming) call. Read the responses with
+///   while (auto msg = co_await call.read()) { ... }
+/// `read()` gives nullopt at the end of the stream (grpc.aio's EOF) and keeps
+/// giving it; a non-OK status throws AioRpcError, a local cancel
+/// CancelledError. A zero-length message is a message, not the end.
+/// Cancelling the task blocked in read() cancels the RPC.
+template <class Resp>
+class UnaryStreamCall : public Call {
+ public:
+  UnaryStreamCall() = default;
+  UnaryStreamCall(detail::ClientCall* call, std::shared_ptr<const Codec<Resp>> codec) noexcept
+      : Call(call), codec_(std::move(codec)) {}
+
+  Task<std::optional<Resp>> read() const {
+    Call keep = *this;
+    auto codec = codec_;
+    if (!co_await detail::read_next(keep.get())) co_return std::nullopt;
+    Resp out;
+    if (!detail::decode(*codec, detail::read_buffer(keep.get()), out)) {
+      throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
+    }
+    co_return out;
+  }
 
  private:
   std::shared_ptr<const Codec<Resp>> codec_;

@@ -21,38 +21,61 @@ class ChannelState;
 /// Starts a unary-unary call on the calling loop; returns it with one reference.
 ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
                              EncodeFn encode, const void* request, const void* codec, const CallOptions& options);
-}  // namespace detail
+/// Starts a unary-stream call on the calling loop; returns it with one reference.
+ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                                    EncodeFn encode, const void* request, const void* codec,
+                                    const CallOptions& options);
 
-/// Invokes one unary-unary method: `multi(request, {.timeout = 1s})`.
+/// What the four multi-callables share: the channel, the method, the codecs.
 template <class Req, class Resp>
-class UnaryUnaryMultiCallable {
+class MultiCallableBase {
  public:
-  UnaryUnaryMultiCallable(std::shared_ptr<detail::ChannelState> channel, std::string method,
-                          Codec<Req> request_codec, Codec<Resp> response_codec)
+  MultiCallableBase(std::shared_ptr<ChannelState> channel, std::string method, Codec<Req> request_codec,
+                    Codec<Resp> response_codec)
       : channel_(std::move(channel)),
         method_(std::move(method)),
         request_codec_(std::make_shared<const Codec<Req>>(std::move(request_codec))),
         response_codec_(std::make_shared<const Codec<Resp>>(std::move(response_codec))) {
-    detail::check_codec(*request_codec_);
-    detail::check_codec(*response_codec_);
+    check_codec(*request_codec_);
+    check_codec(*response_codec_);
   }
-
-  /// Starts the call now and returns its handle; throws UsageError if the
-  /// channel is closed, on another thread, or the options are invalid.
-  UnaryUnaryCall<Resp> operator()(const Req& request, CallOptions options = {}) const {
-    detail::ClientCall* call =
-        detail::start_unary_call(channel_, method_, &detail::encode_thunk<Req>, &request,
-                                 request_codec_.get(), options);
-    return UnaryUnaryCall<Resp>(call, response_codec_);
-  }
-
   const std::string& method() const noexcept { return method_; }
 
+ protected:
+  template <class CallT, class Start>
+  CallT invoke(Start start, const Req& request, const CallOptions& options) const {
+    ClientCall* call = start(channel_, method_, &encode_thunk<Req>, &request, request_codec_.get(), options);
+    return CallT(call, response_codec_);
+  }
+
  private:
-  std::shared_ptr<detail::ChannelState> channel_;
+  std::shared_ptr<ChannelState> channel_;
   std::string method_;
   std::shared_ptr<const Codec<Req>> request_codec_;
   std::shared_ptr<const Codec<Resp>> response_codec_;
+};
+}  // namespace detail
+
+/// Invokes one unary-unary method: `multi(request, {.timeout = 1s})`.
+template <class Req, class Resp>
+class UnaryUnaryMultiCallable : public detail::MultiCallableBase<Req, Resp> {
+ public:
+  using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
+  /// Starts the call now and returns its handle; throws UsageError if the
+  /// channel is closed, on another thread, or the options are invalid.
+  UnaryUnaryCall<Resp> operator()(const Req& request, const CallOptions& options = {}) const {
+    return this->template invoke<UnaryUnaryCall<Resp>>(&detail::start_unary_call, request, options);
+  }
+};
+
+/// Invokes one unary-stream (server-streaming) method.
+template <class Req, class Resp>
+class UnaryStreamMultiCallable : public detail::MultiCallableBase<Req, Resp> {
+ public:
+  using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
+  UnaryStreamCall<Resp> operator()(const Req& request, const CallOptions& options = {}) const {
+    return this->template invoke<UnaryStreamCall<Resp>>(&detail::start_unary_stream_call, request, options);
+  }
 };
 
 /// A client channel homed on the loop (thread) that created it. Copies share
@@ -76,6 +99,14 @@ class Channel {
   /// With a grace period, waits up to `grace` for calls in flight, then
   /// cancels the rest; without one, cancels them now. Idempotent.
   Task<void> close(std::optional<Duration> grace = std::nullopt);
+  /// A multi-callable for a unary-stream (server-streaming) method.
+  template <class Req, class Resp>
+  UnaryStreamMultiCallable<Req, Resp> unary_stream(std::string method, Codec<Req> request_codec = {},
+                                                   Codec<Resp> response_codec = {}) const {
+    check("Channel::unary_stream");
+    return {state_, std::move(method), std::move(request_codec), std::move(response_codec)};
+  }
+
   /// The connectivity state; `try_to_connect` starts connecting from IDLE.
   ChannelConnectivity get_state(bool try_to_connect = false) const;
   /// The target the channel was made for.

@@ -50,6 +50,31 @@ Task<void> run_unary_unary(const F& fn, const Codec<Req>& req_codec, const Codec
 }
 }  // namespace detail
 
+namespace detail {
+template <class Req, class F>
+Task<void> run_unary_stream(const F& fn, const Codec<Req>& req_codec, ServicerContext& context) {
+  Req request;
+  if (!decode(req_codec, context.request_buffer_(), request)) context.fail_to_parse_request_();
+  co_await fn(request, context);
+}
+}  // namespace detail
+
+/// Wraps `fn`, a callable `Task<void>(const Req&, ServicerContext&)` that
+/// sends its responses with `co_await context.write(Resp{...})`, as a
+/// unary-stream (server-streaming) handler. The status follows when `fn` ends.
+template <class Req, class Resp, class F>
+RpcMethodHandler unary_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
+  detail::check_codec(request_codec);
+  detail::check_codec(Codec<Resp>{});
+  struct Bound {
+    F fn;
+    Codec<Req> req;
+  };
+  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec)});
+  return {RpcKind::unary_stream,
+          [bound](ServicerContext& ctx) { return detail::run_unary_stream<Req>(bound->fn, bound->req, ctx); }};
+}
+
 /// Wraps `fn`, a callable `Task<Resp>(const Req&, ServicerContext&)`, as a
 /// unary-unary handler. Codecs default to protobuf / raw bytes.
 template <class Req, class Resp, class F>

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "actio/codec.hpp"
 #include "actio/errors.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
@@ -48,6 +49,13 @@ class ServicerContext {
   /// Sends initial metadata now. A second call, or one after the response
   /// went out, throws UsageError("Send initial metadata failed: already sent").
   Task<void> send_initial_metadata(const Metadata& metadata);
+  /// Sends one response message of a streaming-response call (the first
+  /// write also sends the initial metadata). Await each write before the
+  /// next. After the status went out: UsageError("RPC already finished."); after
+  /// abort(): AbortError; once the client cancelled: CancelledError.
+  template <class M>
+  Task<void> write(const M& message);
+
   /// Metadata sent with the final status.
   void set_trailing_metadata(const Metadata& metadata);
   /// Sets the final code; with a non-OK code the handler's response is dropped.
@@ -79,11 +87,29 @@ class ServicerContext {
   /// For handler adapters: the request bytes and the response to fill.
   const grpc::ByteBuffer& request_buffer_() const;
   grpc::ByteBuffer& response_buffer_();
+  /// For write(): sends encoded bytes.
+  Task<void> write_bytes_(grpc::ByteBuffer&& message);
   /// For handler adapters: ends the call with INTERNAL (undecodable request).
   [[noreturn]] void fail_to_parse_request_();
 
  private:
   detail::ServerCall* call_;
 };
+
+namespace detail {
+/// Encodes with the default codec of M into a fresh ByteBuffer (in codec.cpp).
+grpc::ByteBuffer* new_byte_buffer();
+void delete_byte_buffer(grpc::ByteBuffer* bb) noexcept;
+}  // namespace detail
+
+template <class M>
+Task<void> ServicerContext::write(const M& message) {
+  struct Owned {
+    grpc::ByteBuffer* bb = detail::new_byte_buffer();
+    ~Owned() { detail::delete_byte_buffer(bb); }
+  } owned;
+  detail::encode(Codec<M>{}, message, *owned.bb);
+  return write_bytes_(std::move(*owned.bb));
+}
 
 }  // namespace actio

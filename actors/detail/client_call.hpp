@@ -35,7 +35,7 @@ class ClientCall {
  public:
   // -- member types ---------------------------------------------------------
 
-  enum class Shape { unary_unary };
+  enum class Shape { unary_unary, unary_stream };
 
   // -- constructors ---------------------------------------------------------
 
@@ -52,6 +52,12 @@ class ClientCall {
 
   /// Starts a unary call with the encoded request.
   void start_unary(grpc::GenericStub& stub);
+  /// Starts a unary-stream call: sends the request and half-closes.
+  void start_unary_stream(grpc::GenericStub& stub);
+  /// Reads the next streamed message into read_buffer(): true if one came,
+  /// false at a clean end; throws CancelledError / AioRpcError otherwise.
+  Task<bool> read_next();
+  const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
   grpc::ByteBuffer& request() noexcept { return request_; }
 
   // -- state ----------------------------------------------------------------
@@ -79,12 +85,24 @@ class ClientCall {
   ClientCall* live_next = nullptr;
 
  private:
-  struct FinishOp final : Op {
-    ClientCall* self;
-    void complete(bool ok) override { self->on_finish(ok); }
+  template <void (ClientCall::*Fn)(bool)>
+  struct MemberOp final : Op {
+    ClientCall* self = nullptr;
+    void complete(bool ok) override { (self->*Fn)(ok); }
   };
 
   void on_finish(bool ok);
+  void on_read(bool ok);
+  void on_stream_op(bool ok);
+  void start_op() noexcept {
+    ++ops_pending_;
+    loop_->op_started();
+  }
+  void end_op() noexcept {
+    --ops_pending_;
+    loop_->op_finished();
+  }
+  void issue_finish();
   /// Records the final status, wakes waiters, schedules done callbacks.
   void set_done();
   void maybe_destroy() noexcept;
@@ -94,7 +112,10 @@ class ClientCall {
   std::string method_;
   Shape shape_;
   int handle_refs_ = 1;
-  bool op_pending_ = false;
+  int ops_pending_ = 0;
+  bool finish_issued_ = false;
+  bool read_pending_ = false;
+  bool read_got_message_ = false;
   bool done_ = false;
   bool local_cancel_ = false;
   bool in_live_list_ = false;
@@ -104,6 +125,9 @@ class ClientCall {
   grpc::ByteBuffer response_;
   grpc::Status grpc_status_;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> unary_reader_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  grpc::ByteBuffer read_buf_;
+  Event read_ev_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
 
   StatusCode code_ = StatusCode::UNKNOWN;
@@ -115,7 +139,9 @@ class ClientCall {
   Event initial_ev_;
   std::vector<std::function<void(const Call&)>> callbacks_;
   std::unique_ptr<LoopActor> actor_;
-  FinishOp finish_op_;
+  MemberOp<&ClientCall::on_finish> finish_op_;
+  MemberOp<&ClientCall::on_read> read_op_;
+  MemberOp<&ClientCall::on_stream_op> write_op_;
 
   friend class ChannelState;
 };

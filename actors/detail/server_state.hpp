@@ -30,11 +30,16 @@ class ServerState;
 /// served asynchronously with raw ByteBuffer payloads.
 class ActioService : public grpc::Service {
  public:
-  explicit ActioService(const std::deque<std::string>& method_names);
+  ActioService(const std::deque<std::string>& method_names, const std::vector<RpcKind>& kinds);
   void request_unary(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
                      grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
                      grpc::ServerCompletionQueue* notify_cq, void* tag) {
     RequestAsyncUnary(index, ctx, request, writer, cq, notify_cq, tag);
+  }
+  void request_server_streaming(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
+                                grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
+                                grpc::ServerCompletionQueue* notify_cq, void* tag) {
+    RequestAsyncServerStreaming(index, ctx, request, writer, cq, notify_cq, tag);
   }
 };
 
@@ -78,6 +83,8 @@ class ServerCall {
   const std::string& method() const;
   std::optional<Duration> time_remaining() const;
   Task<void> send_initial_metadata(Metadata md);
+  /// Sends one response message (streaming responses); one write at a time.
+  Task<void> write(grpc::ByteBuffer message);
   void set_trailing_metadata(const Metadata& md) { trailing_md_ = md; }
   void set_code(StatusCode c) {
     code_ = c;
@@ -105,6 +112,8 @@ class ServerCall {
   void on_finish(bool ok);
   void on_done(bool ok);
   void on_send_md(bool ok);
+  void on_write(bool ok);
+  RpcKind kind() const;
   Detached drive();
   void send_status();
   void start_op() {
@@ -123,6 +132,7 @@ class ServerCall {
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
+  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_;
   ServicerContext context_;
   std::optional<Metadata> invocation_md_;
   Metadata trailing_md_;
@@ -137,12 +147,17 @@ class ServerCall {
   int pending_ = 0;
   Task<void> task_;
   Event send_md_done_;
+  Event write_done_;
+  bool write_pending_ = false;
+  bool write_ok_ = true;
+  bool aborted_ = false;
   std::vector<std::function<void(ServicerContext&)>> done_callbacks_;
   std::unique_ptr<LoopActor> actor_;
   MemberOp<&ServerCall::on_accept> accept_op_;
   MemberOp<&ServerCall::on_finish> finish_op_;
   MemberOp<&ServerCall::on_done> done_op_;
   MemberOp<&ServerCall::on_send_md> send_md_op_;
+  MemberOp<&ServerCall::on_write> write_op_;
 };
 
 /// The server actor's state, on its home loop.

@@ -1,0 +1,219 @@
+// Unary-stream (server-streaming) calls end to end (aio_reference §2 numbers).
+#include "test_util.hpp"
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+using StreamHandler = std::function<Task<void>(const std::string&, ServicerContext&)>;
+
+RpcMethodHandler stream(StreamHandler fn) {
+  return unary_stream_rpc_method_handler<std::string, std::string>(std::move(fn));
+}
+
+/// Writes `count` messages "0".."count-1" (count = the request as a number).
+RpcMethodHandler counter() {
+  return stream([](const std::string& req, ServicerContext& ctx) -> Task<void> {
+    int n = std::stoi(req);
+    for (int i = 0; i < n; ++i) co_await ctx.write(std::to_string(i));
+  });
+}
+
+UnaryStreamMultiCallable<std::string, std::string> streamer(const Fixture& f, const std::string& name) {
+  return f.channel.unary_stream<std::string, std::string>("/test.Svc/" + name);
+}
+
+TEST(UnaryStream, Behaviour_014_015_047_ReadsEveryMessageThenEndOfStreamForever) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Count")("5");
+    std::vector<std::string> got;
+    while (auto msg = co_await call.read()) got.push_back(*msg);
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+    EXPECT_FALSE((co_await call.read()).has_value());
+    EXPECT_FALSE((co_await call.read()).has_value());
+    EXPECT_TRUE(call.done());
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    EXPECT_EQ(call.repr(), "<UnaryStreamCall /test.Svc/Count status=OK details=\"\">");
+  });
+}
+
+TEST(UnaryStream, Behaviour_018_ZeroLengthMessagesAreMessages) {
+  auto empties = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string());
+    co_await ctx.write(std::string());
+  });
+  with_server({{"Empty", empties}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Empty")("");
+    int n = 0;
+    while (auto msg = co_await call.read()) {
+      EXPECT_TRUE(msg->empty());
+      ++n;
+    }
+    EXPECT_EQ(n, 2);
+  });
+}
+
+TEST(UnaryStream, Behaviour_066_MetadataAndTrailingSetAfterTheLastWrite) {
+  auto handler = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    Metadata initial{{"x-initial", "i"}};
+    co_await ctx.send_initial_metadata(initial);
+    co_await ctx.write(std::string("a"));
+    Metadata trailing{{"x-trailing", "t"}};
+    ctx.set_trailing_metadata(trailing);
+  });
+  with_server({{"Md", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Md")("");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("a"));
+    EXPECT_EQ((co_await call.initial_metadata()).get("x-initial"), "i");
+    EXPECT_FALSE((co_await call.read()).has_value());
+    EXPECT_EQ((co_await call.trailing_metadata()).get("x-trailing"), "t");
+  });
+}
+
+TEST(UnaryStream, Behaviour_064_AbortAfterOneMessage) {
+  std::string write_after_abort;
+  auto handler = stream([&](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("first"));
+    try {
+      ctx.abort(StatusCode::FAILED_PRECONDITION, "stopped here");
+    } catch (const AbortError&) {
+    }
+    try {
+      co_await ctx.write(std::string("never"));
+    } catch (const AbortError& e) {
+      write_after_abort = e.what();
+    }
+  });
+  with_server({{"Abort", handler}}, [&](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Abort")("");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("first"));
+    {
+      auto e = co_await expect_rpc_error(call.read());
+      EXPECT_EQ(e.code(), StatusCode::FAILED_PRECONDITION);
+      EXPECT_EQ(e.details(), "stopped here");
+    }
+    EXPECT_EQ(co_await call.code(), StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(co_await call.details(), "stopped here");
+    for (int i = 0; i < 100 && write_after_abort.empty(); ++i) co_await sleep(5ms);
+    EXPECT_EQ(write_after_abort, "Locally aborted.");
+  });
+}
+
+TEST(UnaryStream, HandlerExceptionMidStreamIsUnknown) {
+  auto handler = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("one"));
+    throw std::runtime_error("mid-stream");
+  });
+  with_server({{"Boom", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Boom")("");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("one"));
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::UNKNOWN);
+    EXPECT_EQ(e.details(), "Unexpected std::runtime_error: mid-stream");
+  });
+}
+
+TEST(UnaryStream, Behaviour_010_011_012_CancelBeforeAndAfterTheFirstRead) {
+  auto endless = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    for (int i = 0;; ++i) {
+      co_await ctx.write(std::to_string(i));
+      co_await sleep(5ms);
+    }
+  });
+  with_server({{"Endless", endless}}, [](Fixture& f) -> Task<void> {
+    auto before = streamer(f, "Endless")("");
+    EXPECT_TRUE(before.cancel());
+    EXPECT_THROW(co_await before.read(), CancelledError);
+    EXPECT_EQ(co_await before.code(), StatusCode::CANCELLED);
+
+    auto after = streamer(f, "Endless")("");
+    EXPECT_EQ(co_await after.read(), std::optional<std::string>("0"));
+    EXPECT_TRUE(after.cancel());
+    EXPECT_FALSE(after.cancel());
+    EXPECT_EQ(co_await after.code(), StatusCode::CANCELLED);
+    EXPECT_EQ(co_await after.details(), "Locally cancelled by application!");
+    EXPECT_THROW(co_await after.read(), CancelledError);
+  });
+}
+
+TEST(UnaryStream, Behaviour_016_CancellingTheTaskBlockedInReadCancelsTheRpc) {
+  auto silent = stream([](const std::string&, ServicerContext&) -> Task<void> { co_await sleep(10s); });
+  with_server({{"Silent", silent}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Silent")("");
+    auto reader = [](UnaryStreamCall<std::string>& c) -> Task<bool> {
+      try {
+        co_await c.read();
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    Task<bool> t = reader(call);
+    auto canceller = [](Task<bool>& victim) -> Task<void> {
+      co_await sleep(30ms);
+      victim.cancel();
+    };
+    auto forward = [](Task<bool>& v) -> Task<bool> { co_return co_await v; };
+    auto [cancelled, _] = co_await gather(forward(t), canceller(t));
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+  });
+}
+
+TEST(UnaryStream, Behaviour_045_DeadlineBetweenMessages) {
+  auto slow = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("early"));
+    co_await sleep(2s);
+    co_await ctx.write(std::string("late"));
+  });
+  with_server({{"Slow", slow}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Slow")("", {.timeout = 300ms});
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("early"));
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::DEADLINE_EXCEEDED);
+  });
+}
+
+TEST(UnaryStream, Behaviour_009_UnreachableTargetIsUnavailable) {
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int port = probe.add_insecure_port("127.0.0.1:0");
+    auto channel = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto call = channel.unary_stream<std::string, std::string>("/test.Svc/Count")("3", {.timeout = 5s});
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+    EXPECT_TRUE(call.done());
+  }());
+}
+
+TEST(UnaryStream, WriteFromAUnaryHandlerIsAUsageError) {
+  auto handler = raw([](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+    co_await ctx.write(std::string("no"));
+    co_return "unreachable";
+  });
+  with_server({{"Unary", handler}}, [](Fixture& f) -> Task<void> {
+    auto e = co_await expect_rpc_error(f.method("Unary")(""));
+    EXPECT_EQ(e.code(), StatusCode::UNKNOWN);
+    EXPECT_NE(e.details().find("write() is for streaming responses"), std::string::npos) << e.details();
+  });
+}
+
+TEST(UnaryStream, ManyConcurrentStreams) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto one = [](UnaryStreamMultiCallable<std::string, std::string> m) -> Task<int> {
+      auto call = m("50");
+      int n = 0;
+      while (auto msg = co_await call.read()) {
+        EXPECT_EQ(*msg, std::to_string(n));
+        ++n;
+      }
+      co_return n;
+    };
+    std::vector<Task<int>> streams;
+    for (int i = 0; i < 20; ++i) streams.push_back(one(streamer(f, "Count")));
+    for (int n : co_await gather(std::move(streams))) EXPECT_EQ(n, 50);
+  });
+}
+
+}  // namespace
