@@ -111,6 +111,10 @@ ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::
   if (!channel) throw UsageError("call on an empty Channel handle");
   channel->check_usable(what);
   auto* call = new ClientCall(channel, method, shape, options);
+  if (!encode) {  // a stream-request call: no request now
+    call->start_streaming(channel->stub());
+    return call;
+  }
   try {
     encode(request, codec, call->request());
   } catch (...) {
@@ -131,6 +135,12 @@ ClientCall* start_unary_call(const std::shared_ptr<ChannelState>& channel, const
                              EncodeFn encode, const void* request, const void* codec, const CallOptions& options) {
   return start_call(channel, method, ClientCall::Shape::unary_unary, encode, request, codec, options,
                     "UnaryUnaryMultiCallable");
+}
+
+ClientCall* start_streaming_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                                 bool bidi, const CallOptions& options) {
+  return start_call(channel, method, bidi ? ClientCall::Shape::stream_stream : ClientCall::Shape::stream_unary,
+                    nullptr, nullptr, nullptr, options, bidi ? "StreamStreamMultiCallable" : "StreamUnaryMultiCallable");
 }
 
 ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,

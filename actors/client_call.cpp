@@ -26,7 +26,7 @@ grpc_compression_algorithm to_grpc(Compression c) {
 ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
                        const CallOptions& options)
     : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
-  finish_op_.self = read_op_.self = write_op_.self = this;
+  finish_op_.self = read_op_.self = write_op_.self = start_op_.self = swrite_op_.self = this;
   if (options.credentials && *options.credentials.get() && !channel_->secure()) {
     throw UsageError("Call credentials are only valid on secure channels");
   }
@@ -66,6 +66,89 @@ void ClientCall::start_unary_stream(grpc::GenericStub& stub) {
   stream_->StartCall(nullptr);
   stream_->WriteLast(request_, grpc::WriteOptions(), &write_op_);
   start_op();
+}
+
+void ClientCall::start_streaming(grpc::GenericStub& stub) {
+  stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
+  stream_->StartCall(&start_op_);
+  start_op();
+}
+
+void ClientCall::on_start(bool ok) {
+  end_op();
+  start_ok_ = ok;
+  start_ev_.set();
+  ++handle_refs_;
+  release();
+}
+
+Task<void> ClientCall::write_request(EncodeFn encode, const void* request, const void* codec, bool from_iterator) {
+  loop_->check_thread("write");
+  if (iterator_driven_ && !from_iterator) {
+    throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
+  }
+  if (done_) throw InvalidStateError("RPC already finished.");
+  if (half_closed_) throw InvalidStateError("RPC is half closed after calling \"done_writing\".");
+  if (write_pending_) throw UsageError("write() called while another write() is pending");
+  encode(request, codec, write_buf_);
+  write_pending_ = true;
+  return write_pending_message();
+}
+
+Task<void> ClientCall::write_pending_message() {
+  Call keep((add_ref(), this));
+  struct Clear {
+    bool& flag;
+    ~Clear() { flag = false; }
+  } clear{write_pending_};
+  co_await CallWaiter(start_ev_, this);
+  if (done_ || !start_ok_) throw InvalidStateError("RPC already finished.");
+  write_ev_.clear();
+  stream_->Write(write_buf_, &swrite_op_);
+  start_op();
+  co_await CallWaiter(write_ev_, this);
+  if (!write_ok_) throw InvalidStateError("RPC already finished.");
+}
+
+Task<void> ClientCall::done_writing(bool from_iterator) {
+  loop_->check_thread("done_writing");
+  if (iterator_driven_ && !from_iterator) {
+    throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
+  }
+  if (write_pending_) throw UsageError("done_writing() called while a write() is pending");
+  Call keep((add_ref(), this));
+  if (done_ || half_closed_) co_return;
+  half_closed_ = true;
+  co_await CallWaiter(start_ev_, this);
+  if (done_ || !start_ok_) co_return;
+  write_ev_.clear();
+  stream_->WritesDone(&swrite_op_);
+  start_op();
+  co_await CallWaiter(write_ev_, this);
+}
+
+void ClientCall::on_write(bool ok) {
+  end_op();
+  write_ok_ = ok;
+  write_ev_.set();
+  ++handle_refs_;
+  release();
+}
+
+Task<void> ClientCall::await_unary_response() {
+  Call keep((add_ref(), this));
+  if (!response_ready_ && !done_) {
+    if (co_await read_next()) {
+      response_ = read_buf_;
+      response_ready_ = true;
+      while (co_await read_next()) {
+      }
+    }
+  } else if (!done_) {
+    co_await CallWaiter(done_ev_, this);
+  }
+  throw_if_failed(this);
+  if (!response_ready_) throw AioRpcError(StatusCode::INTERNAL, "No message returned for unary request");
 }
 
 void ClientCall::on_stream_op(bool) {
@@ -162,6 +245,8 @@ void ClientCall::set_done() {
   initial_ev_.set();
   done_ev_.set();
   read_ev_.set();
+  start_ev_.set();
+  write_ev_.set();
   if (!callbacks_.empty()) {
     auto cbs = std::move(callbacks_);
     callbacks_.clear();
@@ -191,7 +276,13 @@ std::optional<Duration> ClientCall::time_remaining() const {
 }
 
 const char* ClientCall::shape_name() const noexcept {
-  return shape_ == Shape::unary_stream ? "UnaryStreamCall" : "UnaryUnaryCall";
+  switch (shape_) {
+    case Shape::unary_stream: return "UnaryStreamCall";
+    case Shape::stream_unary: return "StreamUnaryCall";
+    case Shape::stream_stream: return "StreamStreamCall";
+    case Shape::unary_unary: break;
+  }
+  return "UnaryUnaryCall";
 }
 
 caf::actor ClientCall::actor() {
@@ -217,8 +308,19 @@ caf::actor ClientCall::actor() {
 void add_ref(ClientCall* call) noexcept { call->add_ref(); }
 void release(ClientCall* call) noexcept { call->release(); }
 
+Task<void> write_request(ClientCall* call, EncodeFn encode, const void* request, const void* codec,
+                         bool from_iterator) {
+  return call->write_request(encode, request, codec, from_iterator);
+}
+Task<void> done_writing(ClientCall* call, bool from_iterator) { return call->done_writing(from_iterator); }
+Task<void> await_unary_response(ClientCall* call) {
+  call->loop().check_thread("StreamUnaryCall");
+  return call->await_unary_response();
+}
+void set_iterator_driven(ClientCall* call) noexcept { call->set_iterator_driven(); }
+
 Task<bool> read_next(ClientCall* call) {
-  call->loop().check_thread("UnaryStreamCall::read");
+  call->loop().check_thread("read");
   return call->read_next();
 }
 

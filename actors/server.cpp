@@ -72,8 +72,10 @@ int probe_bind(const std::string& address) {
 ActioService::ActioService(const std::deque<std::string>& method_names, const std::vector<RpcKind>& kinds) {
   int i = 0;
   for (const auto& name : method_names) {
-    auto type = kinds[i] == RpcKind::unary_stream ? grpc::internal::RpcMethod::SERVER_STREAMING
-                                                  : grpc::internal::RpcMethod::NORMAL_RPC;
+    // Stream-request methods are served as bidi streams (the wire is the same).
+    auto type = kinds[i] == RpcKind::unary_stream   ? grpc::internal::RpcMethod::SERVER_STREAMING
+                : kinds[i] == RpcKind::unary_unary  ? grpc::internal::RpcMethod::NORMAL_RPC
+                                                    : grpc::internal::RpcMethod::BIDI_STREAMING;
     AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), type, nullptr));
     MarkMethodAsync(i++);
   }
@@ -145,9 +147,6 @@ void ServerState::add_handlers(const std::vector<GenericRpcHandler>& handlers) {
   for (const auto& h : handlers) {
     for (const auto& [name, handler] : h.methods) {
       if (!handler.invoke) throw UsageError("handler for " + name + " is empty");
-      if (handler.kind != RpcKind::unary_unary && handler.kind != RpcKind::unary_stream) {
-        throw UsageError("handler for " + name + ": stream-request handlers are not served yet");
-      }
       handlers_[name] = handler;
     }
   }

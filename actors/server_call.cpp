@@ -23,8 +23,13 @@ std::string demangle(const std::type_info& ti) {
 }  // namespace
 
 ServerCall::ServerCall(ServerLoop& sl, int method_index)
-    : sl_(&sl), index_(method_index), responder_(&ctx_), writer_(&ctx_), context_(*this) {
-  accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = write_op_.self = this;
+    : sl_(&sl), index_(method_index), responder_(&ctx_), writer_(&ctx_), stream_(&ctx_), context_(*this) {
+  accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = write_op_.self = read_op_.self = this;
+}
+
+bool ServerCall::streaming_request() const {
+  auto k = kind();
+  return k == RpcKind::stream_unary || k == RpcKind::stream_stream;
 }
 
 RpcKind ServerCall::kind() const { return sl_->server().handler(index_).kind; }
@@ -36,7 +41,9 @@ ServerCall::~ServerCall() {
 void ServerCall::request() {
   ctx_.AsyncNotifyWhenDone(&done_op_);
   auto& service = sl_->server().service();
-  if (kind() == RpcKind::unary_stream) {
+  if (streaming_request()) {
+    service.request_bidi(index_, &ctx_, &stream_, sl_->cq(), sl_->cq(), &accept_op_);
+  } else if (kind() == RpcKind::unary_stream) {
     service.request_server_streaming(index_, &ctx_, &request_, &writer_, sl_->cq(), sl_->cq(), &accept_op_);
   } else {
     service.request_unary(index_, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(), &accept_op_);
@@ -112,7 +119,12 @@ Detached ServerCall::drive() {
 void ServerCall::send_status() {
   status_sent_ = true;
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
-  if (kind() == RpcKind::unary_stream) {
+  grpc::Status status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_);
+  if (kind() == RpcKind::stream_unary && code_ == StatusCode::OK) {
+    stream_.WriteAndFinish(response_, grpc::WriteOptions(), status, &finish_op_);
+  } else if (streaming_request()) {
+    stream_.Finish(status, &finish_op_);
+  } else if (kind() == RpcKind::unary_stream) {
     writer_.Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
                    &finish_op_);
   } else if (code_ == StatusCode::OK) {
@@ -165,7 +177,9 @@ Task<void> ServerCall::send_initial_metadata(Metadata md) {
   initial_md_sent_ = true;
   for (const auto& [k, v] : md) ctx_.AddInitialMetadata(k, v);
   ++pending_;  // keeps this alive until the coroutine is done with it
-  if (kind() == RpcKind::unary_stream) {
+  if (streaming_request()) {
+    stream_.SendInitialMetadata(&send_md_op_);
+  } else if (kind() == RpcKind::unary_stream) {
     writer_.SendInitialMetadata(&send_md_op_);
   } else {
     responder_.SendInitialMetadata(&send_md_op_);
@@ -183,7 +197,9 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
   if (status_sent_) throw UsageError("RPC already finished.");
   if (cancelled_) throw CancelledError("the RPC was cancelled");
   if (write_pending_) throw UsageError("only one write at a time: await the previous write()");
-  if (kind() != RpcKind::unary_stream) throw UsageError("write() is for streaming responses");
+  if (kind() != RpcKind::unary_stream && kind() != RpcKind::stream_stream) {
+    throw UsageError("write() is for streaming responses");
+  }
   initial_md_sent_ = true;
   write_pending_ = true;
   write_done_.clear();
@@ -192,10 +208,41 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
-  writer_.Write(message, &write_op_);
+  if (kind() == RpcKind::stream_stream) {
+    stream_.Write(message, &write_op_);
+  } else {
+    writer_.Write(message, &write_op_);
+  }
   start_op();
   co_await write_done_.wait();
   if (!write_ok_) throw CancelledError("the RPC was cancelled");
+}
+
+Task<bool> ServerCall::read_next() {
+  if (aborted_) throw AbortError();
+  if (status_sent_) throw UsageError("RPC already finished.");
+  if (!streaming_request() || read_ended_) co_return false;
+  if (read_pending_) throw UsageError("only one read at a time: await the previous read()");
+  read_pending_ = true;
+  read_done_.clear();
+  ++pending_;
+  struct Unpin {
+    ServerCall* self;
+    ~Unpin() { --self->pending_; }
+  } unpin{this};
+  stream_.Read(&read_buf_, &read_op_);
+  start_op();
+  co_await read_done_.wait();
+  if (!read_ok_) read_ended_ = true;
+  co_return read_ok_;
+}
+
+void ServerCall::on_read(bool ok) {
+  end_op();
+  read_pending_ = false;
+  read_ok_ = ok;
+  read_done_.set();
+  maybe_destroy();
 }
 
 void ServerCall::on_write(bool ok) {
@@ -266,6 +313,8 @@ Task<void> ServicerContext::send_initial_metadata(const Metadata& metadata) {
 Task<void> ServicerContext::write_bytes_(grpc::ByteBuffer&& message) {
   return on_loop(call_, "ServicerContext::write").write(std::move(message));
 }
+Task<bool> ServicerContext::read_next_() { return on_loop(call_, "ServicerContext::read").read_next(); }
+const grpc::ByteBuffer& ServicerContext::read_buffer_() const { return call_->read_buffer(); }
 void ServicerContext::set_trailing_metadata(const Metadata& metadata) {
   on_loop(call_, "ServicerContext::set_trailing_metadata").set_trailing_metadata(metadata);
 }

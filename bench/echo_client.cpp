@@ -17,8 +17,16 @@
 // calls still in flight are cancelled. Any non-OK status or a wrong payload
 // size: message on stderr, exit 1. No completion for 10 s: same.
 //
-// Other modes need streaming calls, which Actio does not have yet: message on
-// stderr, exit 2.
+// server_stream: N worker coroutines, each opening a ServerStream call for K
+// (--stream-count) messages of B bytes and reading it to the end with
+// `while (auto msg = co_await call.read())`, then opening the next one. Every
+// message counts (inside the window); its latency sample is the time since
+// the previous message of the same stream (the first one: since the call was
+// started), as in raw_client. A stream that ends OK with a message count other
+// than K, a wrong payload size or a non-OK status: message on stderr, exit 1.
+//
+// client_stream and bidi need client-streaming calls, which Actio does not
+// have yet: message on stderr, exit 2.
 
 #include <CLI/CLI.hpp>
 
@@ -44,22 +52,36 @@ const std::vector<std::string> kModes = {"unary", "server_stream", "client_strea
 
 struct Bench {
   std::string target;
+  std::string mode;
   int concurrency = 1;
   int size = 64;
+  int stream_count = 100;
   double seconds = 5, warmup = 1;
   int server_pid = 0;
 
-  bench::Msg msg;  // the B-byte payload every call sends
+  bench::Msg msg;         // the B-byte payload every unary call sends
+  bench::StreamReq sreq;  // what every ServerStream call asks for
   Clock::time_point window_start, window_end;
   bool stopping = false;  // past the window (or failed): wind down
   bool failed = false;
   // The call each worker has in flight (empty between calls), to cancel them.
-  std::vector<actio::UnaryUnaryCall<bench::Msg>> in_flight;
+  std::vector<actio::Call> in_flight;
   std::vector<int64_t> lat_ns;
   int64_t count = 0;
   int64_t completions = 0;  // all of them, warm-up included (stall check)
   double client_cpu = 0, server_cpu0 = -1, server_cpu1 = -1;
 
+  bool check_size(const bench::Msg& m) {
+    if (m.payload().size() == static_cast<size_t>(size)) return true;
+    fail("wrong payload size " + std::to_string(m.payload().size()) + ", expected " + std::to_string(size));
+    return false;
+  }
+  void record(Clock::time_point now, Clock::time_point since) {
+    if (now >= window_start && now < window_end) {
+      ++count;
+      lat_ns.push_back((now - since).count());
+    }
+  }
   void fail(const std::string& what) {
     if (!failed) std::fprintf(stderr, "echo_client: %s\n", what.c_str());
     failed = true;
@@ -93,14 +115,47 @@ actio::Task<void> worker(Bench& b, actio::UnaryUnaryMultiCallable<bench::Msg, be
     auto now = Clock::now();
     b.in_flight[slot] = {};
     ++b.completions;
-    if (resp.payload().size() != static_cast<size_t>(b.size)) {
-      b.fail("wrong payload size " + std::to_string(resp.payload().size()) + ", expected " +
-             std::to_string(b.size));
-      break;
+    if (!b.check_size(resp)) break;
+    b.record(now, t0);
+  }
+}
+
+// One server-streaming call after the other, each read to its end.
+actio::Task<void> stream_worker(Bench& b, actio::UnaryStreamMultiCallable<bench::StreamReq, bench::Msg> open,
+                                size_t slot) {
+  while (!b.stopping) {
+    auto t0 = Clock::now();
+    auto call = open(b.sreq);
+    b.in_flight[slot] = call;
+    int64_t got = 0;
+    bool bad = false;
+    try {
+      while (auto msg = co_await call.read()) {
+        auto now = Clock::now();
+        ++b.completions;
+        if (!b.check_size(*msg)) {
+          bad = true;
+          break;
+        }
+        b.record(now, t0);
+        t0 = now;
+        ++got;
+        if (b.stopping) break;
+      }
+    } catch (const actio::AioRpcError& e) {
+      if (!b.stopping)
+        b.fail("RPC failed: code " + std::to_string(static_cast<int>(e.code())) + ": " + e.details());
+      bad = true;
+    } catch (const actio::CancelledError&) {
+      if (!b.stopping) b.fail("RPC cancelled");
+      bad = true;
     }
-    if (now >= b.window_start && now < b.window_end) {
-      ++b.count;
-      b.lat_ns.push_back((now - t0).count());
+    b.in_flight[slot] = {};
+    if (b.stopping || bad) break;
+    if (got != b.stream_count) {
+      b.fail("short server stream: got " + std::to_string(got) + " of " + std::to_string(b.stream_count) +
+             " messages");
+      break;
     }
   }
 }
@@ -134,7 +189,7 @@ actio::Task<void> controller(Bench& b) {
   b.stop();  // cancels the calls still in flight
 }
 
-actio::Task<int> run_unary(Bench& b) {
+actio::Task<int> run(Bench& b) {
   actio::ChannelOptions options;
   options.args.emplace_back("grpc.max_receive_message_length", -1);
   auto channel = actio::insecure_channel(b.target, options);
@@ -147,7 +202,6 @@ actio::Task<int> run_unary(Bench& b) {
     }
     co_await actio::sleep(5ms);
   }
-  auto echo = channel.unary_unary<bench::Msg, bench::Msg>("/bench.Echo/Unary");
 
   auto to_dur = [](double s) {
     return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
@@ -159,7 +213,13 @@ actio::Task<int> run_unary(Bench& b) {
 
   std::vector<actio::Task<void>> tasks;
   tasks.push_back(controller(b));
-  for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(worker(b, echo, i));
+  if (b.mode == "unary") {
+    auto echo = channel.unary_unary<bench::Msg, bench::Msg>("/bench.Echo/Unary");
+    for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(worker(b, echo, i));
+  } else {  // server_stream
+    auto open = channel.unary_stream<bench::StreamReq, bench::Msg>("/bench.Echo/ServerStream");
+    for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(stream_worker(b, open, i));
+  }
   co_await actio::gather(std::move(tasks));
   co_await channel.close();
 
@@ -179,28 +239,29 @@ actio::Task<int> run_unary(Bench& b) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Actio bench.Echo client (one loop, one channel)"};
-  std::string mode_name;
-  int stream_count = 100;
   Bench b;
+  const std::string& mode_name = b.mode;
   app.add_option("--target", b.target, "host:port")->required();
-  app.add_option("--mode", mode_name)->required()->check(CLI::IsMember(kModes));
+  app.add_option("--mode", b.mode)->required()->check(CLI::IsMember(kModes));
   app.add_option("--concurrency", b.concurrency)->check(CLI::Range(1, 100000));
   app.add_option("--seconds", b.seconds)->check(CLI::Range(0.001, 1e6));
   app.add_option("--size", b.size)->check(CLI::Range(0, 64 * 1024 * 1024));
   app.add_option("--warmup", b.warmup)->check(CLI::Range(0.0, 1e6));
-  app.add_option("--stream-count", stream_count, "messages per stream")->check(CLI::Range(1, 1 << 30));
+  app.add_option("--stream-count", b.stream_count, "messages per stream")->check(CLI::Range(1, 1 << 30));
   app.add_option("--server-pid", b.server_pid, "read this PID's CPU time")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  if (mode_name != "unary") {
+  if (mode_name != "unary" && mode_name != "server_stream") {
     std::fprintf(stderr, "mode %s not supported by the Actio client yet\n", mode_name.c_str());
     return 2;
   }
   b.msg.mutable_payload()->assign(static_cast<size_t>(b.size), 'x');
+  b.sreq.set_count(b.stream_count);
+  b.sreq.set_size(b.size);
 
   int rc = 1;
   try {
-    rc = actio::run(run_unary(b));
+    rc = actio::run(run(b));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "echo_client: %s\n", e.what());
     return 1;
@@ -214,6 +275,7 @@ int main(int argc, char** argv) {
               "\"count\":%lld,\"seconds\":%g,\"client_cpu_s\":%.3f",
               mode_name.c_str(), b.concurrency, b.size, static_cast<double>(b.count) / b.seconds, p50, p99,
               static_cast<long long>(b.count), b.seconds, b.client_cpu);
+  if (mode_name != "unary") std::printf(",\"stream_count\":%d", b.stream_count);
   if (b.server_pid) std::printf(",\"server_cpu_s\":%.3f", b.server_cpu1 - b.server_cpu0);
   std::printf("}\n");
   return 0;

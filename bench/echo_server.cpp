@@ -9,9 +9,12 @@
 // cancelled at once) and exits 0, in the same process.
 // See /work/shared/bench/CONTRACT.md and bench/README.md.
 //
-// Only /bench.Echo/Unary is served: Actio has no streaming handlers yet, so
-// ServerStream, ClientStream and Bidi are left unregistered and clients get
-// UNIMPLEMENTED for them.
+// Served: /bench.Echo/Unary (echo) and /bench.Echo/ServerStream (`count`
+// messages of `size` bytes, each awaited with co_await context.write; a
+// negative count or size, or a size above 64 MiB, is INVALID_ARGUMENT, as in
+// raw_cq_server). Actio has no client-streaming or bidi handlers yet, so
+// ClientStream and Bidi are left unregistered and clients get UNIMPLEMENTED
+// for them.
 
 #include <CLI/CLI.hpp>
 
@@ -28,6 +31,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// Largest payload a ServerStream request may ask for (as raw_cq_server).
+constexpr int kMaxStreamPayload = 64 * 1024 * 1024;
+
 volatile std::sig_atomic_t g_stop_requested = 0;
 
 extern "C" void on_stop_signal(int) { g_stop_requested = 1; }
@@ -37,14 +43,25 @@ actio::Task<bench::Msg> unary(const bench::Msg& request, actio::ServicerContext&
   co_return request;
 }
 
+// Sends request.count() messages of request.size() bytes, awaiting each write.
+actio::Task<void> server_stream(const bench::StreamReq& request, actio::ServicerContext& context) {
+  if (request.count() < 0 || request.size() < 0 || request.size() > kMaxStreamPayload)
+    context.abort(actio::StatusCode::INVALID_ARGUMENT, "bad count or size");
+  bench::Msg msg;
+  msg.mutable_payload()->assign(static_cast<size_t>(request.size()), 'x');
+  for (int i = 0; i < request.count(); ++i) co_await context.write(msg);
+}
+
 actio::Task<int> serve(int port, int loops) {
   actio::ServerOptions options;
   options.loops = loops;
   auto server = actio::server(std::move(options));
-  // Streaming methods (ServerStream, ClientStream, Bidi) cannot be served by
-  // Actio yet: unregistered, they answer UNIMPLEMENTED.
+  // ClientStream and Bidi cannot be served by Actio yet (no client-streaming
+  // handlers): unregistered, they answer UNIMPLEMENTED.
   server.add_generic_rpc_handlers({actio::method_handlers_generic_handler(
-      "bench.Echo", {{"Unary", actio::unary_unary_rpc_method_handler<bench::Msg, bench::Msg>(unary)}})});
+      "bench.Echo",
+      {{"Unary", actio::unary_unary_rpc_method_handler<bench::Msg, bench::Msg>(unary)},
+       {"ServerStream", actio::unary_stream_rpc_method_handler<bench::StreamReq, bench::Msg>(server_stream)}})});
   const std::string address = "127.0.0.1:" + std::to_string(port);
   try {
     server.add_insecure_port(address);

@@ -37,6 +37,28 @@ void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);
 Task<bool> read_next(ClientCall* call);
 const grpc::ByteBuffer& read_buffer(ClientCall* call);
+Task<void> write_request(ClientCall* call, EncodeFn encode, const void* request, const void* codec,
+                         bool from_iterator);
+Task<void> done_writing(ClientCall* call, bool from_iterator);
+Task<void> await_unary_response(ClientCall* call);
+void set_iterator_driven(ClientCall* call) noexcept;
+
+/// Awaits a Task it owns (for `co_await call` on stream-unary calls).
+template <class T>
+class OwningAwaiter {
+ public:
+  explicit OwningAwaiter(Task<T> task) : task_(std::move(task)), inner_(task_.handle()) {}
+  bool await_ready() const noexcept { return inner_.await_ready(); }
+  template <class P>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+    return inner_.await_suspend(h);
+  }
+  T await_resume() { return inner_.await_resume(); }
+
+ private:
+  Task<T> task_;
+  typename Task<T>::Awaiter inner_;
+};
 
 /// Waits on one of a call's events; cancelling the waiting task cancels the
 /// RPC itself (grpc.aio: cancelling the task that awaits a call cancels it).
@@ -157,16 +179,80 @@ class UnaryStreamCall : public Call {
   UnaryStreamCall(detail::ClientCall* call, std::shared_ptr<const Codec<Resp>> codec) noexcept
       : Call(call), codec_(std::move(codec)) {}
 
-  Task<std::optional<Resp>> read() const {
-    Call keep = *this;
-    auto codec = codec_;
-    if (!co_await detail::read_next(keep.get())) co_return std::nullopt;
+  Task<std::optional<Resp>> read() const { return read_message(*this, codec_); }
+
+  /// For the framework: reads one message of `call`'s response stream.
+  static Task<std::optional<Resp>> read_message(Call call, std::shared_ptr<const Codec<Resp>> codec) {
+    if (!co_await detail::read_next(call.get())) co_return std::nullopt;
     Resp out;
-    if (!detail::decode(*codec, detail::read_buffer(keep.get()), out)) {
+    if (!detail::decode(*codec, detail::read_buffer(call.get()), out)) {
       throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
     }
     co_return out;
   }
+
+ private:
+  std::shared_ptr<const Codec<Resp>> codec_;
+};
+
+/// What the stream-request calls share: write() and done_writing().
+template <class Req>
+class StreamingRequestCall : public Call {
+ public:
+  StreamingRequestCall() = default;
+  StreamingRequestCall(detail::ClientCall* call, std::shared_ptr<const Codec<Req>> codec) noexcept
+      : Call(call), req_codec_(std::move(codec)) {}
+
+  /// Sends one request; await it before the next. After done_writing() or
+  /// once the call is done (a cancel counts): InvalidStateError. With a
+  /// request iterator given at invocation: UsageError.
+  Task<void> write(const Req& request) const {
+    return detail::write_request(call_, &detail::encode_thunk<Req>, &request, req_codec_.get(), false);
+  }
+  /// Half-closes the request stream. Idempotent; a no-op once done.
+  Task<void> done_writing() const { return detail::done_writing(call_, false); }
+
+ protected:
+  std::shared_ptr<const Codec<Req>> req_codec_;
+};
+
+/// A stream-unary (client-streaming) call: write() the requests,
+/// done_writing(), then `co_await call` for the response.
+template <class Req, class Resp>
+class StreamUnaryCall : public StreamingRequestCall<Req> {
+ public:
+  StreamUnaryCall() = default;
+  StreamUnaryCall(detail::ClientCall* call, std::shared_ptr<const Codec<Req>> req_codec,
+                  std::shared_ptr<const Codec<Resp>> codec) noexcept
+      : StreamingRequestCall<Req>(call, std::move(req_codec)), codec_(std::move(codec)) {}
+
+  /// The response, or AioRpcError / CancelledError; the same again later.
+  Task<Resp> response() const {
+    Call keep = *this;
+    auto codec = codec_;
+    co_await detail::await_unary_response(keep.get());
+    Resp out;
+    if (!detail::decode(*codec, detail::response_buffer(keep.get()), out)) {
+      throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
+    }
+    co_return out;
+  }
+  detail::OwningAwaiter<Resp> operator co_await() const { return detail::OwningAwaiter<Resp>(response()); }
+
+ private:
+  std::shared_ptr<const Codec<Resp>> codec_;
+};
+
+/// A stream-stream (bidi) call: write()/done_writing() and read(), in any order.
+template <class Req, class Resp>
+class StreamStreamCall : public StreamingRequestCall<Req> {
+ public:
+  StreamStreamCall() = default;
+  StreamStreamCall(detail::ClientCall* call, std::shared_ptr<const Codec<Req>> req_codec,
+                   std::shared_ptr<const Codec<Resp>> codec) noexcept
+      : StreamingRequestCall<Req>(call, std::move(req_codec)), codec_(std::move(codec)) {}
+
+  Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_); }
 
  private:
   std::shared_ptr<const Codec<Resp>> codec_;

@@ -3,6 +3,8 @@
 
 #include <memory>
 #include <optional>
+#include <ranges>
+#include <vector>
 #include <string>
 
 #include "actio/call.hpp"
@@ -26,6 +28,21 @@ ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel
                                     EncodeFn encode, const void* request, const void* codec,
                                     const CallOptions& options);
 
+/// Starts a stream-request call (no request yet); returns it with one reference.
+ClientCall* start_streaming_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                                 bool bidi, const CallOptions& options);
+
+/// Writes every request of an iterator-driven call, then half-closes.
+template <class Req>
+Detached feed_requests(Call call, std::vector<Req> requests, std::shared_ptr<const Codec<Req>> codec) {
+  try {
+    for (const auto& r : requests) co_await write_request(call.get(), &encode_thunk<Req>, &r, codec.get(), true);
+    co_await done_writing(call.get(), true);
+  } catch (...) {
+    // The call ended first (cancelled or failed): its status tells the reader.
+  }
+}
+
 /// What the four multi-callables share: the channel, the method, the codecs.
 template <class Req, class Resp>
 class MultiCallableBase {
@@ -46,6 +63,18 @@ class MultiCallableBase {
   CallT invoke(Start start, const Req& request, const CallOptions& options) const {
     ClientCall* call = start(channel_, method_, &encode_thunk<Req>, &request, request_codec_.get(), options);
     return CallT(call, response_codec_);
+  }
+  /// Starts a stream-request call; with `requests`, feeds them in the background.
+  template <class CallT, class Range>
+  CallT invoke_streaming(bool bidi, const Range* requests, const CallOptions& options) const {
+    ClientCall* call = start_streaming_call(channel_, method_, bidi, options);
+    CallT handle(call, request_codec_, response_codec_);
+    if (requests) {
+      set_iterator_driven(call);
+      feed_requests<Req>(handle, std::vector<Req>(std::ranges::begin(*requests), std::ranges::end(*requests)),
+                         request_codec_);
+    }
+    return handle;
   }
 
  private:
@@ -78,6 +107,36 @@ class UnaryStreamMultiCallable : public detail::MultiCallableBase<Req, Resp> {
   }
 };
 
+/// Invokes one stream-unary (client-streaming) method: either write() the
+/// requests yourself, or pass a range of requests (written in the background,
+/// then half-closed; write()/done_writing() are then a UsageError).
+template <class Req, class Resp>
+class StreamUnaryMultiCallable : public detail::MultiCallableBase<Req, Resp> {
+ public:
+  using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
+  StreamUnaryCall<Req, Resp> operator()(const CallOptions& options = {}) const {
+    return this->template invoke_streaming<StreamUnaryCall<Req, Resp>, std::vector<Req>>(false, nullptr, options);
+  }
+  template <std::ranges::input_range Range>
+  StreamUnaryCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
+    return this->template invoke_streaming<StreamUnaryCall<Req, Resp>>(false, &requests, options);
+  }
+};
+
+/// Invokes one stream-stream (bidi) method; requests as for StreamUnaryMultiCallable.
+template <class Req, class Resp>
+class StreamStreamMultiCallable : public detail::MultiCallableBase<Req, Resp> {
+ public:
+  using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
+  StreamStreamCall<Req, Resp> operator()(const CallOptions& options = {}) const {
+    return this->template invoke_streaming<StreamStreamCall<Req, Resp>, std::vector<Req>>(true, nullptr, options);
+  }
+  template <std::ranges::input_range Range>
+  StreamStreamCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
+    return this->template invoke_streaming<StreamStreamCall<Req, Resp>>(true, &requests, options);
+  }
+};
+
 /// A client channel homed on the loop (thread) that created it. Copies share
 /// one channel. The channel closes (cancelling what is in flight) when
 /// close() is called, when its last handle goes, or when its loop shuts down.
@@ -104,6 +163,21 @@ class Channel {
   UnaryStreamMultiCallable<Req, Resp> unary_stream(std::string method, Codec<Req> request_codec = {},
                                                    Codec<Resp> response_codec = {}) const {
     check("Channel::unary_stream");
+    return {state_, std::move(method), std::move(request_codec), std::move(response_codec)};
+  }
+
+  /// A multi-callable for a stream-unary (client-streaming) method.
+  template <class Req, class Resp>
+  StreamUnaryMultiCallable<Req, Resp> stream_unary(std::string method, Codec<Req> request_codec = {},
+                                                   Codec<Resp> response_codec = {}) const {
+    check("Channel::stream_unary");
+    return {state_, std::move(method), std::move(request_codec), std::move(response_codec)};
+  }
+  /// A multi-callable for a stream-stream (bidi) method.
+  template <class Req, class Resp>
+  StreamStreamMultiCallable<Req, Resp> stream_stream(std::string method, Codec<Req> request_codec = {},
+                                                     Codec<Resp> response_codec = {}) const {
+    check("Channel::stream_stream");
     return {state_, std::move(method), std::move(request_codec), std::move(response_codec)};
   }
 

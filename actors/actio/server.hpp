@@ -75,6 +75,68 @@ RpcMethodHandler unary_stream_rpc_method_handler(F fn, Codec<Req> request_codec 
           [bound](ServicerContext& ctx) { return detail::run_unary_stream<Req>(bound->fn, bound->req, ctx); }};
 }
 
+/// The request stream of a stream-request handler (grpc.aio's request
+/// iterator): `while (auto req = co_await requests.read()) ...`. Reading
+/// here and through `context.read()` can be mixed freely, as in grpc.aio.
+template <class Req>
+class RequestStream {
+ public:
+  RequestStream(ServicerContext& context, const Codec<Req>& codec) : context_(&context), codec_(&codec) {}
+  Task<std::optional<Req>> read() { return context_->read<Req>(*codec_); }
+
+ private:
+  ServicerContext* context_;
+  const Codec<Req>* codec_;
+};
+
+namespace detail {
+template <class Req, class Resp, class F>
+Task<void> run_stream_unary(const F& fn, const Codec<Req>& req_codec, const Codec<Resp>& resp_codec,
+                            ServicerContext& context) {
+  RequestStream<Req> requests(context, req_codec);
+  Resp response = co_await fn(requests, context);
+  encode(resp_codec, response, context.response_buffer_());
+}
+template <class Req, class F>
+Task<void> run_stream_stream(const F& fn, const Codec<Req>& req_codec, ServicerContext& context) {
+  RequestStream<Req> requests(context, req_codec);
+  co_await fn(requests, context);
+}
+}  // namespace detail
+
+/// Wraps `fn`, a callable `Task<Resp>(RequestStream<Req>&, ServicerContext&)`,
+/// as a stream-unary (client-streaming) handler.
+template <class Req, class Resp, class F>
+RpcMethodHandler stream_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
+                                                 Codec<Resp> response_codec = {}) {
+  detail::check_codec(request_codec);
+  detail::check_codec(response_codec);
+  struct Bound {
+    F fn;
+    Codec<Req> req;
+    Codec<Resp> resp;
+  };
+  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec), std::move(response_codec)});
+  return {RpcKind::stream_unary, [bound](ServicerContext& ctx) {
+            return detail::run_stream_unary<Req, Resp>(bound->fn, bound->req, bound->resp, ctx);
+          }};
+}
+
+/// Wraps `fn`, a callable `Task<void>(RequestStream<Req>&, ServicerContext&)`
+/// that answers with `co_await context.write(...)`, as a bidi handler.
+template <class Req, class Resp, class F>
+RpcMethodHandler stream_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
+  detail::check_codec(request_codec);
+  detail::check_codec(Codec<Resp>{});
+  struct Bound {
+    F fn;
+    Codec<Req> req;
+  };
+  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec)});
+  return {RpcKind::stream_stream,
+          [bound](ServicerContext& ctx) { return detail::run_stream_stream<Req>(bound->fn, bound->req, ctx); }};
+}
+
 /// Wraps `fn`, a callable `Task<Resp>(const Req&, ServicerContext&)`, as a
 /// unary-unary handler. Codecs default to protobuf / raw bytes.
 template <class Req, class Resp, class F>

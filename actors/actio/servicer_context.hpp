@@ -56,6 +56,12 @@ class ServicerContext {
   template <class M>
   Task<void> write(const M& message);
 
+  /// Reads the next request of a streaming-request call: nullopt once the
+  /// client half-closed (and always for a unary request), as grpc.aio's EOF.
+  /// One read at a time. An undecodable request ends the call with INTERNAL.
+  template <class M>
+  Task<std::optional<M>> read(Codec<M> codec = {});
+
   /// Metadata sent with the final status.
   void set_trailing_metadata(const Metadata& metadata);
   /// Sets the final code; with a non-OK code the handler's response is dropped.
@@ -87,6 +93,9 @@ class ServicerContext {
   /// For handler adapters: the request bytes and the response to fill.
   const grpc::ByteBuffer& request_buffer_() const;
   grpc::ByteBuffer& response_buffer_();
+  /// For read(): the next request's bytes.
+  Task<bool> read_next_();
+  const grpc::ByteBuffer& read_buffer_() const;
   /// For write(): sends encoded bytes.
   Task<void> write_bytes_(grpc::ByteBuffer&& message);
   /// For handler adapters: ends the call with INTERNAL (undecodable request).
@@ -110,6 +119,14 @@ Task<void> ServicerContext::write(const M& message) {
   } owned;
   detail::encode(Codec<M>{}, message, *owned.bb);
   return write_bytes_(std::move(*owned.bb));
+}
+
+template <class M>
+Task<std::optional<M>> ServicerContext::read(Codec<M> codec) {
+  if (!co_await read_next_()) co_return std::nullopt;
+  M out;
+  if (!detail::decode(codec, read_buffer_(), out)) fail_to_parse_request_();
+  co_return out;
 }
 
 }  // namespace actio

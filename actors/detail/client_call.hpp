@@ -35,7 +35,7 @@ class ClientCall {
  public:
   // -- member types ---------------------------------------------------------
 
-  enum class Shape { unary_unary, unary_stream };
+  enum class Shape { unary_unary, unary_stream, stream_unary, stream_stream };
 
   // -- constructors ---------------------------------------------------------
 
@@ -54,6 +54,15 @@ class ClientCall {
   void start_unary(grpc::GenericStub& stub);
   /// Starts a unary-stream call: sends the request and half-closes.
   void start_unary_stream(grpc::GenericStub& stub);
+  /// Starts a stream-request call (stream-unary or bidi).
+  void start_streaming(grpc::GenericStub& stub);
+  /// Checks a write is allowed now, encodes it, and returns the write.
+  Task<void> write_request(EncodeFn encode, const void* request, const void* codec, bool from_iterator);
+  /// Half-closes (idempotent; a no-op once the call is done).
+  Task<void> done_writing(bool from_iterator);
+  /// Stream-unary: reads the single response into response() and the status.
+  Task<void> await_unary_response();
+  void set_iterator_driven() noexcept { iterator_driven_ = true; }
   /// Reads the next streamed message into read_buffer(): true if one came,
   /// false at a clean end; throws CancelledError / AioRpcError otherwise.
   Task<bool> read_next();
@@ -94,6 +103,9 @@ class ClientCall {
   void on_finish(bool ok);
   void on_read(bool ok);
   void on_stream_op(bool ok);
+  void on_start(bool ok);
+  void on_write(bool ok);
+  Task<void> write_pending_message();
   void start_op() noexcept {
     ++ops_pending_;
     loop_->op_started();
@@ -116,6 +128,12 @@ class ClientCall {
   bool finish_issued_ = false;
   bool read_pending_ = false;
   bool read_got_message_ = false;
+  bool start_ok_ = false;
+  bool write_pending_ = false;
+  bool write_ok_ = false;
+  bool half_closed_ = false;
+  bool iterator_driven_ = false;
+  bool response_ready_ = false;
   bool done_ = false;
   bool local_cancel_ = false;
   bool in_live_list_ = false;
@@ -127,7 +145,10 @@ class ClientCall {
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> unary_reader_;
   std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
   grpc::ByteBuffer read_buf_;
+  grpc::ByteBuffer write_buf_;
   Event read_ev_;
+  Event start_ev_;
+  Event write_ev_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
 
   StatusCode code_ = StatusCode::UNKNOWN;
@@ -142,6 +163,8 @@ class ClientCall {
   MemberOp<&ClientCall::on_finish> finish_op_;
   MemberOp<&ClientCall::on_read> read_op_;
   MemberOp<&ClientCall::on_stream_op> write_op_;
+  MemberOp<&ClientCall::on_start> start_op_;
+  MemberOp<&ClientCall::on_write> swrite_op_;
 
   friend class ChannelState;
 };

@@ -41,6 +41,11 @@ class ActioService : public grpc::Service {
                                 grpc::ServerCompletionQueue* notify_cq, void* tag) {
     RequestAsyncServerStreaming(index, ctx, request, writer, cq, notify_cq, tag);
   }
+  void request_bidi(int index, grpc::ServerContext* ctx,
+                    grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream,
+                    grpc::CompletionQueue* cq, grpc::ServerCompletionQueue* notify_cq, void* tag) {
+    RequestAsyncBidiStreaming(index, ctx, stream, cq, notify_cq, tag);
+  }
 };
 
 /// One serving thread: an EventLoop driving one ServerCompletionQueue.
@@ -85,6 +90,10 @@ class ServerCall {
   Task<void> send_initial_metadata(Metadata md);
   /// Sends one response message (streaming responses); one write at a time.
   Task<void> write(grpc::ByteBuffer message);
+  /// Reads the next request of a streaming-request call into read_buffer():
+  /// false once the client half-closed (always false for unary requests).
+  Task<bool> read_next();
+  const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
   void set_trailing_metadata(const Metadata& md) { trailing_md_ = md; }
   void set_code(StatusCode c) {
     code_ = c;
@@ -113,6 +122,8 @@ class ServerCall {
   void on_done(bool ok);
   void on_send_md(bool ok);
   void on_write(bool ok);
+  void on_read(bool ok);
+  bool streaming_request() const;
   RpcKind kind() const;
   Detached drive();
   void send_status();
@@ -133,6 +144,12 @@ class ServerCall {
   grpc::ByteBuffer response_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
   grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_;
+  grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer> stream_;
+  grpc::ByteBuffer read_buf_;
+  Event read_done_;
+  bool read_pending_ = false;
+  bool read_ok_ = false;
+  bool read_ended_ = false;
   ServicerContext context_;
   std::optional<Metadata> invocation_md_;
   Metadata trailing_md_;
@@ -158,6 +175,7 @@ class ServerCall {
   MemberOp<&ServerCall::on_done> done_op_;
   MemberOp<&ServerCall::on_send_md> send_md_op_;
   MemberOp<&ServerCall::on_write> write_op_;
+  MemberOp<&ServerCall::on_read> read_op_;
 };
 
 /// The server actor's state, on its home loop.

@@ -1,0 +1,199 @@
+// Stream-request calls end to end: stream-unary and bidi (aio_reference §2).
+#include "test_util.hpp"
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+using Requests = RequestStream<std::string>;
+
+/// Stream-unary: concatenates the requests, reading the first with
+/// context.read() and the rest through the request stream (mixing is allowed).
+RpcMethodHandler concat() {
+  return stream_unary_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+        std::string out;
+        if (auto first = co_await ctx.read<std::string>()) out += *first;
+        while (auto r = co_await requests.read()) out += *r;
+        co_return out;
+      });
+}
+
+/// Bidi: echoes every request as it arrives.
+RpcMethodHandler echo_stream() {
+  return stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        while (auto r = co_await requests.read()) co_await ctx.write(*r);
+      });
+}
+
+StreamUnaryMultiCallable<std::string, std::string> su(const Fixture& f, const std::string& name) {
+  return f.channel.stream_unary<std::string, std::string>("/test.Svc/" + name);
+}
+StreamStreamMultiCallable<std::string, std::string> ss(const Fixture& f, const std::string& name) {
+  return f.channel.stream_stream<std::string, std::string>("/test.Svc/" + name);
+}
+
+TEST(StreamUnary, Behaviour_031_049_WriterStyleAndIteratorStyle) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Concat")();
+    for (const char* part : {"a", "b", "c"}) co_await call.write(part);
+    co_await call.done_writing();
+    EXPECT_EQ(co_await call, "abc");
+    EXPECT_EQ(co_await call, "abc");  // the same result again
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+
+    std::vector<std::string> parts{"x", "y", "z", ""};
+    EXPECT_EQ(co_await su(f, "Concat")(parts), "xyz");  // behaviour 23: a plain range
+  });
+}
+
+TEST(StreamUnary, Behaviour_021_WriteAfterDoneWritingIsInvalidStateAndTheCallStillCompletes) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Concat")();
+    co_await call.write("1");
+    co_await call.done_writing();
+    co_await call.done_writing();  // idempotent
+    try {
+      co_await call.write("2");
+      ADD_FAILURE() << "write after done_writing";
+    } catch (const InvalidStateError& e) {
+      EXPECT_STREQ(e.what(), "RPC is half closed after calling \"done_writing\".");
+    }
+    EXPECT_EQ(co_await call, "1");
+  });
+}
+
+TEST(StreamUnary, Behaviour_019_020_CancelAfterWritesAndBeforeAny) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Concat")();
+    co_await call.write("1");
+    EXPECT_TRUE(call.cancel());
+    EXPECT_TRUE(call.cancelled());
+    co_await call.done_writing();  // does nothing
+    EXPECT_THROW(co_await call, CancelledError);
+
+    auto early = su(f, "Concat")();
+    EXPECT_TRUE(early.cancel());
+    EXPECT_THROW(co_await early.write("x"), InvalidStateError);
+    co_await early.done_writing();
+    EXPECT_THROW(co_await early, CancelledError);
+  });
+}
+
+TEST(StreamUnary, Behaviour_102_IteratorAndWritesDoNotMix) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    std::vector<std::string> parts{"p", "q"};
+    auto call = su(f, "Concat")(parts);
+    EXPECT_THROW(co_await call.write("r"), UsageError);
+    EXPECT_THROW(co_await call.done_writing(), UsageError);
+    EXPECT_EQ(co_await call, "pq");
+  });
+}
+
+TEST(StreamUnary, Behaviour_024_UnreachableTargetIsUnavailableWithoutWrites) {
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int port = probe.add_insecure_port("127.0.0.1:0");
+    auto channel = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto call = channel.stream_unary<std::string, std::string>("/test.Svc/Concat")({.timeout = 5s});
+    auto e = co_await expect_rpc_error(call.response());
+    EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+  }());
+}
+
+TEST(StreamStream, Behaviour_018_031_PingPongIncludingZeroLengthMessages) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Echo")();
+    for (std::string m : {"one", "", "three"}) {
+      co_await call.write(m);
+      EXPECT_EQ(co_await call.read(), std::optional<std::string>(m));
+    }
+    co_await call.done_writing();
+    EXPECT_FALSE((co_await call.read()).has_value());
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+
+    std::vector<std::string> many{"a", "b", "c"};
+    auto it = ss(f, "Echo")(many);
+    std::vector<std::string> got;
+    while (auto m = co_await it.read()) got.push_back(*m);
+    EXPECT_EQ(got, many);
+  });
+}
+
+TEST(StreamStream, Behaviour_027_WriteAfterDoneWritingButRepliesStillArrive) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Echo")();
+    co_await call.write("kept");
+    co_await call.done_writing();
+    EXPECT_THROW(co_await call.write("late"), InvalidStateError);
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("kept"));
+    EXPECT_FALSE((co_await call.read()).has_value());
+  });
+}
+
+TEST(StreamStream, Behaviour_025_CancelWithAPendingReadAndAfterDoneWriting) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Echo")();
+    co_await call.write("x");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("x"));
+    auto reader = [](StreamStreamCall<std::string, std::string>& c) -> Task<bool> {
+      try {
+        co_await c.read();
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    auto canceller = [](StreamStreamCall<std::string, std::string>& c) -> Task<void> {
+      co_await sleep(20ms);
+      EXPECT_TRUE(c.cancel());
+    };
+    auto [cancelled, _] = co_await gather(reader(call), canceller(call));
+    EXPECT_TRUE(cancelled);
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+
+    auto half = ss(f, "Echo")();
+    co_await half.done_writing();
+    EXPECT_TRUE(half.cancel() || half.done());
+    EXPECT_TRUE(half.done());
+  });
+}
+
+TEST(StreamStream, Behaviour_057_HandlerExceptionIsUnknown) {
+  auto failing = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext&) -> Task<void> {
+        co_await requests.read();
+        throw std::runtime_error("bidi boom");
+      });
+  with_server({{"Fail", failing}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Fail")();
+    co_await call.write("x");
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::UNKNOWN);
+    EXPECT_EQ(e.details(), "Unexpected std::runtime_error: bidi boom");
+  });
+}
+
+TEST(StreamStream, ManyConcurrentStreams) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto one = [](StreamStreamMultiCallable<std::string, std::string> m, int id) -> Task<int> {
+      auto call = m();
+      int n = 0;
+      for (int i = 0; i < 20; ++i) {
+        std::string msg = std::to_string(id) + ":" + std::to_string(i);
+        co_await call.write(msg);
+        if (co_await call.read() == std::optional<std::string>(msg)) ++n;
+      }
+      co_await call.done_writing();
+      EXPECT_FALSE((co_await call.read()).has_value());
+      co_return n;
+    };
+    std::vector<Task<int>> streams;
+    for (int i = 0; i < 10; ++i) streams.push_back(one(ss(f, "Echo"), i));
+    for (int n : co_await gather(std::move(streams))) EXPECT_EQ(n, 20);
+  });
+}
+
+}  // namespace
