@@ -72,6 +72,47 @@ Task<void> ChannelState::close(std::optional<Duration> grace) {
   cancel_all(kLocalCancel);
 }
 
+namespace {
+/// One NotifyOnStateChange on the loop's queue. Outlives a cancelled waiter:
+/// it deletes itself when gRPC hands it back.
+struct StateOp final : Op {
+  explicit StateOp(EventLoop& l) : loop(&l) { loop->op_started(); }
+  void complete(bool) override {
+    loop->op_finished();
+    if (orphaned) {
+      delete this;
+      return;
+    }
+    fired.set();
+  }
+  EventLoop* loop;
+  Event fired;
+  bool orphaned = false;
+};
+// Re-armed in short slices so a cancelled waiter never holds the loop's
+// shutdown for long (shutdown waits for every started operation).
+constexpr auto kStateSlice = std::chrono::milliseconds(250);
+}  // namespace
+
+Task<ChannelConnectivity> ChannelState::wait_for_state_change(ChannelConnectivity last) {
+  auto keep = shared_from_this();
+  for (;;) {
+    if (closed_) throw UsageError("Channel is closed.");
+    auto now = static_cast<ChannelConnectivity>(channel_->GetState(false));
+    if (now != last) co_return now;
+    auto* op = new StateOp(*loop_);
+    channel_->NotifyOnStateChange(static_cast<grpc_connectivity_state>(last),
+                                  std::chrono::system_clock::now() + kStateSlice, loop_->cq(), op);
+    try {
+      co_await op->fired.wait();
+    } catch (const CancelledError&) {
+      op->orphaned = true;
+      throw;
+    }
+    delete op;
+  }
+}
+
 caf::actor ChannelState::actor() {
   if (!actor_) {
     std::weak_ptr<ChannelState> weak = weak_from_this();
@@ -182,6 +223,22 @@ ChannelConnectivity Channel::get_state(bool try_to_connect) const {
   check("Channel::get_state");
   if (state_->closed()) return ChannelConnectivity::SHUTDOWN;
   return static_cast<ChannelConnectivity>(state_->channel().GetState(try_to_connect));
+}
+
+Task<ChannelConnectivity> Channel::wait_for_state_change(ChannelConnectivity last) const {
+  check("Channel::wait_for_state_change");
+  return state_->wait_for_state_change(last);
+}
+
+Task<void> Channel::channel_ready() const {
+  check("Channel::channel_ready");
+  auto state = state_;
+  for (;;) {
+    if (state->closed()) throw UsageError("Channel is closed.");
+    auto now = static_cast<ChannelConnectivity>(state->channel().GetState(true));
+    if (now == ChannelConnectivity::READY) co_return;
+    co_await state->wait_for_state_change(now);
+  }
 }
 
 const std::string& Channel::target() const {

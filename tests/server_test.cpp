@@ -344,3 +344,58 @@ TEST(Lifecycle, RunEndsCleanlyWithCallsStillInFlight) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Connectivity, Behaviour_037_DeadAddressReachesTransientFailure) {
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int port = probe.add_insecure_port("127.0.0.1:0");
+    auto ch = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto state = ch.get_state(true);
+    for (int i = 0; i < 10 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
+      state = co_await ch.wait_for_state_change(state);
+    }
+    EXPECT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
+    co_await ch.close();
+  }());
+}
+
+TEST(Connectivity, Behaviour_038_ReadyOnlyWhenAskedToConnect) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    auto idle = insecure_channel(f.target());
+    // Without try_to_connect nothing happens: the wait is cancelled still IDLE.
+    Task<ChannelConnectivity> waiting = idle.wait_for_state_change(ChannelConnectivity::IDLE);
+    auto stopper = [](Task<ChannelConnectivity>& t) -> Task<void> {
+      co_await sleep(300ms);
+      t.cancel();
+    };
+    auto guarded = [](Task<ChannelConnectivity>& t) -> Task<bool> {
+      try {
+        co_await t;
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    auto [timed_out, _] = co_await gather(guarded(waiting), stopper(waiting));
+    EXPECT_TRUE(timed_out);
+    EXPECT_EQ(idle.get_state(), ChannelConnectivity::IDLE);
+    co_await f.channel.channel_ready();
+    EXPECT_EQ(f.channel.get_state(), ChannelConnectivity::READY);
+  });
+}
+
+TEST(Connectivity, Behaviour_039_AfterCloseShutdownAndUsageError) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    co_await f.channel.channel_ready();
+    co_await f.channel.close();
+    EXPECT_EQ(f.channel.get_state(), ChannelConnectivity::SHUTDOWN);
+    EXPECT_THROW(co_await f.channel.wait_for_state_change(ChannelConnectivity::READY), UsageError);
+  });
+}
+
+}  // namespace

@@ -183,6 +183,13 @@ class Channel {
 
   /// The connectivity state; `try_to_connect` starts connecting from IDLE.
   ChannelConnectivity get_state(bool try_to_connect = false) const;
+  /// Returns once the state differs from `last` (at once if it already
+  /// does), giving the new state. No timeout: cancel the task (or gather it
+  /// with a sleep) to stop waiting. After close(): UsageError.
+  Task<ChannelConnectivity> wait_for_state_change(ChannelConnectivity last) const;
+  /// Connects and returns once READY. Never fails by itself, as in grpc.aio:
+  /// against a dead server it waits, so bound it (cancel the task).
+  Task<void> channel_ready() const;
   /// The target the channel was made for.
   const std::string& target() const;
   /// The channel's actor. Messages (from any thread or actor):

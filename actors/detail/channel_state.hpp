@@ -44,6 +44,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   /// Cancels every live call with `details` (on close and loop shutdown).
   void cancel_all(const char* details);
   caf::actor actor();
+  Task<ChannelConnectivity> wait_for_state_change(ChannelConnectivity last);
 
  private:
   EventLoop* loop_;
