@@ -9,7 +9,9 @@
 #include <grpcpp/server_builder.h>
 
 #include <caf/all.hpp>
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <future>
 #include <stdexcept>
@@ -346,6 +348,34 @@ Task<bool> Server::wait_for_termination(std::optional<Duration> timeout) {
 caf::actor Server::actor() const {
   check("Server::actor");
   return state_->actor();
+}
+
+namespace {
+std::atomic<int> g_signal{0};
+extern "C" void actio_record_signal(int sig) { g_signal.store(sig); }
+}  // namespace
+
+Task<int> serve_until_signal(Server server, std::optional<Duration> grace) {
+  g_signal.store(0);
+  struct sigaction act {};
+  act.sa_handler = actio_record_signal;
+  sigemptyset(&act.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &act, &old_int);
+  sigaction(SIGTERM, &act, &old_term);
+  struct Restore {
+    struct sigaction a, b;
+    ~Restore() {
+      sigaction(SIGINT, &a, nullptr);
+      sigaction(SIGTERM, &b, nullptr);
+    }
+  } restore{old_int, old_term};
+  // A signal handler may not touch the loop: poll the flag (every 50 ms).
+  while (g_signal.load() == 0) {
+    if (!co_await server.wait_for_termination(Duration(0.05))) co_return 0;
+  }
+  co_await server.stop(grace);
+  co_return g_signal.load();
 }
 
 Server server(ServerOptions options) {

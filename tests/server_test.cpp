@@ -1,5 +1,6 @@
 // Server and channel lifecycle, threading rules, loops and CAF messaging.
 #include <caf/all.hpp>
+#include <csignal>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -395,6 +396,27 @@ TEST(Connectivity, Behaviour_039_AfterCloseShutdownAndUsageError) {
     co_await f.channel.close();
     EXPECT_EQ(f.channel.get_state(), ChannelConnectivity::SHUTDOWN);
     EXPECT_THROW(co_await f.channel.wait_for_state_change(ChannelConnectivity::READY), UsageError);
+  });
+}
+
+}  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Server, ServeUntilSignalStopsGracefullyOnSigterm) {
+  with_server({{"Slow", sleepy(200ms)}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("in flight");
+    auto raiser = []() -> Task<void> {
+      co_await sleep(50ms);
+      std::raise(SIGTERM);
+    };
+    auto [sig, _] = co_await gather(serve_until_signal(f.server, 2s), raiser());
+    EXPECT_EQ(sig, SIGTERM);
+    EXPECT_EQ(co_await call, "in flight");  // the grace let it finish
+    EXPECT_FALSE(co_await f.server.wait_for_termination(10ms));
   });
 }
 

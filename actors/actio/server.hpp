@@ -207,4 +207,10 @@ class Server {
 /// Makes a server homed on the calling thread's loop.
 Server server(ServerOptions options = {});
 
+/// Serves until SIGINT or SIGTERM arrives (or the server stops by itself),
+/// then stops it with `grace`; returns the signal number (0 if none). The
+/// previous signal handlers are restored before it returns. The graceful
+/// shutdown grpc.aio users hand-roll around wait_for_termination().
+Task<int> serve_until_signal(Server server, std::optional<Duration> grace = Duration(1.0));
+
 }  // namespace actio

@@ -1,6 +1,5 @@
 // The helloworld greeter server (grpc's examples/python/helloworld/async_greeter_server.py).
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <iostream>
 
 #include "actio/aio.hpp"
@@ -9,10 +8,6 @@
 using helloworld::HelloReply;
 using helloworld::HelloRequest;
 using namespace std::chrono_literals;
-
-namespace {
-volatile std::sig_atomic_t stop_requested = 0;
-}
 
 // [server]
 actio::Task<HelloReply> say_hello(const HelloRequest& request, actio::ServicerContext& context) {
@@ -30,9 +25,8 @@ actio::Task<int> serve(int port) {
   int bound = server.add_insecure_port("127.0.0.1:" + std::to_string(port));
   co_await server.start();
   std::cout << "greeter_server: listening on 127.0.0.1:" << bound << std::endl;
-  // Serve until SIGINT/SIGTERM, checking every 100 ms.
-  while (!stop_requested) co_await server.wait_for_termination(100ms);
-  co_await server.stop(1s);
+  // Serve until SIGINT/SIGTERM, then stop with a 1 s grace for calls in flight.
+  co_await actio::serve_until_signal(server, 1s);
   co_return 0;
 }
 // [server]
@@ -42,8 +36,6 @@ int main(int argc, char** argv) {
   int port = 50051;
   app.add_option("--port", port, "port to listen on (0 picks a free one)");
   CLI11_PARSE(app, argc, argv);
-  std::signal(SIGINT, [](int) { stop_requested = 1; });
-  std::signal(SIGTERM, [](int) { stop_requested = 1; });
   int rc = actio::run(serve(port));
   std::cout << "greeter_server: stopped" << std::endl;
   return rc;
