@@ -197,3 +197,54 @@ TEST(StreamStream, ManyConcurrentStreams) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(StreamStream, StopDuringAnOpenBidiStreamGivesUnavailable) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Echo")();
+    co_await call.write("x");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("x"));
+    co_await f.server.stop(50ms);  // the handler waits for more requests: cancelled
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::UNAVAILABLE);
+  });
+}
+
+TEST(Channel, Behaviour_034_CloseCancelsPendingCallsOfEveryArityAndWakesReads) {
+  auto silent_stream = unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext&) -> Task<void> { co_await sleep(10s); });
+  with_server({{"Slow", sleepy(10s)}, {"Silent", silent_stream}, {"Concat", concat()}, {"Echo", echo_stream()}},
+              [](Fixture& f) -> Task<void> {
+                auto ch = insecure_channel(f.target());
+                auto uu = ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("a");
+                auto us = ch.unary_stream<std::string, std::string>("/test.Svc/Silent")("b");
+                auto su_call = ch.stream_unary<std::string, std::string>("/test.Svc/Concat")();
+                auto ss_call = ch.stream_stream<std::string, std::string>("/test.Svc/Echo")();
+                auto pending_read = [](UnaryStreamCall<std::string>& c) -> Task<bool> {
+                  try {
+                    co_await c.read();
+                  } catch (const CancelledError&) {
+                    co_return true;
+                  }
+                  co_return false;
+                };
+                auto closer = [](Channel c) -> Task<void> {
+                  co_await sleep(50ms);
+                  co_await c.close();
+                };
+                auto t0 = std::chrono::steady_clock::now();
+                auto [read_cancelled, _] = co_await gather(pending_read(us), closer(ch));
+                EXPECT_TRUE(read_cancelled);  // the pending read ended promptly
+                EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+                EXPECT_TRUE(uu.cancelled());
+                EXPECT_TRUE(us.cancelled());
+                EXPECT_TRUE(su_call.cancelled());
+                EXPECT_TRUE(ss_call.cancelled());
+              });
+}
+
+}  // namespace
