@@ -121,7 +121,9 @@ void ServerCall::send_status() {
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
   grpc::Status status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_);
   if (kind() == RpcKind::stream_unary && code_ == StatusCode::OK) {
-    stream_.WriteAndFinish(response_, grpc::WriteOptions(), status, &finish_op_);
+    grpc::WriteOptions options;
+    if (no_compress_next_) options.set_no_compression();
+    stream_.WriteAndFinish(response_, options, status, &finish_op_);
   } else if (streaming_request()) {
     stream_.Finish(status, &finish_op_);
   } else if (kind() == RpcKind::unary_stream) {
@@ -208,10 +210,12 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
+  grpc::WriteOptions options;
+  if (std::exchange(no_compress_next_, false)) options.set_no_compression();
   if (kind() == RpcKind::stream_stream) {
-    stream_.Write(message, &write_op_);
+    stream_.Write(message, options, &write_op_);
   } else {
-    writer_.Write(message, &write_op_);
+    writer_.Write(message, options, &write_op_);
   }
   start_op();
   co_await write_done_.wait();
@@ -277,6 +281,13 @@ void ServerCall::add_done_callback(std::function<void(ServicerContext&)> cb) {
   done_callbacks_.push_back(std::move(cb));
 }
 
+void ServerCall::set_compression(Compression algorithm) {
+  if (initial_md_sent_ || status_sent_) {
+    throw UsageError("set_compression() after the initial metadata was sent");
+  }
+  ctx_.set_compression_algorithm(static_cast<grpc_compression_algorithm>(static_cast<int>(algorithm)));
+}
+
 caf::actor ServerCall::actor() {
   if (!actor_) {
     actor_ = std::make_unique<LoopActor>(loop(), caf::behavior{[this](cancel_atom) {
@@ -334,6 +345,12 @@ bool ServicerContext::cancelled() const { return on_loop(call_, "ServicerContext
 bool ServicerContext::done() const { return on_loop(call_, "ServicerContext::done").done(); }
 void ServicerContext::add_done_callback(std::function<void(ServicerContext&)> cb) {
   on_loop(call_, "ServicerContext::add_done_callback").add_done_callback(std::move(cb));
+}
+void ServicerContext::set_compression(Compression algorithm) {
+  on_loop(call_, "ServicerContext::set_compression").set_compression(algorithm);
+}
+void ServicerContext::disable_next_message_compression() {
+  on_loop(call_, "ServicerContext::disable_next_message_compression").disable_next_message_compression();
 }
 caf::actor ServicerContext::actor() { return on_loop(call_, "ServicerContext::actor").actor(); }
 const grpc::ByteBuffer& ServicerContext::request_buffer_() const { return call_->request_buffer(); }

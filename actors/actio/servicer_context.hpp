@@ -77,6 +77,13 @@ class ServicerContext {
                           std::optional<Metadata> trailing_metadata = std::nullopt);
   [[noreturn]] void abort_with_status(const Status& status);
 
+  /// Compresses the responses with `algorithm`. Once the initial metadata
+  /// went out (first write, send_initial_metadata): UsageError (grpc.aio
+  /// raises RuntimeError; UsageError is one).
+  void set_compression(Compression algorithm);
+  /// Sends the next response message uncompressed.
+  void disable_next_message_compression();
+
   // -- lifecycle ------------------------------------------------------------
 
   /// True once the client cancelled or the deadline passed (unlike grpc.aio,

@@ -106,6 +106,8 @@ class ServerCall {
   bool cancelled() const noexcept { return cancelled_ || (status_sent_ && code_ == StatusCode::CANCELLED); }
   bool done() const noexcept { return status_sent_ || cancelled_; }
   void add_done_callback(std::function<void(ServicerContext&)> cb);
+  void set_compression(Compression algorithm);
+  void disable_next_message_compression() noexcept { no_compress_next_ = true; }
   const grpc::ByteBuffer& request_buffer() const noexcept { return request_; }
   grpc::ByteBuffer& response_buffer() noexcept { return response_; }
   caf::actor actor();
@@ -168,6 +170,7 @@ class ServerCall {
   bool write_pending_ = false;
   bool write_ok_ = true;
   bool aborted_ = false;
+  bool no_compress_next_ = false;
   std::vector<std::function<void(ServicerContext&)>> done_callbacks_;
   std::unique_ptr<LoopActor> actor_;
   MemberOp<&ServerCall::on_accept> accept_op_;
