@@ -258,4 +258,26 @@ Channel insecure_channel(const std::string& target, const ChannelOptions& option
   return Channel(std::make_shared<detail::ChannelState>(loop, target, std::move(ch), false));
 }
 
+Channel secure_channel(const std::string& target, const ChannelCredentials& credentials,
+                       const ChannelOptions& options) {
+  auto& loop = EventLoop::require("actio::secure_channel");
+  if (!credentials.creds) throw UsageError("secure_channel needs credentials (ssl_channel_credentials)");
+  auto args = detail::to_channel_args(options.args, options.compression);
+  auto ch = grpc::CreateCustomChannel(target, credentials.creds, args);
+  return Channel(std::make_shared<detail::ChannelState>(loop, target, std::move(ch), true));
+}
+
+ChannelCredentials ssl_channel_credentials(const std::string& root_certificates, const std::string& private_key,
+                                           const std::string& certificate_chain) {
+  grpc::SslCredentialsOptions opts;
+  opts.pem_root_certs = root_certificates;
+  opts.pem_private_key = private_key;
+  opts.pem_cert_chain = certificate_chain;
+  return {grpc::SslCredentials(opts)};
+}
+
+std::shared_ptr<CallCredentials> access_token_call_credentials(const std::string& token) {
+  return std::make_shared<CallCredentials>(grpc::AccessTokenCredentials(token));
+}
+
 }  // namespace actio

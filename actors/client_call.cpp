@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actio/actors.hpp"
+#include "actio/security.hpp"
 #include "detail/channel_state.hpp"
 #include "detail/loop_actor.hpp"
 
@@ -27,8 +28,9 @@ ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method
                        const CallOptions& options)
     : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
   finish_op_.self = read_op_.self = write_op_.self = start_op_.self = swrite_op_.self = this;
-  if (options.credentials && *options.credentials.get() && !channel_->secure()) {
-    throw UsageError("Call credentials are only valid on secure channels");
+  if (options.credentials && *options.credentials.get()) {
+    if (!channel_->secure()) throw UsageError("Call credentials are only valid on secure channels");
+    ctx_.set_credentials((*options.credentials.get())->get());
   }
   if (options.timeout) {
     auto d = std::chrono::duration_cast<std::chrono::steady_clock::duration>(*options.timeout);

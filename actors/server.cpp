@@ -134,12 +134,13 @@ ServerState::~ServerState() {
   stop_blocking(std::chrono::system_clock::now());
 }
 
-int ServerState::add_insecure_port(const std::string& address) {
+int ServerState::add_port(const std::string& address, std::shared_ptr<grpc::ServerCredentials> credentials) {
   if (phase_ != Phase::created) throw UsageError("add_insecure_port must be called before start()");
   int port = probe_bind(address);
   auto [host, _] = split_address(address);
   std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   addresses_.push_back(bracketed + ":" + std::to_string(port));
+  port_credentials_.push_back(credentials ? std::move(credentials) : grpc::InsecureServerCredentials());
   ports_.push_back(port);
   return port;
 }
@@ -181,7 +182,7 @@ void ServerState::start() {
   }
   std::vector<int> selected(addresses_.size(), 0);
   for (std::size_t i = 0; i < addresses_.size(); ++i) {
-    builder.AddListeningPort(addresses_[i], grpc::InsecureServerCredentials(), &selected[i]);
+    builder.AddListeningPort(addresses_[i], port_credentials_[i], &selected[i]);
   }
   if (!method_names_.empty()) builder.RegisterService(service_.get());
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
@@ -322,6 +323,22 @@ void Server::check(const char* what) const {
 int Server::add_insecure_port(const std::string& address) {
   check("Server::add_insecure_port");
   return state_->add_insecure_port(address);
+}
+
+int Server::add_secure_port(const std::string& address, const ServerCredentials& credentials) {
+  check("Server::add_secure_port");
+  if (!credentials.creds) throw UsageError("add_secure_port needs credentials (ssl_server_credentials)");
+  return state_->add_port(address, credentials.creds);
+}
+
+ServerCredentials ssl_server_credentials(const std::vector<std::pair<std::string, std::string>>& key_cert_pairs,
+                                         const std::string& root_certificates, bool require_client_auth) {
+  grpc::SslServerCredentialsOptions opts(require_client_auth
+                                             ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  opts.pem_root_certs = root_certificates;
+  for (const auto& [key, cert] : key_cert_pairs) opts.pem_key_cert_pairs.push_back({key, cert});
+  return {grpc::SslServerCredentials(opts)};
 }
 
 void Server::add_generic_rpc_handlers(const std::vector<GenericRpcHandler>& handlers) {

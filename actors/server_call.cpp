@@ -346,6 +346,27 @@ bool ServicerContext::done() const { return on_loop(call_, "ServicerContext::don
 void ServicerContext::add_done_callback(std::function<void(ServicerContext&)> cb) {
   on_loop(call_, "ServicerContext::add_done_callback").add_done_callback(std::move(cb));
 }
+std::map<std::string, std::vector<std::string>> ServicerContext::auth_context() const {
+  auto& call = on_loop(call_, "ServicerContext::auth_context");
+  std::map<std::string, std::vector<std::string>> out;
+  auto ctx = call.grpc_context().auth_context();
+  if (!ctx) return out;
+  for (auto it = ctx->begin(); it != ctx->end(); ++it) {
+    auto [name, value] = *it;
+    out[std::string(name.data(), name.size())].emplace_back(value.data(), value.size());
+  }
+  return out;
+}
+
+std::vector<std::string> ServicerContext::peer_identities() const {
+  auto& call = on_loop(call_, "ServicerContext::peer_identities");
+  std::vector<std::string> out;
+  auto ctx = call.grpc_context().auth_context();
+  if (!ctx || !ctx->IsPeerAuthenticated()) return out;
+  for (const auto& id : ctx->GetPeerIdentity()) out.emplace_back(id.data(), id.size());
+  return out;
+}
+
 void ServicerContext::set_compression(Compression algorithm) {
   on_loop(call_, "ServicerContext::set_compression").set_compression(algorithm);
 }

@@ -10,6 +10,7 @@
 #include "actio/gather.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
+#include "actio/security.hpp"
 #include "actio/server.hpp"
 #include "actio/servicer_context.hpp"
 #include "actio/status.hpp"

@@ -10,6 +10,7 @@
 #include "actio/call.hpp"
 #include "actio/codec.hpp"
 #include "actio/options.hpp"
+#include "actio/security.hpp"
 #include "actio/task.hpp"
 
 namespace caf {
@@ -208,5 +209,10 @@ class Channel {
 /// A plaintext channel to `target` (e.g. "localhost:50051"), homed on the
 /// calling thread's loop. Does not connect until first used.
 Channel insecure_channel(const std::string& target, const ChannelOptions& options = {});
+
+/// A TLS channel to `target`. For a test certificate whose name differs from
+/// the target, set the "grpc.ssl_target_name_override" argument.
+Channel secure_channel(const std::string& target, const ChannelCredentials& credentials,
+                       const ChannelOptions& options = {});
 
 }  // namespace actio

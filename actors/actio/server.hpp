@@ -10,6 +10,7 @@
 
 #include "actio/codec.hpp"
 #include "actio/options.hpp"
+#include "actio/security.hpp"
 #include "actio/servicer_context.hpp"
 #include "actio/task.hpp"
 
@@ -184,6 +185,8 @@ class Server {
   /// Binds `address` ("127.0.0.1:0" picks a free port) and returns the port.
   /// A busy port throws std::runtime_error("Failed to bind to address ...").
   int add_insecure_port(const std::string& address);
+  /// Binds `address` with TLS; otherwise as add_insecure_port.
+  int add_secure_port(const std::string& address, const ServerCredentials& credentials);
   /// Adds method tables; before start() (later additions throw UsageError).
   void add_generic_rpc_handlers(const std::vector<GenericRpcHandler>& handlers);
   /// Starts serving. A second call is a no-op; after stop() throws UsageError.

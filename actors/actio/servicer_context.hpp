@@ -2,6 +2,8 @@
 /// ServicerContext: what a handler knows and can do about its call.
 
 #include <functional>
+#include <map>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -43,6 +45,14 @@ class ServicerContext {
   const std::string& method() const;
   /// Time left before the client's deadline (never negative); nullopt without one.
   std::optional<Duration> time_remaining() const;
+
+  /// The connection's auth properties, e.g. {"transport_security_type":
+  /// ["ssl"], "x509_common_name": [...]} (insecure: transport_security_type
+  /// "insecure", security_level "TSI_SECURITY_NONE").
+  std::map<std::string, std::vector<std::string>> auth_context() const;
+  /// The authenticated peer's identities (e.g. certificate SANs); empty when
+  /// the peer is not authenticated (grpc.aio gives None).
+  std::vector<std::string> peer_identities() const;
 
   // -- replying ---------------------------------------------------------------
 

@@ -85,6 +85,7 @@ class ServerCall {
   EventLoop& loop() const noexcept { return sl_->loop(); }
   const Metadata& invocation_metadata();
   std::string peer() const { return ctx_.peer(); }
+  const grpc::ServerContext& grpc_context() const noexcept { return ctx_; }
   const std::string& method() const;
   std::optional<Duration> time_remaining() const;
   Task<void> send_initial_metadata(Metadata md);
@@ -191,7 +192,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   // -- configuration ----------------------------------------------------------
 
-  int add_insecure_port(const std::string& address);
+  int add_insecure_port(const std::string& address) { return add_port(address, nullptr); }
+  int add_port(const std::string& address, std::shared_ptr<grpc::ServerCredentials> credentials);
   void add_handlers(const std::vector<GenericRpcHandler>& handlers);
 
   // -- lifecycle --------------------------------------------------------------
@@ -221,6 +223,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   ServerOptions options_;
   Phase phase_ = Phase::created;
   std::vector<std::string> addresses_;
+  std::vector<std::shared_ptr<grpc::ServerCredentials>> port_credentials_;
   std::vector<int> ports_;
   std::map<std::string, RpcMethodHandler> handlers_;
   std::deque<std::string> method_names_;
