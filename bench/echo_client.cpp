@@ -25,8 +25,8 @@
 // started), as in raw_client. A stream that ends OK with a message count other
 // than K, a wrong payload size or a non-OK status: message on stderr, exit 1.
 //
-// client_stream and bidi need client-streaming calls, which Actio does not
-// have yet: message on stderr, exit 2.
+// client_stream and bidi are not implemented here yet: message on stderr,
+// exit 2.
 
 #include <CLI/CLI.hpp>
 

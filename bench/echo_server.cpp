@@ -12,9 +12,8 @@
 // Served: /bench.Echo/Unary (echo) and /bench.Echo/ServerStream (`count`
 // messages of `size` bytes, each awaited with co_await context.write; a
 // negative count or size, or a size above 64 MiB, is INVALID_ARGUMENT, as in
-// raw_cq_server). Actio has no client-streaming or bidi handlers yet, so
-// ClientStream and Bidi are left unregistered and clients get UNIMPLEMENTED
-// for them.
+// raw_cq_server). ClientStream and Bidi are not implemented here yet: left
+// unregistered, clients get UNIMPLEMENTED for them.
 
 #include <CLI/CLI.hpp>
 
@@ -56,8 +55,8 @@ actio::Task<int> serve(int port, int loops) {
   actio::ServerOptions options;
   options.loops = loops;
   auto server = actio::server(std::move(options));
-  // ClientStream and Bidi cannot be served by Actio yet (no client-streaming
-  // handlers): unregistered, they answer UNIMPLEMENTED.
+  // ClientStream and Bidi are not implemented here yet: unregistered, they
+  // answer UNIMPLEMENTED.
   server.add_generic_rpc_handlers({actio::method_handlers_generic_handler(
       "bench.Echo",
       {{"Unary", actio::unary_unary_rpc_method_handler<bench::Msg, bench::Msg>(unary)},
