@@ -40,42 +40,6 @@ struct GenericRpcHandler {
 GenericRpcHandler method_handlers_generic_handler(const std::string& service,
                                                   std::map<std::string, RpcMethodHandler> handlers);
 
-namespace detail {
-template <class Req, class Resp, class F>
-Task<void> run_unary_unary(const F& fn, const Codec<Req>& req_codec, const Codec<Resp>& resp_codec,
-                           ServicerContext& context) {
-  Req request;
-  if (!decode(req_codec, context.request_buffer_(), request)) context.fail_to_parse_request_();
-  Resp response = co_await fn(request, context);
-  encode(resp_codec, response, context.response_buffer_());
-}
-}  // namespace detail
-
-namespace detail {
-template <class Req, class F>
-Task<void> run_unary_stream(const F& fn, const Codec<Req>& req_codec, ServicerContext& context) {
-  Req request;
-  if (!decode(req_codec, context.request_buffer_(), request)) context.fail_to_parse_request_();
-  co_await fn(request, context);
-}
-}  // namespace detail
-
-/// Wraps `fn`, a callable `Task<void>(const Req&, ServicerContext&)` that
-/// sends its responses with `co_await context.write(Resp{...})`, as a
-/// unary-stream (server-streaming) handler. The status follows when `fn` ends.
-template <class Req, class Resp, class F>
-RpcMethodHandler unary_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
-  detail::check_codec(request_codec);
-  detail::check_codec(Codec<Resp>{});
-  struct Bound {
-    F fn;
-    Codec<Req> req;
-  };
-  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec)});
-  return {RpcKind::unary_stream,
-          [bound](ServicerContext& ctx) { return detail::run_unary_stream<Req>(bound->fn, bound->req, ctx); }};
-}
-
 /// The request stream of a stream-request handler (grpc.aio's request
 /// iterator): `while (auto req = co_await requests.read()) ...`. Reading
 /// here and through `context.read()` can be mixed freely, as in grpc.aio.
@@ -91,69 +55,93 @@ class RequestStream {
 };
 
 namespace detail {
-template <class Req, class Resp, class F>
-Task<void> run_stream_unary(const F& fn, const Codec<Req>& req_codec, const Codec<Resp>& resp_codec,
-                            ServicerContext& context) {
-  RequestStream<Req> requests(context, req_codec);
-  Resp response = co_await fn(requests, context);
-  encode(resp_codec, response, context.response_buffer_());
+
+/// A user handler with its codecs, kept alive by the method table.
+template <class F, class Req, class Resp>
+struct BoundHandler {
+  F fn;
+  Codec<Req> req;
+  Codec<Resp> resp;
+
+  /// Decodes the single request (INTERNAL if it does not decode).
+  Req request(ServicerContext& context) const {
+    Req request;
+    if (!decode(req, context.request_buffer_(), request)) context.fail_to_parse_request_();
+    return request;
+  }
+};
+
+/// Type-erases `run(bound, context)` into an RpcMethodHandler of `kind`.
+template <class Req, class Resp, class F, class Run>
+RpcMethodHandler bind_handler(RpcKind kind, F fn, Codec<Req> req, Codec<Resp> resp, Run run) {
+  check_codec(req);
+  check_codec(resp);
+  using Bound = BoundHandler<F, Req, Resp>;
+  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(req), std::move(resp)});
+  return {kind, [bound, run](ServicerContext& ctx) { return run(*bound, ctx); }};
 }
-template <class Req, class F>
-Task<void> run_stream_stream(const F& fn, const Codec<Req>& req_codec, ServicerContext& context) {
-  RequestStream<Req> requests(context, req_codec);
-  co_await fn(requests, context);
+
+template <class Bound>
+Task<void> run_unary_unary(const Bound& b, ServicerContext& context) {
+  auto request = b.request(context);
+  auto response = co_await b.fn(request, context);
+  encode(b.resp, response, context.response_buffer_());
 }
+template <class Bound>
+Task<void> run_unary_stream(const Bound& b, ServicerContext& context) {
+  auto request = b.request(context);
+  co_await b.fn(request, context);
+}
+template <class Req, class Bound>
+Task<void> run_stream_unary(const Bound& b, ServicerContext& context) {
+  RequestStream<Req> requests(context, b.req);
+  auto response = co_await b.fn(requests, context);
+  encode(b.resp, response, context.response_buffer_());
+}
+template <class Req, class Bound>
+Task<void> run_stream_stream(const Bound& b, ServicerContext& context) {
+  RequestStream<Req> requests(context, b.req);
+  co_await b.fn(requests, context);
+}
+
 }  // namespace detail
-
-/// Wraps `fn`, a callable `Task<Resp>(RequestStream<Req>&, ServicerContext&)`,
-/// as a stream-unary (client-streaming) handler.
-template <class Req, class Resp, class F>
-RpcMethodHandler stream_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
-                                                 Codec<Resp> response_codec = {}) {
-  detail::check_codec(request_codec);
-  detail::check_codec(response_codec);
-  struct Bound {
-    F fn;
-    Codec<Req> req;
-    Codec<Resp> resp;
-  };
-  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec), std::move(response_codec)});
-  return {RpcKind::stream_unary, [bound](ServicerContext& ctx) {
-            return detail::run_stream_unary<Req, Resp>(bound->fn, bound->req, bound->resp, ctx);
-          }};
-}
-
-/// Wraps `fn`, a callable `Task<void>(RequestStream<Req>&, ServicerContext&)`
-/// that answers with `co_await context.write(...)`, as a bidi handler.
-template <class Req, class Resp, class F>
-RpcMethodHandler stream_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
-  detail::check_codec(request_codec);
-  detail::check_codec(Codec<Resp>{});
-  struct Bound {
-    F fn;
-    Codec<Req> req;
-  };
-  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec)});
-  return {RpcKind::stream_stream,
-          [bound](ServicerContext& ctx) { return detail::run_stream_stream<Req>(bound->fn, bound->req, ctx); }};
-}
 
 /// Wraps `fn`, a callable `Task<Resp>(const Req&, ServicerContext&)`, as a
 /// unary-unary handler. Codecs default to protobuf / raw bytes.
 template <class Req, class Resp, class F>
 RpcMethodHandler unary_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
                                                 Codec<Resp> response_codec = {}) {
-  detail::check_codec(request_codec);
-  detail::check_codec(response_codec);
-  struct Bound {
-    F fn;
-    Codec<Req> req;
-    Codec<Resp> resp;
-  };
-  auto bound = std::make_shared<const Bound>(Bound{std::move(fn), std::move(request_codec), std::move(response_codec)});
-  return {RpcKind::unary_unary, [bound](ServicerContext& ctx) {
-            return detail::run_unary_unary<Req, Resp>(bound->fn, bound->req, bound->resp, ctx);
-          }};
+  return detail::bind_handler(RpcKind::unary_unary, std::move(fn), std::move(request_codec),
+                              std::move(response_codec),
+                              [](const auto& b, ServicerContext& ctx) { return detail::run_unary_unary(b, ctx); });
+}
+
+/// Wraps `fn`, a callable `Task<void>(const Req&, ServicerContext&)` that
+/// sends its responses with `co_await context.write(Resp{...})`, as a
+/// unary-stream (server-streaming) handler. The status follows when `fn` ends.
+template <class Req, class Resp, class F>
+RpcMethodHandler unary_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
+  return detail::bind_handler(RpcKind::unary_stream, std::move(fn), std::move(request_codec), Codec<Resp>{},
+                              [](const auto& b, ServicerContext& ctx) { return detail::run_unary_stream(b, ctx); });
+}
+
+/// Wraps `fn`, a callable `Task<Resp>(RequestStream<Req>&, ServicerContext&)`,
+/// as a stream-unary (client-streaming) handler.
+template <class Req, class Resp, class F>
+RpcMethodHandler stream_unary_rpc_method_handler(F fn, Codec<Req> request_codec = {},
+                                                 Codec<Resp> response_codec = {}) {
+  return detail::bind_handler(
+      RpcKind::stream_unary, std::move(fn), std::move(request_codec), std::move(response_codec),
+      [](const auto& b, ServicerContext& ctx) { return detail::run_stream_unary<Req>(b, ctx); });
+}
+
+/// Wraps `fn`, a callable `Task<void>(RequestStream<Req>&, ServicerContext&)`
+/// that answers with `co_await context.write(...)`, as a bidi handler.
+template <class Req, class Resp, class F>
+RpcMethodHandler stream_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
+  return detail::bind_handler(
+      RpcKind::stream_stream, std::move(fn), std::move(request_codec), Codec<Resp>{},
+      [](const auto& b, ServicerContext& ctx) { return detail::run_stream_stream<Req>(b, ctx); });
 }
 
 /// Options of actio::server().
