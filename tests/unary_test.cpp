@@ -157,7 +157,6 @@ TEST(Unary, Behaviour_058_069_SetCodeWithoutRaisingDropsTheResponse) {
 }
 
 TEST(Unary, Behaviour_029_030_DeadlineExceededAndServerSeesTheCancel) {
-  Event server_done;
   bool server_cancelled = false, handler_got_cancelled_error = false;
   std::optional<Duration> left_at_end;
   auto handler = raw([&](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
