@@ -140,10 +140,10 @@ void ClientCall::on_write(bool ok) {
 Task<void> ClientCall::await_unary_response() {
   Call keep((add_ref(), this));
   if (!response_ready_ && !done_) {
-    if (co_await read_next()) {
+    if (co_await read_next(false)) {
       response_ = read_buf_;
       response_ready_ = true;
-      while (co_await read_next()) {
+      while (co_await read_next(false)) {
       }
     }
   } else if (!done_) {
@@ -183,7 +183,10 @@ void ClientCall::on_read(bool ok) {
   release();
 }
 
-Task<bool> ClientCall::read_next() {
+Task<bool> ClientCall::read_next(bool from_iterator) {
+  ReadStyle style = from_iterator ? ReadStyle::iterate : ReadStyle::read;
+  if (read_style_ == ReadStyle::none) read_style_ = style;
+  if (read_style_ != style) throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
   if (read_pending_) throw UsageError("read() called while another read() is pending");
   if (!done_ && !finish_issued_) {
     read_ev_.clear();
@@ -321,9 +324,9 @@ Task<void> await_unary_response(ClientCall* call) {
 }
 void set_iterator_driven(ClientCall* call) noexcept { call->set_iterator_driven(); }
 
-Task<bool> read_next(ClientCall* call) {
+Task<bool> read_next(ClientCall* call, bool from_iterator) {
   call->loop().check_thread("read");
-  return call->read_next();
+  return call->read_next(from_iterator);
 }
 
 const grpc::ByteBuffer& read_buffer(ClientCall* call) { return call->read_buffer(); }

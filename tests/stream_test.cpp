@@ -217,3 +217,56 @@ TEST(UnaryStream, ManyConcurrentStreams) {
 }
 
 }  // namespace
+
+TEST(UnaryStream, Behaviour_015_IterationWithForEachAndCollect) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    std::vector<std::string> got;
+    co_await for_each(streamer(f, "Count")("4"), [&](const std::string& m) { got.push_back(m); });
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2", "3"}));
+
+    // A coroutine callback is awaited before the next read.
+    int seen = 0;
+    co_await for_each(streamer(f, "Count")("3"), [&](const std::string&) -> Task<void> {
+      co_await sleep(1ms);
+      ++seen;
+    });
+    EXPECT_EQ(seen, 3);
+
+    // Returning false stops early; the call itself goes on until cancelled or done.
+    auto call = streamer(f, "Count")("10");
+    co_await for_each(call, [&](const std::string& m) { return m != "2"; });
+    EXPECT_FALSE(call.cancelled());
+
+    const std::vector<std::string> three{"0", "1", "2"};  // (GCC 12: no braced lists beside co_await)
+    EXPECT_EQ(co_await collect(streamer(f, "Count")("3")), three);
+    EXPECT_TRUE((co_await collect(streamer(f, "Count")("0"))).empty());
+  });
+}
+
+TEST(UnaryStream, Behaviour_048_ReadThenIterationIsAUsageErrorAndViceVersa) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Count")("3");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("0"));
+    EXPECT_THROW(co_await collect(call), UsageError);
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("1"));  // read() still works
+
+    auto other = streamer(f, "Count")("3");
+    co_await for_each(other, [](const std::string& m) { return m != "0"; });
+    EXPECT_THROW(co_await other.read(), UsageError);
+    const std::vector<std::string> rest{"1", "2"};
+    EXPECT_EQ(co_await collect(other), rest);  // iteration goes on
+  });
+}
+
+TEST(UnaryStream, ForEachSurfacesTheErrorStatus) {
+  auto handler = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("one"));
+    ctx.abort(StatusCode::DATA_LOSS, "gone");
+  });
+  with_server({{"Fail", handler}}, [](Fixture& f) -> Task<void> {
+    int n = 0;
+    auto e = co_await expect_rpc_error(for_each(streamer(f, "Fail")(""), [&](const std::string&) { ++n; }));
+    EXPECT_EQ(n, 1);
+    EXPECT_EQ(e.code(), StatusCode::DATA_LOSS);
+  });
+}

@@ -6,10 +6,13 @@
 /// handle of a call that is still running cancels it ("Cancelled upon garbage
 /// collection!"), as grpc.aio does.
 
+#include <concepts>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "actio/codec.hpp"
 #include "actio/errors.hpp"
@@ -35,7 +38,7 @@ bool cancel_call(ClientCall* call);
 /// After done: throws CancelledError (local cancel) or AioRpcError (non-OK).
 void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);
-Task<bool> read_next(ClientCall* call);
+Task<bool> read_next(ClientCall* call, bool from_iterator);
 const grpc::ByteBuffer& read_buffer(ClientCall* call);
 Task<void> write_request(ClientCall* call, EncodeFn encode, const void* request, const void* codec,
                          bool from_iterator);
@@ -168,6 +171,7 @@ class UnaryUnaryCall : public Call {
 
 /// A unary-stream (server-streaming) call. Read the responses with
 ///   while (auto msg = co_await call.read()) { ... }
+/// or iterate it with actio::for_each(call, fn) / actio::collect(call).
 /// `read()` gives nullopt at the end of the stream (grpc.aio's EOF) and keeps
 /// giving it; a non-OK status throws AioRpcError, a local cancel
 /// CancelledError. A zero-length message is a message, not the end.
@@ -179,11 +183,17 @@ class UnaryStreamCall : public Call {
   UnaryStreamCall(detail::ClientCall* call, std::shared_ptr<const Codec<Resp>> codec) noexcept
       : Call(call), codec_(std::move(codec)) {}
 
-  Task<std::optional<Resp>> read() const { return read_message(*this, codec_); }
+  using response_type = Resp;
 
-  /// For the framework: reads one message of `call`'s response stream.
-  static Task<std::optional<Resp>> read_message(Call call, std::shared_ptr<const Codec<Resp>> codec) {
-    if (!co_await detail::read_next(call.get())) co_return std::nullopt;
+  Task<std::optional<Resp>> read() const { return read_message(*this, codec_, false); }
+  /// The next message for iteration (see actio::for_each); not for mixing with read().
+  Task<std::optional<Resp>> next_() const { return read_message(*this, codec_, true); }
+
+  /// For the framework: reads one message of `call`'s response stream, for
+  /// read() or for iteration (for_each), which must not be mixed on a call.
+  static Task<std::optional<Resp>> read_message(Call call, std::shared_ptr<const Codec<Resp>> codec,
+                                                bool from_iterator) {
+    if (!co_await detail::read_next(call.get(), from_iterator)) co_return std::nullopt;
     Resp out;
     if (!detail::decode(*codec, detail::read_buffer(call.get()), out)) {
       throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
@@ -252,10 +262,55 @@ class StreamStreamCall : public StreamingRequestCall<Req> {
                    std::shared_ptr<const Codec<Resp>> codec) noexcept
       : StreamingRequestCall<Req>(call, std::move(req_codec)), codec_(std::move(codec)) {}
 
-  Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_); }
+  using response_type = Resp;
+
+  Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, false); }
+  /// The next message for iteration (see actio::for_each); not for mixing with read().
+  Task<std::optional<Resp>> next_() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, true); }
 
  private:
   std::shared_ptr<const Codec<Resp>> codec_;
 };
+
+/// A call with a response stream: UnaryStreamCall or StreamStreamCall.
+template <class C>
+concept ResponseStreamCall = requires(const C& c) {
+  typename C::response_type;
+  { c.next_() } -> std::same_as<Task<std::optional<typename C::response_type>>>;
+};
+
+/// Iterates a response stream to its end, grpc.aio's `async for msg in call`:
+///
+///   co_await actio::for_each(call, [](const Feature& f) { ... });
+///
+/// `fn` takes each message and returns void, bool (false stops early; the
+/// rest of the stream is not read and the call goes on) or Task<void>
+/// (awaited before the next read). A non-OK status throws AioRpcError, a
+/// local cancel CancelledError; cancelling the awaiting task cancels the RPC.
+/// Iteration and read() cannot be mixed on one call (UsageError), as in
+/// grpc.aio. The call and `fn` are kept alive until the iteration ends.
+template <ResponseStreamCall C, class F>
+Task<void> for_each(C call, F fn) {
+  using Resp = typename C::response_type;
+  using R = std::invoke_result_t<F&, Resp&>;
+  while (auto msg = co_await call.next_()) {
+    if constexpr (std::is_same_v<R, void>) {
+      fn(*msg);
+    } else if constexpr (std::is_same_v<R, bool>) {
+      if (!fn(*msg)) co_return;
+    } else {
+      static_assert(std::is_same_v<R, Task<void>>, "for_each: fn must return void, bool or Task<void>");
+      co_await fn(*msg);
+    }
+  }
+}
+
+/// Reads a whole response stream into a vector (iteration style, as for_each).
+template <ResponseStreamCall C>
+Task<std::vector<typename C::response_type>> collect(C call) {
+  std::vector<typename C::response_type> out;
+  while (auto msg = co_await call.next_()) out.push_back(std::move(*msg));
+  co_return out;
+}
 
 }  // namespace actio

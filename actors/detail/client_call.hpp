@@ -65,7 +65,7 @@ class ClientCall {
   void set_iterator_driven() noexcept { iterator_driven_ = true; }
   /// Reads the next streamed message into read_buffer(): true if one came,
   /// false at a clean end; throws CancelledError / AioRpcError otherwise.
-  Task<bool> read_next();
+  Task<bool> read_next(bool from_iterator);
   const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
   grpc::ByteBuffer& request() noexcept { return request_; }
 
@@ -133,6 +133,7 @@ class ClientCall {
   bool write_ok_ = false;
   bool half_closed_ = false;
   bool iterator_driven_ = false;
+  enum class ReadStyle : unsigned char { none, read, iterate } read_style_ = ReadStyle::none;
   bool response_ready_ = false;
   bool done_ = false;
   bool local_cancel_ = false;
