@@ -106,6 +106,7 @@ Task<void> ClientCall::write_pending_message() {
   co_await CallWaiter(start_ev_, this);
   if (done_ || !start_ok_) throw InvalidStateError("RPC already finished.");
   write_ev_.clear();
+  write_ok_ = false;  // a cancel wakes us before the op completes: not written
   stream_->Write(write_buf_, &swrite_op_);
   start_op();
   co_await CallWaiter(write_ev_, this);
@@ -153,8 +154,11 @@ Task<void> ClientCall::await_unary_response() {
   if (!response_ready_) throw AioRpcError(StatusCode::INTERNAL, "No message returned for unary request");
 }
 
-void ClientCall::on_stream_op(bool) {
+void ClientCall::on_stream_op(bool ok) {
   end_op();
+  // Unary-stream: metadata, request and half-close went out in one batch.
+  start_ok_ = ok;
+  start_ev_.set();
   ++handle_refs_;
   release();
 }
@@ -187,23 +191,64 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
   ReadStyle style = from_iterator ? ReadStyle::iterate : ReadStyle::read;
   if (read_style_ == ReadStyle::none) read_style_ = style;
   if (read_style_ != style) throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
-  if (read_pending_) throw UsageError("read() called while another read() is pending");
-  if (!done_ && !finish_issued_) {
-    read_ev_.clear();
-    read_got_message_ = false;
-    read_pending_ = true;
-    stream_->Read(&read_buf_, &read_op_);
-    start_op();
-    co_await CallWaiter(read_ev_, this);
-    if (read_got_message_) {
-      read_got_message_ = false;
+  if (read_pending_ && !pumping_) throw UsageError("read() called while another read() is pending");
+  for (;;) {
+    if (!pumped_.empty()) {  // read ahead while someone awaited the status
+      read_buf_ = std::move(pumped_.front());
+      pumped_.pop_front();
       co_return true;
     }
+    if (done_ || finish_issued_) break;
+    if (pumping_) {
+      pump_ev_.clear();
+      co_await CallWaiter(pump_ev_, this);
+      continue;
+    }
+    bool got = co_await read_one(read_buf_);
+    if (got) co_return true;
   }
   // The stream ended, failed or was cancelled: the final status decides.
   co_await CallWaiter(done_ev_, this);
   throw_if_failed(this);
   co_return false;
+}
+
+Task<bool> ClientCall::read_one(grpc::ByteBuffer& into) {
+  read_ev_.clear();
+  read_got_message_ = false;
+  read_pending_ = true;
+  stream_->Read(&into, &read_op_);
+  start_op();
+  co_await CallWaiter(read_ev_, this);
+  co_return std::exchange(read_got_message_, false);
+}
+
+void ClientCall::fetch_status() {
+  // The status of a stream comes after its messages: if nobody is reading,
+  // read ahead into a queue that read() serves first, so code(), details()
+  // and the metadata never wait on a reader (the queue holds what the
+  // server sent and nobody read yet).
+  if (!stream_ || done_ || finish_issued_ || pumping_ || shape_ == Shape::stream_unary) return;
+  pumping_ = true;
+  pump(Call((add_ref(), this)));
+}
+
+Detached ClientCall::pump(Call /*keep: holds the call while pumping*/) {
+  try {
+    while (!done_ && !finish_issued_) {
+      if (read_pending_) {  // a reader's op is in flight: let it land first
+        co_await read_ev_.wait();
+        continue;
+      }
+      bool got = co_await read_one(pump_buf_);
+      if (got) pumped_.push_back(std::exchange(pump_buf_, {}));
+      pump_ev_.set();
+    }
+  } catch (...) {
+    // Cancelled: the call's status says so.
+  }
+  pumping_ = false;
+  pump_ev_.set();
 }
 
 void ClientCall::release() noexcept {
@@ -337,6 +382,7 @@ Event& done_event(ClientCall* call) {
 }
 
 bool cancel_call(ClientCall* call) { return call->cancel(kLocalCancel); }
+bool cancel_call_with(ClientCall* call, const std::string& details) { return call->cancel(details.c_str()); }
 
 void throw_if_failed(ClientCall* call) {
   if (call->locally_cancelled()) throw CancelledError(call->details());
@@ -387,6 +433,7 @@ Task<Metadata> Call::initial_metadata() const {
 Task<Metadata> Call::trailing_metadata() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::trailing_metadata");
+  c.fetch_status();
   co_await c.done_event().wait();
   co_return c.trailing_metadata();
 }
@@ -394,6 +441,7 @@ Task<Metadata> Call::trailing_metadata() const {
 Task<StatusCode> Call::code() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::code");
+  c.fetch_status();
   co_await c.done_event().wait();
   co_return c.code();
 }
@@ -401,6 +449,7 @@ Task<StatusCode> Call::code() const {
 Task<std::string> Call::details() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::details");
+  c.fetch_status();
   co_await c.done_event().wait();
   co_return c.details();
 }
@@ -408,6 +457,7 @@ Task<std::string> Call::details() const {
 Task<std::string> Call::debug_error_string() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::debug_error_string");
+  c.fetch_status();
   co_await c.done_event().wait();
   co_return c.debug_error_string();
 }
@@ -415,9 +465,14 @@ Task<std::string> Call::debug_error_string() const {
 Task<void> Call::wait_for_connection() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::wait_for_connection");
-  co_await c.done_event().wait();
-  if (c.locally_cancelled()) throw CancelledError(c.details());
-  if (c.code() != StatusCode::OK) detail::throw_if_failed(call_);
+  // Returns once the call's metadata went out (the connection is up); a
+  // call that failed first throws its status, as grpc.aio.
+  co_await c.start_event().wait();
+  if (c.done() || !c.started()) {
+    c.fetch_status();
+    co_await c.done_event().wait();
+    detail::throw_if_failed(call_);
+  }
 }
 
 const std::string& Call::method() const { return checked(call_, "Call::method").method(); }

@@ -13,6 +13,7 @@ grpc::ByteBuffer* new_byte_buffer() { return new grpc::ByteBuffer(); }
 void delete_byte_buffer(grpc::ByteBuffer* bb) noexcept { delete bb; }
 
 void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& out) {
+  out.Clear();  // GenericSerialize wants an empty buffer (buffers are reused per call)
   bool own = false;
   auto st = grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::MessageLite>(msg, &out, &own);
   if (!st.ok()) throw InternalError("Failed to serialize message: " + st.error_message());

@@ -1,4 +1,5 @@
 // Stream-request calls end to end: stream-unary and bidi (aio_reference §2).
+#include "helloworld.pb.h"
 #include "test_util.hpp"
 
 namespace {
@@ -248,3 +249,156 @@ TEST(Channel, Behaviour_034_CloseCancelsPendingCallsOfEveryArityAndWakesReads) {
 }
 
 }  // namespace
+
+Generator<std::string> parts(std::vector<std::string> items, Duration pause) {
+  for (auto& item : items) {
+    co_await sleep(pause);
+    co_yield item;
+  }
+}
+
+TEST(StreamUnary, Behaviour_031_RequestsFromAnAsyncGenerator) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    std::vector<std::string> items{"g", "e", "n"};  // (GCC 12: no braced lists beside co_await)
+    auto call = su(f, "Concat")(parts(items, 1ms));
+    EXPECT_EQ(co_await call, "gen");
+    EXPECT_THROW(co_await call.write("x"), UsageError);  // behaviour 102 with a generator
+  });
+}
+
+TEST(StreamUnary, AThrowingRequestGeneratorCancelsTheCallAndSaysWhy) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto failing = []() -> Generator<std::string> {
+      co_yield std::string("ok");
+      throw std::runtime_error("no more input");
+    };
+    auto call = su(f, "Concat")(failing());
+    try {
+      co_await call;
+      ADD_FAILURE() << "expected CancelledError";
+    } catch (const CancelledError& e) {
+      EXPECT_STREQ(e.what(), "Request generator failed: no more input");
+    }
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+  });
+}
+
+TEST(StreamStream, CancellingTheCallCancelsASleepingRequestGenerator) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    bool generator_cancelled = false;
+    auto slow = [](bool* cancelled) -> Generator<std::string> {
+      co_yield std::string("first");
+      try {
+        co_await sleep(10s);
+      } catch (const CancelledError&) {
+        *cancelled = true;
+        throw;
+      }
+      co_yield std::string("never");
+    };
+    auto call = ss(f, "Echo")(slow(&generator_cancelled));
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("first"));
+    EXPECT_TRUE(call.cancel());
+    for (int i = 0; i < 200 && !generator_cancelled; ++i) co_await sleep(1ms);
+    EXPECT_TRUE(generator_cancelled);
+  });
+}
+
+TEST(StreamStream, Behaviour_031_049_GeneratorOnBothSides) {
+  // The handler co_yields the upper-cased requests and writes a marker with
+  // context.write() between them: yield and write mix freely.
+  auto upper = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Generator<std::string> {
+        while (auto r = co_await requests.read()) {
+          std::string up = *r;
+          for (auto& c : up) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          co_yield up;
+          co_await ctx.write(std::string("|"));
+        }
+      });
+  with_server({{"Upper", upper}}, [](Fixture& f) -> Task<void> {
+    std::vector<std::string> items{"a", "b"};
+    auto got = co_await collect(ss(f, "Upper")(parts(items, 0ms)));
+    const std::vector<std::string> expected{"A", "|", "B", "|"};
+    EXPECT_EQ(got, expected);
+  });
+}
+
+TEST(StreamStream, ProtobufMessagesOverTheSmallSizeOnEveryWrite) {
+  // Every write re-encodes into the call's buffer: messages of any size, many times.
+  auto echo_hello = stream_stream_rpc_method_handler<helloworld::HelloRequest, helloworld::HelloRequest>(
+      [](RequestStream<helloworld::HelloRequest>& requests, ServicerContext& ctx) -> Task<void> {
+        while (auto r = co_await requests.read()) co_await ctx.write(*r);
+      });
+  with_server({{"EchoHello", echo_hello}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.stream_stream<helloworld::HelloRequest, helloworld::HelloRequest>("/test.Svc/EchoHello")();
+    for (int i = 0; i < 20; ++i) {
+      helloworld::HelloRequest req;
+      req.set_name(std::string(static_cast<size_t>(10 + i * 50), static_cast<char>('a' + i)));
+      co_await call.write(req);
+      auto back = co_await call.read();
+      EXPECT_TRUE(back.has_value());
+      if (back) {
+        EXPECT_EQ(back->name(), req.name());
+      }
+    }
+    co_await call.done_writing();
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+  });
+}
+
+TEST(StreamStream, StatusArrivesWithoutAReaderAndUnreadMessagesStayReadable) {
+  // The handler answers twice and ends; the client asks for the status first.
+  auto two = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests&, ServicerContext& ctx) -> Task<void> {
+        co_await ctx.write(std::string("one"));
+        co_await ctx.write(std::string("two"));
+      });
+  auto none = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests&, ServicerContext& ctx) -> Task<void> {
+        ctx.set_code(StatusCode::FAILED_PRECONDITION);
+        ctx.set_details("nothing to say");
+        co_return;
+      });
+  with_server({{"Two", two}, {"None", none}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Two")();
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("one"));
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("two"));
+    EXPECT_EQ(co_await call.read(), std::nullopt);
+
+    auto silent = ss(f, "None")();  // nobody writes or reads
+    EXPECT_EQ(co_await silent.code(), StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(co_await silent.details(), "nothing to say");
+
+    auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/Two")("");
+    EXPECT_EQ((co_await stream.trailing_metadata()).size(), 0u);
+    const std::vector<std::string> both{"one", "two"};
+    EXPECT_EQ(co_await collect(stream), both);
+  });
+}
+
+TEST(StreamStream, CancelWhileAWriteIsInFlightFailsThatWrite) {
+  // The handler never reads: writes pile up until flow control holds one.
+  auto deaf = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests&, ServicerContext&) -> Task<void> { co_await sleep(10s); });
+  with_server({{"Deaf", deaf}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Deaf")();
+    auto writer = [](StreamStreamCall<std::string, std::string> c) -> Task<std::string> {
+      std::string big(256 * 1024, 'x');
+      try {
+        for (int i = 0; i < 1000; ++i) co_await c.write(big);
+      } catch (const InvalidStateError& e) {
+        co_return e.what();
+      }
+      co_return "every write succeeded";
+    };
+    auto canceller = [](StreamStreamCall<std::string, std::string> c) -> Task<void> {
+      co_await sleep(100ms);
+      c.cancel();
+    };
+    auto [what, unused] = co_await gather(writer(call), canceller(call));
+    EXPECT_EQ(what, "RPC already finished.");
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+  });
+}

@@ -270,3 +270,39 @@ TEST(UnaryStream, ForEachSurfacesTheErrorStatus) {
     EXPECT_EQ(e.code(), StatusCode::DATA_LOSS);
   });
 }
+
+TEST(UnaryStream, Behaviour_047_GeneratorHandlerMixesYieldAndWrite) {
+  auto handler = unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string& req, ServicerContext& ctx) -> Generator<std::string> {
+        int n = std::stoi(req);
+        for (int i = 0; i < n; ++i) {
+          if (i % 2) co_await ctx.write(std::to_string(i));  // odd ones written
+          else co_yield std::to_string(i);                   // even ones yielded
+        }
+        Metadata trailing{{"x-after", "yield"}};
+        ctx.set_trailing_metadata(trailing);
+      });
+  with_server({{"Gen", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Gen")("5");
+    auto got = co_await collect(call);
+    const std::vector<std::string> expected{"0", "1", "2", "3", "4"};
+    EXPECT_EQ(got, expected);
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    EXPECT_EQ((co_await call.trailing_metadata()).get("x-after"), "yield");
+  });
+}
+
+TEST(UnaryStream, GeneratorHandlerExceptionIsUnknown) {
+  auto handler = unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext&) -> Generator<std::string> {
+        co_yield std::string("one");
+        throw std::logic_error("generator broke");
+      });
+  with_server({{"Gen", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Gen")("");
+    EXPECT_EQ(co_await call.read(), std::optional<std::string>("one"));
+    auto e = co_await expect_rpc_error(call.read());
+    EXPECT_EQ(e.code(), StatusCode::UNKNOWN);
+    EXPECT_EQ(e.details(), "Unexpected std::logic_error: generator broke");
+  });
+}

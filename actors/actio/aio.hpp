@@ -8,6 +8,7 @@
 #include "actio/event.hpp"
 #include "actio/event_loop.hpp"
 #include "actio/gather.hpp"
+#include "actio/generator.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "actio/security.hpp"

@@ -35,6 +35,8 @@ void release(ClientCall* call) noexcept;
 Event& done_event(ClientCall* call);
 /// Cancels from an awaiting task; false if the call had already finished.
 bool cancel_call(ClientCall* call);
+/// Cancels locally with `details` (CancelledError carries them).
+bool cancel_call_with(ClientCall* call, const std::string& details);
 /// After done: throws CancelledError (local cancel) or AioRpcError (non-OK).
 void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);

@@ -9,6 +9,7 @@
 
 #include "actio/call.hpp"
 #include "actio/codec.hpp"
+#include "actio/generator.hpp"
 #include "actio/options.hpp"
 #include "actio/security.hpp"
 #include "actio/task.hpp"
@@ -44,6 +45,30 @@ Detached feed_requests(Call call, std::vector<Req> requests, std::shared_ptr<con
   }
 }
 
+/// Writes what an iterator-driven call's generator yields, then half-closes.
+/// When the call ends first (cancelled, failed), the generator is cancelled.
+template <class Req>
+Detached feed_generator(Call call, Generator<Req> requests, std::shared_ptr<const Codec<Req>> codec) {
+  auto current = std::make_shared<Generator<Req>*>(&requests);
+  call.add_done_callback([current](const Call&) {
+    if (*current) (*current)->cancel();
+  });
+  try {
+    while (auto r = co_await requests.next()) {
+      co_await write_request(call.get(), &encode_thunk<Req>, &*r, codec.get(), true);
+    }
+    co_await done_writing(call.get(), true);
+  } catch (const CancelledError&) {
+    // The call ended first; its status tells the reader.
+  } catch (const std::exception& e) {
+    // The generator threw: the call fails with it, as grpc.aio does.
+    if (!call.done()) cancel_call_with(call.get(), std::string("Request generator failed: ") + e.what());
+  } catch (...) {
+    if (!call.done()) cancel_call_with(call.get(), "Request generator failed");
+  }
+  *current = nullptr;
+}
+
 /// What the four multi-callables share: the channel, the method, the codecs.
 template <class Req, class Resp>
 class MultiCallableBase {
@@ -64,6 +89,15 @@ class MultiCallableBase {
   CallT invoke(Start start, const Req& request, const CallOptions& options) const {
     ClientCall* call = start(channel_, method_, &encode_thunk<Req>, &request, request_codec_.get(), options);
     return CallT(call, response_codec_);
+  }
+  /// Starts a stream-request call fed by a generator in the background.
+  template <class CallT>
+  CallT invoke_generator(bool bidi, Generator<Req> requests, const CallOptions& options) const {
+    ClientCall* call = start_streaming_call(channel_, method_, bidi, options);
+    CallT handle(call, request_codec_, response_codec_);
+    set_iterator_driven(call);
+    feed_generator<Req>(handle, std::move(requests), request_codec_);
+    return handle;
   }
   /// Starts a stream-request call; with `requests`, feeds them in the background.
   template <class CallT, class Range>
@@ -118,6 +152,10 @@ class StreamUnaryMultiCallable : public detail::MultiCallableBase<Req, Resp> {
   StreamUnaryCall<Req, Resp> operator()(const CallOptions& options = {}) const {
     return this->template invoke_streaming<StreamUnaryCall<Req, Resp>, std::vector<Req>>(false, nullptr, options);
   }
+  /// Requests from an async generator (see actio::Generator).
+  StreamUnaryCall<Req, Resp> operator()(Generator<Req> requests, const CallOptions& options = {}) const {
+    return this->template invoke_generator<StreamUnaryCall<Req, Resp>>(false, std::move(requests), options);
+  }
   template <std::ranges::input_range Range>
   StreamUnaryCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
     return this->template invoke_streaming<StreamUnaryCall<Req, Resp>>(false, &requests, options);
@@ -131,6 +169,10 @@ class StreamStreamMultiCallable : public detail::MultiCallableBase<Req, Resp> {
   using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
   StreamStreamCall<Req, Resp> operator()(const CallOptions& options = {}) const {
     return this->template invoke_streaming<StreamStreamCall<Req, Resp>, std::vector<Req>>(true, nullptr, options);
+  }
+  /// Requests from an async generator (see actio::Generator).
+  StreamStreamCall<Req, Resp> operator()(Generator<Req> requests, const CallOptions& options = {}) const {
+    return this->template invoke_generator<StreamStreamCall<Req, Resp>>(true, std::move(requests), options);
   }
   template <std::ranges::input_range Range>
   StreamStreamCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
@@ -214,5 +256,31 @@ Channel insecure_channel(const std::string& target, const ChannelOptions& option
 /// the target, set the "grpc.ssl_target_name_override" argument.
 Channel secure_channel(const std::string& target, const ChannelCredentials& credentials,
                        const ChannelOptions& options = {});
+
+/// grpc.aio's `async with channel:` scope. Runs `body(channel)` (a callable
+/// returning Task<R>) and then closes the channel however the body ended —
+/// value, exception or cancellation — as `close()` does: calls still in
+/// flight are cancelled. The body's result or exception is passed on.
+///
+///   co_await actio::with_channel(actio::insecure_channel(target), [&](actio::Channel& ch) -> actio::Task<void> {
+///     ...
+///   });
+template <class F, class R = typename std::invoke_result_t<F&, Channel&>::value_type>
+Task<R> with_channel(Channel channel, F body) {
+  std::exception_ptr error;
+  std::optional<std::conditional_t<std::is_void_v<R>, int, R>> result;
+  try {
+    if constexpr (std::is_void_v<R>) {
+      co_await body(channel);
+    } else {
+      result.emplace(co_await body(channel));
+    }
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_await channel.close();
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<R>) co_return std::move(*result);
+}
 
 }  // namespace actio

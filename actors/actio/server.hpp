@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actio/codec.hpp"
+#include "actio/generator.hpp"
 #include "actio/options.hpp"
 #include "actio/security.hpp"
 #include "actio/servicer_context.hpp"
@@ -87,10 +88,20 @@ Task<void> run_unary_unary(const Bound& b, ServicerContext& context) {
   auto response = co_await b.fn(request, context);
   encode(b.resp, response, context.response_buffer_());
 }
+/// Writes every value a generator handler yields (context.write() inside it mixes freely).
+template <class Resp>
+Task<void> write_all(Generator<Resp> replies, ServicerContext& context) {
+  while (auto r = co_await replies.next()) co_await context.write(*r);
+}
+
 template <class Bound>
 Task<void> run_unary_stream(const Bound& b, ServicerContext& context) {
   auto request = b.request(context);
-  co_await b.fn(request, context);
+  if constexpr (is_generator_v<decltype(b.fn(request, context))>) {
+    co_await write_all(b.fn(request, context), context);
+  } else {
+    co_await b.fn(request, context);
+  }
 }
 template <class Req, class Bound>
 Task<void> run_stream_unary(const Bound& b, ServicerContext& context) {
@@ -101,7 +112,11 @@ Task<void> run_stream_unary(const Bound& b, ServicerContext& context) {
 template <class Req, class Bound>
 Task<void> run_stream_stream(const Bound& b, ServicerContext& context) {
   RequestStream<Req> requests(context, b.req);
-  co_await b.fn(requests, context);
+  if constexpr (is_generator_v<decltype(b.fn(requests, context))>) {
+    co_await write_all(b.fn(requests, context), context);
+  } else {
+    co_await b.fn(requests, context);
+  }
 }
 
 }  // namespace detail
@@ -116,9 +131,11 @@ RpcMethodHandler unary_unary_rpc_method_handler(F fn, Codec<Req> request_codec =
                               [](const auto& b, ServicerContext& ctx) { return detail::run_unary_unary(b, ctx); });
 }
 
-/// Wraps `fn`, a callable `Task<void>(const Req&, ServicerContext&)` that
-/// sends its responses with `co_await context.write(Resp{...})`, as a
-/// unary-stream (server-streaming) handler. The status follows when `fn` ends.
+/// Wraps `fn` as a unary-stream (server-streaming) handler: either a callable
+/// `Task<void>(const Req&, ServicerContext&)` that sends its responses with
+/// `co_await context.write(Resp{...})`, or a generator
+/// `Generator<Resp>(const Req&, ServicerContext&)` that co_yields them (and
+/// may also call context.write()). The status follows when `fn` ends.
 template <class Req, class Resp, class F>
 RpcMethodHandler unary_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
   return detail::bind_handler(RpcKind::unary_stream, std::move(fn), std::move(request_codec), Codec<Resp>{},
@@ -136,7 +153,8 @@ RpcMethodHandler stream_unary_rpc_method_handler(F fn, Codec<Req> request_codec 
 }
 
 /// Wraps `fn`, a callable `Task<void>(RequestStream<Req>&, ServicerContext&)`
-/// that answers with `co_await context.write(...)`, as a bidi handler.
+/// that answers with `co_await context.write(...)`, or a generator
+/// `Generator<Resp>(RequestStream<Req>&, ServicerContext&)`, as a bidi handler.
 template <class Req, class Resp, class F>
 RpcMethodHandler stream_stream_rpc_method_handler(F fn, Codec<Req> request_codec = {}) {
   return detail::bind_handler(

@@ -6,6 +6,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -67,6 +68,11 @@ class ClientCall {
   /// false at a clean end; throws CancelledError / AioRpcError otherwise.
   Task<bool> read_next(bool from_iterator);
   const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
+  /// Makes sure the final status will arrive without a reader (see .cpp).
+  void fetch_status();
+  /// Set once the call's metadata went out (or it failed to start).
+  Event& start_event() noexcept { return start_ev_; }
+  bool started() const noexcept { return start_ok_; }
   grpc::ByteBuffer& request() noexcept { return request_; }
 
   // -- state ----------------------------------------------------------------
@@ -115,6 +121,9 @@ class ClientCall {
     loop_->op_finished();
   }
   void issue_finish();
+  /// Issues one Read into `into`: true if a message came.
+  Task<bool> read_one(grpc::ByteBuffer& into);
+  Detached pump(Call keep);
   /// Records the final status, wakes waiters, schedules done callbacks.
   void set_done();
   void maybe_destroy() noexcept;
@@ -148,6 +157,10 @@ class ClientCall {
   grpc::ByteBuffer read_buf_;
   grpc::ByteBuffer write_buf_;
   Event read_ev_;
+  Event pump_ev_;
+  std::deque<grpc::ByteBuffer> pumped_;
+  grpc::ByteBuffer pump_buf_;  // a member: a cancel may leave its Read in flight
+  bool pumping_ = false;
   Event start_ev_;
   Event write_ev_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
