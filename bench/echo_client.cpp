@@ -25,8 +25,20 @@
 // started), as in raw_client. A stream that ends OK with a message count other
 // than K, a wrong payload size or a non-OK status: message on stderr, exit 1.
 //
-// client_stream and bidi are not implemented here yet: message on stderr,
-// exit 2.
+// client_stream: N worker coroutines, each opening a ClientStream call,
+// writing K messages of B bytes with `co_await call.write(msg)` (one at a
+// time), then `co_await call.done_writing()` and `co_await call` for the
+// server's Count, then opening the next one. Every write counts; its latency
+// sample is write issued -> write completed, as in raw_client. A Count other
+// than K, or a non-OK status: message on stderr, exit 1.
+//
+// bidi (ping-pong, "bidi_style":"pingpong" as raw_client): N worker
+// coroutines, each opening a Bidi call and, K times, writing a B-byte message
+// and reading its echo back before the next write; then done_writing() and a
+// last read() for the end of the stream and its status; then the next call.
+// Every echo counts; its latency sample is write issued -> echo read back, as
+// in raw_client. A wrong echo size, a stream that ends before its K echoes
+// (or brings more), or a non-OK status: message on stderr, exit 1.
 
 #include <CLI/CLI.hpp>
 
@@ -59,7 +71,7 @@ struct Bench {
   double seconds = 5, warmup = 1;
   int server_pid = 0;
 
-  bench::Msg msg;         // the B-byte payload every unary call sends
+  bench::Msg msg;         // the B-byte payload every unary call and stream write sends
   bench::StreamReq sreq;  // what every ServerStream call asks for
   Clock::time_point window_start, window_end;
   bool stopping = false;  // past the window (or failed): wind down
@@ -81,6 +93,14 @@ struct Bench {
       ++count;
       lat_ns.push_back((now - since).count());
     }
+  }
+  // A call's error; ignored once the run winds down (the calls in flight are
+  // cancelled then).
+  void rpc_failed(const actio::AioRpcError& e) {
+    if (!stopping) fail("RPC failed: code " + std::to_string(static_cast<int>(e.code())) + ": " + e.details());
+  }
+  void rpc_cancelled() {
+    if (!stopping) fail("RPC cancelled");
   }
   void fail(const std::string& what) {
     if (!failed) std::fprintf(stderr, "echo_client: %s\n", what.c_str());
@@ -104,12 +124,11 @@ actio::Task<void> worker(Bench& b, actio::UnaryUnaryMultiCallable<bench::Msg, be
       resp = co_await call;
     } catch (const actio::AioRpcError& e) {
       b.in_flight[slot] = {};
-      if (!b.stopping)
-        b.fail("RPC failed: code " + std::to_string(static_cast<int>(e.code())) + ": " + e.details());
+      b.rpc_failed(e);
       break;
     } catch (const actio::CancelledError&) {
       b.in_flight[slot] = {};
-      if (!b.stopping) b.fail("RPC cancelled");
+      b.rpc_cancelled();
       break;
     }
     auto now = Clock::now();
@@ -143,11 +162,10 @@ actio::Task<void> stream_worker(Bench& b, actio::UnaryStreamMultiCallable<bench:
         if (b.stopping) break;
       }
     } catch (const actio::AioRpcError& e) {
-      if (!b.stopping)
-        b.fail("RPC failed: code " + std::to_string(static_cast<int>(e.code())) + ": " + e.details());
+      b.rpc_failed(e);
       bad = true;
     } catch (const actio::CancelledError&) {
-      if (!b.stopping) b.fail("RPC cancelled");
+      b.rpc_cancelled();
       bad = true;
     }
     b.in_flight[slot] = {};
@@ -157,6 +175,97 @@ actio::Task<void> stream_worker(Bench& b, actio::UnaryStreamMultiCallable<bench:
              " messages");
       break;
     }
+  }
+}
+
+// One client-streaming call after the other: K writes, each awaited, the
+// half-close, then the server's count of them.
+actio::Task<void> client_stream_worker(Bench& b, actio::StreamUnaryMultiCallable<bench::Msg, bench::Count> open,
+                                       size_t slot) {
+  while (!b.stopping) {
+    auto call = open();
+    b.in_flight[slot] = call;
+    try {
+      for (int i = 0; i < b.stream_count && !b.stopping; ++i) {
+        auto t0 = Clock::now();
+        co_await call.write(b.msg);
+        auto now = Clock::now();
+        ++b.completions;
+        b.record(now, t0);
+      }
+      co_await call.done_writing();  // a no-op once the call is done (cancelled)
+    } catch (const actio::InvalidStateError&) {
+      // The call ended under a write: awaiting it gives the status.
+    }
+    bool bad = false;
+    bench::Count resp;
+    try {
+      resp = co_await call;
+    } catch (const actio::AioRpcError& e) {
+      b.rpc_failed(e);
+      bad = true;
+    } catch (const actio::CancelledError&) {
+      b.rpc_cancelled();
+      bad = true;
+    }
+    b.in_flight[slot] = {};
+    if (b.stopping || bad) break;
+    if (resp.count() != b.stream_count) {
+      b.fail("client stream: server counted " + std::to_string(resp.count()) + " of " +
+             std::to_string(b.stream_count) + " messages");
+      break;
+    }
+  }
+}
+
+// One bidi call after the other, ping-pong: K times write a message and read
+// its echo back before the next write; then half-close and read to the end.
+actio::Task<void> bidi_worker(Bench& b, actio::StreamStreamMultiCallable<bench::Msg, bench::Msg> open, size_t slot) {
+  while (!b.stopping) {
+    auto call = open();
+    b.in_flight[slot] = call;
+    int got = 0;
+    bool bad = false;
+    try {
+      for (; got < b.stream_count && !b.stopping; ++got) {
+        auto t0 = Clock::now();
+        bool written = true;
+        try {
+          co_await call.write(b.msg);
+        } catch (const actio::InvalidStateError&) {
+          written = false;  // the call ended: the reads below give its status
+        }
+        if (!written) break;
+        auto echo = co_await call.read();
+        auto now = Clock::now();
+        if (!echo) break;
+        ++b.completions;
+        if (!b.check_size(*echo)) {
+          bad = true;
+          break;
+        }
+        b.record(now, t0);
+      }
+      if (!b.stopping && !bad) {
+        if (got == b.stream_count) co_await call.done_writing();
+        // The end of the stream (its status: AioRpcError if not OK).
+        int extra = 0;
+        while (co_await call.read()) ++extra;
+        if (got != b.stream_count || extra != 0) {
+          b.fail("bidi stream: got " + std::to_string(got + extra) + " echoes for " +
+                 std::to_string(b.stream_count) + " messages");
+          bad = true;
+        }
+      }
+    } catch (const actio::AioRpcError& e) {
+      b.rpc_failed(e);
+      bad = true;
+    } catch (const actio::CancelledError&) {
+      b.rpc_cancelled();
+      bad = true;
+    }
+    b.in_flight[slot] = {};
+    if (b.stopping || bad) break;
   }
 }
 
@@ -216,9 +325,16 @@ actio::Task<int> run(Bench& b) {
   if (b.mode == "unary") {
     auto echo = channel.unary_unary<bench::Msg, bench::Msg>("/bench.Echo/Unary");
     for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(worker(b, echo, i));
-  } else {  // server_stream
+  } else if (b.mode == "server_stream") {
     auto open = channel.unary_stream<bench::StreamReq, bench::Msg>("/bench.Echo/ServerStream");
     for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(stream_worker(b, open, i));
+  } else if (b.mode == "client_stream") {
+    auto open = channel.stream_unary<bench::Msg, bench::Count>("/bench.Echo/ClientStream");
+    for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i)
+      tasks.push_back(client_stream_worker(b, open, i));
+  } else {  // bidi
+    auto open = channel.stream_stream<bench::Msg, bench::Msg>("/bench.Echo/Bidi");
+    for (size_t i = 0; i < static_cast<size_t>(b.concurrency); ++i) tasks.push_back(bidi_worker(b, open, i));
   }
   co_await actio::gather(std::move(tasks));
   co_await channel.close();
@@ -251,10 +367,6 @@ int main(int argc, char** argv) {
   app.add_option("--server-pid", b.server_pid, "read this PID's CPU time")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  if (mode_name != "unary" && mode_name != "server_stream") {
-    std::fprintf(stderr, "mode %s not supported by the Actio client yet\n", mode_name.c_str());
-    return 2;
-  }
   b.msg.mutable_payload()->assign(static_cast<size_t>(b.size), 'x');
   b.sreq.set_count(b.stream_count);
   b.sreq.set_size(b.size);
@@ -276,6 +388,7 @@ int main(int argc, char** argv) {
               mode_name.c_str(), b.concurrency, b.size, static_cast<double>(b.count) / b.seconds, p50, p99,
               static_cast<long long>(b.count), b.seconds, b.client_cpu);
   if (mode_name != "unary") std::printf(",\"stream_count\":%d", b.stream_count);
+  if (mode_name == "bidi") std::printf(",\"bidi_style\":\"pingpong\"");
   if (b.server_pid) std::printf(",\"server_cpu_s\":%.3f", b.server_cpu1 - b.server_cpu0);
   std::printf("}\n");
   return 0;

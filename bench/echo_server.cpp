@@ -9,16 +9,23 @@
 // cancelled at once) and exits 0, in the same process.
 // See /work/shared/bench/CONTRACT.md and bench/README.md.
 //
-// Served: /bench.Echo/Unary (echo) and /bench.Echo/ServerStream (`count`
-// messages of `size` bytes, each awaited with co_await context.write; a
-// negative count or size, or a size above 64 MiB, is INVALID_ARGUMENT, as in
-// raw_cq_server). ClientStream and Bidi are not implemented here yet: left
-// unregistered, clients get UNIMPLEMENTED for them.
+// Served, as in raw_cq_server / raw_callback_server:
+//   /bench.Echo/Unary         echo.
+//   /bench.Echo/ServerStream  `count` messages of `size` bytes, each awaited
+//                             with co_await context.write; a negative count or
+//                             size, or a size above 64 MiB, is INVALID_ARGUMENT.
+//   /bench.Echo/ClientStream  reads the request stream to its end (the
+//                             client's half-close) and answers the number of
+//                             messages read.
+//   /bench.Echo/Bidi          echoes each message as it arrives: read one,
+//                             write it back (awaited), then read the next; OK
+//                             once the client half-closes.
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -51,16 +58,30 @@ actio::Task<void> server_stream(const bench::StreamReq& request, actio::Servicer
   for (int i = 0; i < request.count(); ++i) co_await context.write(msg);
 }
 
+// Counts the messages until the client half-closes.
+actio::Task<bench::Count> client_stream(actio::RequestStream<bench::Msg>& requests, actio::ServicerContext&) {
+  int64_t n = 0;
+  while (co_await requests.read()) ++n;
+  bench::Count count;
+  count.set_count(n);
+  co_return count;
+}
+
+// Echoes each message; the next read starts once the echo is written.
+actio::Task<void> bidi(actio::RequestStream<bench::Msg>& requests, actio::ServicerContext& context) {
+  while (auto msg = co_await requests.read()) co_await context.write(*msg);
+}
+
 actio::Task<int> serve(int port, int loops) {
   actio::ServerOptions options;
   options.loops = loops;
   auto server = actio::server(std::move(options));
-  // ClientStream and Bidi are not implemented here yet: unregistered, they
-  // answer UNIMPLEMENTED.
   server.add_generic_rpc_handlers({actio::method_handlers_generic_handler(
       "bench.Echo",
       {{"Unary", actio::unary_unary_rpc_method_handler<bench::Msg, bench::Msg>(unary)},
-       {"ServerStream", actio::unary_stream_rpc_method_handler<bench::StreamReq, bench::Msg>(server_stream)}})});
+       {"ServerStream", actio::unary_stream_rpc_method_handler<bench::StreamReq, bench::Msg>(server_stream)},
+       {"ClientStream", actio::stream_unary_rpc_method_handler<bench::Msg, bench::Count>(client_stream)},
+       {"Bidi", actio::stream_stream_rpc_method_handler<bench::Msg, bench::Msg>(bidi)}})});
   const std::string address = "127.0.0.1:" + std::to_string(port);
   try {
     server.add_insecure_port(address);

@@ -248,6 +248,7 @@ private:
     }
     return true;
   }
+  void check() override { expect_count(done_msgs_, "short bidi stream: got"); }
   bool reading_ = false;
   bench::Msg resp_;
 };
