@@ -10,7 +10,7 @@ namespace {
 
 using actio::Metadata;
 
-TEST(Metadata, KeepsOrderAndCountsEveryValue) {
+TEST(Metadata, Behaviour_071_KeepsOrderAndCountsEveryValue) {
   Metadata md{{"a", "1"}, {"b", "2"}, {"a", "3"}};
   EXPECT_EQ(md.size(), 3u);
   EXPECT_EQ(md["a"], "1");
@@ -27,7 +27,7 @@ TEST(Metadata, KeysAreCaseInsensitiveAndStoredLowerCase) {
   EXPECT_EQ(md["x-TRACE-id"], "abc");
 }
 
-TEST(Metadata, MutationReplacesFirstOrAll) {
+TEST(Metadata, Behaviour_072_MutationReplacesFirstOrAll) {
   Metadata md{{"a", "1"}, {"a", "2"}};
   md.set("a", "x");
   EXPECT_EQ(md.get_all("a"), (std::vector<std::string>{"x", "2"}));
@@ -40,7 +40,7 @@ TEST(Metadata, MutationReplacesFirstOrAll) {
   EXPECT_THROW(md.erase("a"), std::out_of_range);
 }
 
-TEST(Metadata, EqualityConcatenationAndRepr) {
+TEST(Metadata, Behaviour_070_072_EqualityConcatenationAndRepr) {
   Metadata a{{"k", "v"}};
   Metadata b{{"k", "v"}};
   EXPECT_EQ(a, b);
@@ -81,7 +81,7 @@ TEST(Status, NamesAllSeventeenCodes) {
   for (int i = 0; i <= 16; ++i) EXPECT_NE(actio::to_string(actio::status_code_from_int(i)), "");
 }
 
-TEST(Errors, HierarchyAndRpcErrorText) {
+TEST(Errors, Behaviour_112_HierarchyAndRpcErrorText) {
   actio::AioRpcError e(actio::StatusCode::NOT_FOUND, "nope", Metadata{{"i", "1"}}, Metadata{{"t", "2"}});
   const actio::BaseError& base = e;
   EXPECT_EQ(e.code(), actio::StatusCode::NOT_FOUND);

@@ -98,7 +98,7 @@ TEST(Server, Behaviour_059_BusyPortIsAClearError) {
   }());
 }
 
-TEST(Server, MaximumConcurrentRpcsRejectsTheExcess) {
+TEST(Server, Behaviour_060_MaximumConcurrentRpcsRejectsTheExcess) {
   ServerOptions opts;
   opts.maximum_concurrent_rpcs = 2;
   with_server(

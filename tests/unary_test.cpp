@@ -340,7 +340,7 @@ TEST(Unary, SecondSendInitialMetadataIsAUsageErrorSeenAsUnknown) {
   });
 }
 
-TEST(Unary, BadMetadataFailsBeforeTheCallWithAClearError) {
+TEST(Unary, Behaviour_067_BadMetadataFailsBeforeTheCallWithAClearError) {
   with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
     auto bad = [] {
       Metadata md;
@@ -490,6 +490,25 @@ TEST(Unary, WaitForReadyWaitsForAServerToAppear) {
     EXPECT_EQ(co_await waiting, "y");
     co_await srv.stop(0s);
   }());
+}
+
+TEST(Unary, Behaviour_046_RawBytesReachTheClientUnchanged) {
+  // Every byte value, NULs included, through a raw-bytes handler and back,
+  // unary and streamed.
+  std::string all;
+  for (int i = 0; i < 4 * 256; ++i) all.push_back(static_cast<char>(i % 256));
+  auto twice = unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string& req, ServicerContext& ctx) -> Task<void> {
+        co_await ctx.write(req);
+        co_await ctx.write(req);
+      });
+  with_server({{"Echo", echo()}, {"Twice", twice}}, [&all](Fixture& f) -> Task<void> {
+    EXPECT_EQ(co_await f.method("Echo")(all), all);
+    auto got = co_await collect(f.channel.unary_stream<std::string, std::string>("/test.Svc/Twice")(all));
+    CO_ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0], all);
+    EXPECT_EQ(got[1], all);
+  });
 }
 
 }  // namespace
