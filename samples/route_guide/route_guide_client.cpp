@@ -9,7 +9,6 @@
 using namespace routeguide;
 using namespace std::chrono_literals;
 
-// [client]
 /// The four methods of routeguide.RouteGuide on one channel.
 struct RouteGuideStub {
   explicit RouteGuideStub(const actio::Channel& channel)
@@ -43,6 +42,7 @@ actio::Task<void> get_features(const RouteGuideStub& stub) {
   }
 }
 
+// [list_features]
 // Server streaming: for_each runs the callback on every message to the end
 // of the stream (`while (auto f = co_await call.read())` works as well).
 actio::Task<void> list_features(const RouteGuideStub& stub) {
@@ -56,6 +56,7 @@ actio::Task<void> list_features(const RouteGuideStub& stub) {
   });
   std::cout << "ListFeatures: " << count << " features\n";
 }
+// [list_features]
 
 // Client streaming: write the requests, half-close, await the response.
 actio::Task<void> record_route(const RouteGuideStub& stub, const std::vector<Feature>& db) {
@@ -67,6 +68,7 @@ actio::Task<void> record_route(const RouteGuideStub& stub, const std::vector<Fea
             << s.distance() << " m, elapsed " << s.elapsed_time() << " s\n";
 }
 
+// [route_chat]
 // Bidi: one task writes the notes while another reads the replies.
 actio::Task<void> route_chat(const RouteGuideStub& stub) {
   auto call = stub.route_chat({.timeout = 10s});
@@ -94,6 +96,7 @@ actio::Task<void> route_chat(const RouteGuideStub& stub) {
   auto [sent, received] = co_await actio::gather(send(call), receive(call));
   std::cout << "RouteChat: " << received << " notes received\n";
 }
+// [route_chat]
 
 actio::Task<int> run_client(std::string target, std::string db_path) {
   auto db = load_database(db_path);
@@ -115,7 +118,6 @@ actio::Task<int> run_client(std::string target, std::string db_path) {
   co_await channel.close();
   co_return 0;
 }
-// [client]
 
 int main(int argc, char** argv) {
   std::string target = "localhost:50052", db = ROUTE_GUIDE_DB;

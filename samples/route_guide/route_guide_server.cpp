@@ -11,7 +11,6 @@
 using namespace routeguide;
 using namespace std::chrono_literals;
 
-// [server]
 /// The service's state: the database, read-only and shared by every call.
 class RouteGuideServicer {
  public:
@@ -25,6 +24,7 @@ class RouteGuideServicer {
     co_return found;
   }
 
+  // [list_features]
   /// Server streaming: every feature inside the rectangle, one write each.
   actio::Task<void> list_features(const Rectangle& rect, actio::ServicerContext& context) const {
     int lat_lo = std::min(rect.lo().latitude(), rect.hi().latitude());
@@ -36,6 +36,7 @@ class RouteGuideServicer {
       if (lat >= lat_lo && lat <= lat_hi && lon >= lon_lo && lon <= lon_hi) co_await context.write(f);
     }
   }
+  // [list_features]
 
   /// Client streaming: reads the route to its end, then sums it up.
   actio::Task<RouteSummary> record_route(actio::RequestStream<Point>& points, actio::ServicerContext&) const {
@@ -101,7 +102,6 @@ actio::Task<int> serve(int port, std::string db_path) {
   co_await actio::serve_until_signal(server, 1s);
   co_return 0;
 }
-// [server]
 
 int main(int argc, char** argv) {
   CLI::App app{"Actio route guide server"};
