@@ -5,6 +5,11 @@
 #include <caf/all.hpp>
 
 #include "actio/actors.hpp"
+#include "actio/ask.hpp"
+#include "actio/event.hpp"
+#include "actio/mailbox.hpp"
+
+#include <deque>
 
 namespace actio {
 
@@ -69,5 +74,94 @@ caf::error grpc_error(int code, const std::string& details) {
   return caf::error(static_cast<uint8_t>(code), grpc_error_category, caf::make_message(details));
 }
 
+[[noreturn]] void throw_ask_error(const caf::error& error, Duration timeout) {
+  if (!error) throw AioRpcError(StatusCode::INTERNAL, "ask: the actor gave no reply");
+  if (error.category() == grpc_error_category) {
+    std::string details;
+    if (error.context().match_elements<std::string>()) details = error.context().get_as<std::string>(0);
+    throw AioRpcError(status_code_from_int(error.code()), details);
+  }
+  if (error.category() == caf::atom("system")) {  // caf::sec (see caf/sec.hpp)
+    switch (static_cast<caf::sec>(error.code())) {
+      case caf::sec::request_timeout: {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+        throw AioRpcError(StatusCode::DEADLINE_EXCEEDED, "ask: no reply within " + std::to_string(ms) + " ms");
+      }
+      case caf::sec::request_receiver_down:
+      case caf::sec::invalid_argument:
+        throw AioRpcError(StatusCode::UNAVAILABLE, "ask: the actor is not running");
+      case caf::sec::unexpected_message:
+        throw AioRpcError(StatusCode::UNIMPLEMENTED, "ask: the actor does not handle this message");
+      default:
+        break;
+    }
+  }
+  throw AioRpcError(StatusCode::UNKNOWN, "ask: " + actor_system().render(error));
+}
+
 }  // namespace detail
+
+caf::error make_grpc_error(StatusCode code, const std::string& details) {
+  return detail::grpc_error(static_cast<int>(code), details);
+}
+
+// -- Mailbox ----------------------------------------------------------------------
+
+struct Mailbox::State {
+  EventLoop* loop = nullptr;
+  std::unique_ptr<detail::LoopActor> actor;
+  std::deque<caf::message> queue;
+  Event arrived;
+  bool closed = false;
+};
+
+Mailbox::Mailbox() : state_(std::make_shared<State>()) {
+  state_->loop = &EventLoop::require("Mailbox");
+  std::weak_ptr<State> weak = state_;
+  // Every message goes to the default handler: the behaviour only keeps the
+  // actor alive (it matches a message nobody sends).
+  using unused_atom = caf::atom_constant<caf::atom("mbunused")>;
+  state_->actor = std::make_unique<detail::LoopActor>(*state_->loop, caf::behavior{[](unused_atom) {}});
+  state_->actor->self()->set_default_handler(
+      [weak](caf::scheduled_actor*, caf::message_view& xs) -> caf::result<caf::message> {
+        auto st = weak.lock();
+        if (!st || st->closed) return caf::make_error(caf::sec::request_receiver_down);
+        st->queue.push_back(xs.move_content_to_message());
+        st->arrived.set();
+        return caf::message{};
+      });
+}
+
+Mailbox::~Mailbox() { close(); }
+
+caf::actor Mailbox::actor() const { return state_->actor ? state_->actor->handle() : caf::actor{}; }
+
+Task<std::optional<caf::message>> Mailbox::receive() {
+  auto st = state_;
+  st->loop->check_thread("Mailbox::receive");
+  while (st->queue.empty() && !st->closed) {
+    st->arrived.clear();
+    co_await st->arrived.wait();
+  }
+  if (st->queue.empty()) co_return std::nullopt;
+  caf::message msg = std::move(st->queue.front());
+  st->queue.pop_front();
+  co_return msg;
+}
+
+void Mailbox::close() {
+  if (!state_ || state_->closed) return;
+  state_->closed = true;
+  if (state_->actor) state_->actor->quit();
+  state_->arrived.set();
+}
+
+std::size_t Mailbox::size() const { return state_->queue.size(); }
+
+namespace detail {
+void throw_unexpected_message(const caf::message& msg) {
+  throw UsageError("Mailbox: unexpected message " + caf::to_string(msg));
+}
+}  // namespace detail
+
 }  // namespace actio

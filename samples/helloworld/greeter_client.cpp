@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "actio/aio.hpp"
-#include "helloworld.pb.h"
+#include "helloworld.actio.h"
 
 using helloworld::HelloReply;
 using helloworld::HelloRequest;
@@ -12,11 +12,11 @@ using namespace std::chrono_literals;
 // [client]
 actio::Task<int> greet(std::string target, std::string name) {
   auto channel = actio::insecure_channel(target);
-  auto say_hello = channel.unary_unary<HelloRequest, HelloReply>("/helloworld.Greeter/SayHello");
+  helloworld::GreeterStub stub(channel);
   HelloRequest request;
   request.set_name(name);
   try {
-    HelloReply reply = co_await say_hello(request, {.timeout = 5s});
+    HelloReply reply = co_await stub.SayHello(request, {.timeout = 5s});
     std::cout << "Greeter client received: " << reply.message() << std::endl;
   } catch (const actio::AioRpcError& e) {
     std::cerr << "Greeter client failed: " << actio::to_string(e.code()) << " " << e.details() << std::endl;

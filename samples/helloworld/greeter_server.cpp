@@ -3,25 +3,27 @@
 #include <iostream>
 
 #include "actio/aio.hpp"
-#include "helloworld.pb.h"
+#include "helloworld.actio.h"
 
 using helloworld::HelloReply;
 using helloworld::HelloRequest;
 using namespace std::chrono_literals;
 
 // [server]
-actio::Task<HelloReply> say_hello(const HelloRequest& request, actio::ServicerContext& context) {
-  std::cout << "SayHello from " << context.peer() << ": name=" << request.name() << std::endl;
-  HelloReply reply;
-  reply.set_message("Hello, " + request.name() + "!");
-  co_return reply;
-}
+/// The Greeter service: override the generated servicer's methods.
+class Greeter final : public helloworld::GreeterServicer {
+ public:
+  actio::Task<HelloReply> SayHello(const HelloRequest& request, actio::ServicerContext& context) override {
+    std::cout << "SayHello from " << context.peer() << ": name=" << request.name() << std::endl;
+    HelloReply reply;
+    reply.set_message("Hello, " + request.name() + "!");
+    co_return reply;
+  }
+};
 
 actio::Task<int> serve(int port) {
   auto server = actio::server();
-  server.add_generic_rpc_handlers({actio::method_handlers_generic_handler(
-      "helloworld.Greeter",
-      {{"SayHello", actio::unary_unary_rpc_method_handler<HelloRequest, HelloReply>(say_hello)}})});
+  helloworld::add_GreeterServicer_to_server(std::make_shared<Greeter>(), server);
   int bound = server.add_insecure_port("127.0.0.1:" + std::to_string(port));
   co_await server.start();
   std::cout << "greeter_server: listening on 127.0.0.1:" << bound << std::endl;

@@ -6,18 +6,20 @@
 #include <iostream>
 
 #include "actio/aio.hpp"
+#include "route_guide.actio.h"
 #include "route_guide_db.hpp"
 
 using namespace routeguide;
 using namespace std::chrono_literals;
 
-/// The service's state: the database, read-only and shared by every call.
-class RouteGuideServicer {
+/// The service, on the generated servicer. Its state, the database, is
+/// read-only and shared by every call.
+class RouteGuide final : public RouteGuideServicer {
  public:
-  explicit RouteGuideServicer(std::vector<Feature> db) : db_(std::move(db)) {}
+  explicit RouteGuide(std::vector<Feature> db) : db_(std::move(db)) {}
 
   /// Unary: the feature at `point`, or an unnamed feature there.
-  actio::Task<Feature> get_feature(const Point& point, actio::ServicerContext&) const {
+  actio::Task<Feature> GetFeature(const Point& point, actio::ServicerContext&) override {
     Feature found;
     if (const Feature* f = find(point)) found = *f;
     else *found.mutable_location() = point;
@@ -26,7 +28,7 @@ class RouteGuideServicer {
 
   // [list_features]
   /// Server streaming: every feature inside the rectangle, one write each.
-  actio::Task<void> list_features(const Rectangle& rect, actio::ServicerContext& context) const {
+  actio::Task<void> ListFeatures(const Rectangle& rect, actio::ServicerContext& context) override {
     int lat_lo = std::min(rect.lo().latitude(), rect.hi().latitude());
     int lat_hi = std::max(rect.lo().latitude(), rect.hi().latitude());
     int lon_lo = std::min(rect.lo().longitude(), rect.hi().longitude());
@@ -39,7 +41,7 @@ class RouteGuideServicer {
   // [list_features]
 
   /// Client streaming: reads the route to its end, then sums it up.
-  actio::Task<RouteSummary> record_route(actio::RequestStream<Point>& points, actio::ServicerContext&) const {
+  actio::Task<RouteSummary> RecordRoute(actio::RequestStream<Point>& points, actio::ServicerContext&) override {
     RouteSummary summary;
     std::optional<Point> previous;
     double distance = 0;
@@ -59,28 +61,13 @@ class RouteGuideServicer {
 
   /// Bidi: for each note, first sends the notes this call left earlier at
   /// the same point, then keeps it.
-  actio::Task<void> route_chat(actio::RequestStream<RouteNote>& notes, actio::ServicerContext& context) const {
+  actio::Task<void> RouteChat(actio::RequestStream<RouteNote>& notes, actio::ServicerContext& context) override {
     std::vector<RouteNote> earlier;
     while (auto note = co_await notes.read()) {
       for (const RouteNote& e : earlier)
         if (same_point(e.location(), note->location())) co_await context.write(e);
       earlier.push_back(std::move(*note));
     }
-  }
-
-  /// The method table, as grpc's add_RouteGuideServicer_to_server builds it.
-  actio::GenericRpcHandler handlers() const {
-    using namespace actio;
-    return method_handlers_generic_handler(
-        "routeguide.RouteGuide",
-        {{"GetFeature", unary_unary_rpc_method_handler<Point, Feature>(
-                            [this](const Point& p, ServicerContext& c) { return get_feature(p, c); })},
-         {"ListFeatures", unary_stream_rpc_method_handler<Rectangle, Feature>(
-                              [this](const Rectangle& r, ServicerContext& c) { return list_features(r, c); })},
-         {"RecordRoute", stream_unary_rpc_method_handler<Point, RouteSummary>(
-                             [this](RequestStream<Point>& s, ServicerContext& c) { return record_route(s, c); })},
-         {"RouteChat", stream_stream_rpc_method_handler<RouteNote, RouteNote>(
-                           [this](RequestStream<RouteNote>& s, ServicerContext& c) { return route_chat(s, c); })}});
   }
 
  private:
@@ -93,9 +80,8 @@ class RouteGuideServicer {
 };
 
 actio::Task<int> serve(int port, std::string db_path) {
-  RouteGuideServicer servicer(load_database(db_path));
   auto server = actio::server();
-  server.add_generic_rpc_handlers({servicer.handlers()});
+  add_RouteGuideServicer_to_server(std::make_shared<RouteGuide>(load_database(db_path)), server);
   int bound = server.add_insecure_port("127.0.0.1:" + std::to_string(port));
   co_await server.start();
   std::cout << "route_guide_server: listening on 127.0.0.1:" << bound << std::endl;
