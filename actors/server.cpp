@@ -5,6 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
@@ -14,6 +18,7 @@
 #include <csignal>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <stdexcept>
 
 #include "actio/actors.hpp"
@@ -71,14 +76,39 @@ int probe_bind(const std::string& address) {
 
 // -- ActioService ---------------------------------------------------------------
 
-ActioService::ActioService(const std::deque<std::string>& method_names, const std::vector<RpcKind>& kinds) {
+namespace {
+/// "/pkg.Service/" of "/pkg.Service/Method".
+std::string service_prefix(const std::string& method) {
+  auto slash = method.rfind('/');
+  return slash == std::string::npos ? std::string() : method.substr(0, slash + 1);
+}
+
+/// Per-server choice of grpc++ builder plugins: linking grpc++_reflection
+/// registers its plugin for every server in the process; this keeps it only
+/// where ServerOptions::reflection asks for it.
+class PluginsOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit PluginsOption(bool reflection) : reflection_(reflection) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const auto& p) { return p->name() == "proto_server_reflection"; });
+    if (reflection_) plugins->push_back(std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+  }
+
+ private:
+  bool reflection_;
+};
+}  // namespace
+
+ActioService::ActioService(const std::vector<const std::string*>& method_names, const std::vector<RpcKind>& kinds) {
   int i = 0;
-  for (const auto& name : method_names) {
+  for (const std::string* name : method_names) {
     // Stream-request methods are served as bidi streams (the wire is the same).
     auto type = kinds[i] == RpcKind::unary_stream   ? grpc::internal::RpcMethod::SERVER_STREAMING
                 : kinds[i] == RpcKind::unary_unary  ? grpc::internal::RpcMethod::NORMAL_RPC
                                                     : grpc::internal::RpcMethod::BIDI_STREAMING;
-    AddMethod(new grpc::internal::RpcServiceMethod(name.c_str(), type, nullptr));
+    // gRPC keeps the name pointer: it points into ServerState::method_names_.
+    AddMethod(new grpc::internal::RpcServiceMethod(name->c_str(), type, nullptr));
     MarkMethodAsync(i++);
   }
 }
@@ -163,10 +193,24 @@ void ServerState::start() {
     method_names_.push_back(name);
     method_handlers_.push_back(&handler);
   }
-  std::vector<RpcKind> kinds;
-  for (const auto* h : method_handlers_) kinds.push_back(h->kind);
-  service_ = std::make_unique<ActioService>(method_names_, kinds);
+  // One gRPC service per proto service: methods are grouped by their
+  // "/pkg.Service/" prefix (method_names_ is sorted, so groups are contiguous).
+  for (std::size_t first = 0; first < method_names_.size();) {
+    std::string prefix = service_prefix(method_names_[first]);
+    std::size_t last = first;
+    std::vector<const std::string*> names;
+    std::vector<RpcKind> kinds;
+    while (last < method_names_.size() && service_prefix(method_names_[last]) == prefix) {
+      names.push_back(&method_names_[last]);
+      kinds.push_back(method_handlers_[last]->kind);
+      ++last;
+    }
+    services_.push_back(std::make_unique<ActioService>(names, kinds));
+    for (std::size_t i = first; i < last; ++i) slots_.emplace_back(services_.back().get(), static_cast<int>(i - first));
+    first = last;
+  }
   grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<PluginsOption>(options_.reflection));
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (const auto& [k, v] : options_.args) {
     const int* i = std::get_if<int>(&v);
@@ -184,10 +228,19 @@ void ServerState::start() {
   for (std::size_t i = 0; i < addresses_.size(); ++i) {
     builder.AddListeningPort(addresses_[i], port_credentials_[i], &selected[i]);
   }
-  if (!method_names_.empty()) builder.RegisterService(service_.get());
+  for (auto& service : services_) builder.RegisterService(service.get());
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
   for (int i = 0; i < options_.loops; ++i) cqs.push_back(builder.AddCompletionQueue());
-  server_ = builder.BuildAndStart();
+  {
+    // grpc++ reads a process-wide flag for its default health service: set it
+    // for this build only.
+    static std::mutex health_flag;
+    std::lock_guard<std::mutex> lock(health_flag);
+    bool before = grpc::DefaultHealthCheckServiceEnabled();
+    grpc::EnableDefaultHealthCheckService(options_.health_checking);
+    server_ = builder.BuildAndStart();
+    grpc::EnableDefaultHealthCheckService(before);
+  }
   for (std::size_t i = 0; i < selected.size(); ++i) {
     if (!server_ || selected[i] == 0) {
       server_.reset();
@@ -299,6 +352,14 @@ caf::actor ServerState::actor() {
                       return rp;
                     },
                     [this](port_atom) { return ports_; },
+                    [this](health_atom, const std::string& service, bool serving) -> caf::result<bool> {
+                      try {
+                        set_serving_status(service, serving);
+                      } catch (const UsageError& e) {
+                        return grpc_error(static_cast<int>(StatusCode::FAILED_PRECONDITION), e.what());
+                      }
+                      return true;
+                    },
                 });
   }
   return actor_->handle();
@@ -350,6 +411,18 @@ Task<void> Server::start() {
   check("Server::start");
   state_->start();
   co_return;
+}
+
+void Server::set_serving_status(const std::string& service, bool serving) {
+  check("Server::set_serving_status");
+  state_->set_serving_status(service, serving);
+}
+
+void detail::ServerState::set_serving_status(const std::string& service, bool serving) {
+  if (!options_.health_checking) throw UsageError("set_serving_status needs ServerOptions::health_checking");
+  if (phase_ != Phase::running || !server_ || !server_->GetHealthCheckService())
+    throw UsageError("set_serving_status needs a running server");
+  server_->GetHealthCheckService()->SetServingStatus(service, serving);
 }
 
 Task<void> Server::stop(std::optional<Duration> grace) {

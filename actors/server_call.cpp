@@ -40,13 +40,13 @@ ServerCall::~ServerCall() {
 
 void ServerCall::request() {
   ctx_.AsyncNotifyWhenDone(&done_op_);
-  auto& service = sl_->server().service();
+  auto [service, local] = sl_->server().slot(index_);
   if (streaming_request()) {
-    service.request_bidi(index_, &ctx_, &stream_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_bidi(local, &ctx_, &stream_, sl_->cq(), sl_->cq(), &accept_op_);
   } else if (kind() == RpcKind::unary_stream) {
-    service.request_server_streaming(index_, &ctx_, &request_, &writer_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_server_streaming(local, &ctx_, &request_, &writer_, sl_->cq(), sl_->cq(), &accept_op_);
   } else {
-    service.request_unary(index_, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_unary(local, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(), &accept_op_);
   }
   start_op();
 }

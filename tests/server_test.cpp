@@ -421,3 +421,37 @@ TEST(Server, ServeUntilSignalStopsGracefullyOnSigterm) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+
+TEST(Server, HealthAndReflectionAreOffUnlessAsked) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    // Neither grpc.health.v1 nor reflection is served by a plain server.
+    auto check = f.channel.unary_unary<std::string, std::string>("/grpc.health.v1.Health/Check");
+    EXPECT_EQ((co_await expect_rpc_error(check(std::string()))).code(), StatusCode::UNIMPLEMENTED);
+    auto reflect = f.channel.stream_stream<std::string, std::string>(
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+    auto call = reflect();
+    EXPECT_EQ((co_await expect_rpc_error(call.read())).code(), StatusCode::UNIMPLEMENTED);
+    EXPECT_THROW(f.server.set_serving_status("test.Svc", false), UsageError);
+  });
+  ServerOptions health;
+  health.health_checking = true;
+  with_server(
+      {{"Echo", echo()}},
+      [](Fixture& f) -> Task<void> {
+        // grpc.health.v1.HealthCheckRequest{service = "test.Svc"} is field 1 (0x0a), length, bytes.
+        std::string request = std::string("\x0a\x08", 2) + "test.Svc";
+        auto check = f.channel.unary_unary<std::string, std::string>("/grpc.health.v1.Health/Check");
+        f.server.set_serving_status("test.Svc", true);
+        EXPECT_EQ(co_await check(request), std::string("\x08\x01", 2));  // status = SERVING
+        f.server.set_serving_status("test.Svc", false);
+        EXPECT_EQ(co_await check(request), std::string("\x08\x02", 2));  // NOT_SERVING
+      },
+      health);
+}
+
+}  // namespace

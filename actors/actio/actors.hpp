@@ -32,6 +32,9 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
 /// (port_atom) → std::vector<int> bound ports
 using port_atom = caf::atom_constant<caf::atom("port")>;
+/// (health_atom, std::string service, bool serving) → true (server with
+/// ServerOptions::health_checking): Server::set_serving_status from any thread.
+using health_atom = caf::atom_constant<caf::atom("health")>;
 
 /// The error category of caf::error values carrying a gRPC status.
 constexpr caf::atom_value grpc_error_category = caf::atom("grpc");

@@ -175,6 +175,12 @@ struct ServerOptions {
   std::optional<Compression> compression;
   /// Accepts kept outstanding per method and loop (more absorbs bursts).
   int accepts_per_method = 8;
+  /// Serve grpc.health.v1.Health (grpc++'s default health service): every
+  /// service starts SERVING; change it with Server::set_serving_status.
+  bool health_checking = false;
+  /// Serve grpc.reflection.v1alpha.ServerReflection (grpc++_reflection): the
+  /// services and the protobuf descriptors linked into the program.
+  bool reflection = false;
 };
 
 namespace detail {
@@ -204,8 +210,13 @@ class Server {
   /// Returns true if `timeout` passed with the server still running, false
   /// once it has terminated (as grpc.aio).
   Task<bool> wait_for_termination(std::optional<Duration> timeout = std::nullopt);
+  /// Sets a service's health status ("" is the whole server) as reported by
+  /// grpc.health.v1.Health. Needs ServerOptions::health_checking and a
+  /// started server, else UsageError.
+  void set_serving_status(const std::string& service, bool serving);
   /// The server's actor: `(stop_atom, double grace_s)` → true once stopped,
-  /// `(port_atom)` → std::vector<int> of bound ports.
+  /// `(port_atom)` → std::vector<int> of bound ports, `(health_atom,
+  /// std::string service, bool serving)` → true (set_serving_status).
   caf::actor actor() const;
 
  private:

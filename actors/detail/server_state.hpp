@@ -30,7 +30,7 @@ class ServerState;
 /// served asynchronously with raw ByteBuffer payloads.
 class ActioService : public grpc::Service {
  public:
-  ActioService(const std::deque<std::string>& method_names, const std::vector<RpcKind>& kinds);
+  ActioService(const std::vector<const std::string*>& method_names, const std::vector<RpcKind>& kinds);
   void request_unary(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
                      grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
                      grpc::ServerCompletionQueue* notify_cq, void* tag) {
@@ -199,6 +199,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   // -- lifecycle --------------------------------------------------------------
 
   void start();
+  void set_serving_status(const std::string& service, bool serving);
   Task<void> stop(std::optional<Duration> grace);
   Task<bool> wait_for_termination(std::optional<Duration> timeout);
   caf::actor actor();
@@ -208,7 +209,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   EventLoop& home() const noexcept { return *home_; }
   Phase phase() const noexcept { return phase_; }
   const ServerOptions& options() const noexcept { return options_; }
-  ActioService& service() noexcept { return *service_; }
+  /// The gRPC service holding method `index` and the method's index in it.
+  std::pair<ActioService*, int> slot(int index) const noexcept { return slots_[static_cast<std::size_t>(index)]; }
   const RpcMethodHandler& handler(int index) const noexcept { return *method_handlers_[index]; }
   const std::string& method_name(int index) const noexcept { return method_names_[index]; }
   int method_count() const noexcept { return static_cast<int>(method_names_.size()); }
@@ -228,7 +230,10 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::map<std::string, RpcMethodHandler> handlers_;
   std::deque<std::string> method_names_;
   std::vector<const RpcMethodHandler*> method_handlers_;
-  std::unique_ptr<ActioService> service_;
+  // One gRPC service per proto service ("/pkg.Svc/..."), so that server
+  // reflection and the health service see every service name.
+  std::vector<std::unique_ptr<ActioService>> services_;
+  std::vector<std::pair<ActioService*, int>> slots_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::unique_ptr<ServerLoop>> loops_;
   std::atomic<int> active_rpcs_{0};
