@@ -21,16 +21,26 @@ constexpr const char* kLocalCancel = "Locally cancelled by application!";
 ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel,
                            bool secure)
     : loop_(&loop), target_(std::move(target)), channel_(channel), stub_(channel), secure_(secure) {
+  loop_->add_io_interest();
+  io_interest_ = true;
   hook_id_ = loop_->add_shutdown_hook([this] {
     hook_id_ = 0;
     closed_ = true;
+    drop_io_interest();
     cancel_all(kLocalCancel);
     actor_.reset();
   });
 }
 
 ChannelState::~ChannelState() {
-  if (hook_id_) loop_->remove_shutdown_hook(hook_id_);
+  if (hook_id_) {
+    drop_io_interest();
+    loop_->remove_shutdown_hook(hook_id_);
+  }
+}
+
+void ChannelState::drop_io_interest() noexcept {
+  if (std::exchange(io_interest_, false)) loop_->remove_io_interest();
 }
 
 void ChannelState::link(ClientCall* call) noexcept {
@@ -70,6 +80,7 @@ Task<void> ChannelState::close(std::optional<Duration> grace) {
     co_await drained_.wait_for(*grace);
   }
   cancel_all(kLocalCancel);
+  drop_io_interest();  // a closed channel does no more I/O of its own
 }
 
 namespace {

@@ -172,12 +172,15 @@ void EventLoop::run_once(bool block) {
     im.timers.erase(im.timers.begin());
     fn();
   }
-  // 4a. No gRPC operation pending here: wait for posts and timers on a
-  // condition variable instead of the completion queue. In gRPC 1.51 every
-  // thread blocked on a queue helps with all connections' I/O, so an idle
-  // loop (a server's home loop, say) polling its queue would steal the
-  // serving loops' reads and hand each call across threads.
-  if (pending_ops_ == 0) {
+  // 4a. No gRPC operation pending here and no owner that needs I/O (a
+  // channel): wait for posts and timers on a condition variable instead of
+  // the completion queue. In gRPC 1.51 every thread blocked on a queue helps
+  // with all connections' I/O, so an idle loop (a server's home loop, say)
+  // polling its queue would steal the serving loops' reads and hand each call
+  // across threads. A loop with a channel keeps polling even when idle: with
+  // nobody polling, nobody reads the socket, and keepalive pings go
+  // unanswered until the transport is closed.
+  if (pending_ops_ == 0 && io_interest_ == 0) {
     if (block && im.ready.empty()) {
       std::unique_lock lock(im.inbox_mu);
       auto idle = [&] { return !im.inbox.empty() || im.stop_flag.load(std::memory_order_acquire); };

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "helloworld.pb.h"
@@ -18,16 +20,22 @@ using actio::testing::expect_rpc_error;
 using helloworld::HelloReply;
 using helloworld::HelloRequest;
 
-class PythonGreeter : public ::testing::Test {
+/// Starts a Python grpc.aio server script (tests/interop/python/) as a child
+/// process on a free port, which it writes to a port file.
+class PythonServer : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void start(const std::string& script_name, std::vector<std::string> extra = {}) {
     port_file_ = ::testing::TempDir() + "actio_py_port_" + std::to_string(getpid());
     std::remove(port_file_.c_str());
+    std::string script = std::string(ACTIO_SOURCE_DIR) + "/tests/interop/python/" + script_name;
+    std::vector<std::string> args{"python3", script, "--port", "0", "--port-file", port_file_};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
-      std::string script = std::string(ACTIO_SOURCE_DIR) + "/tests/interop/python/greeter_server.py";
-      execl("/usr/bin/python3", "python3", script.c_str(), "--port", "0", "--port-file", port_file_.c_str(),
-            static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv("/usr/bin/python3", argv.data());
       _exit(127);
     }
     for (int i = 0; i < 300 && port_ == 0; ++i) {
@@ -35,7 +43,7 @@ class PythonGreeter : public ::testing::Test {
       if (!(in >> port_)) port_ = 0;
       if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    ASSERT_NE(port_, 0) << "python greeter server did not start";
+    ASSERT_NE(port_, 0) << "python server " << script_name << " did not start";
   }
   void TearDown() override {
     if (pid_ > 0) {
@@ -51,6 +59,50 @@ class PythonGreeter : public ::testing::Test {
   int port_ = 0;
   std::string port_file_;
 };
+
+class PythonGreeter : public PythonServer {
+ protected:
+  void SetUp() override { start("greeter_server.py"); }
+};
+
+class PythonRouteGuide : public PythonServer {
+ protected:
+  void SetUp() override { start("route_guide_server.py", {"--permit-keepalive"}); }
+};
+
+/// A RouteNote on the wire: location (0, 1), then the text (raw bytes, so
+/// this test needs no generated route guide code).
+std::string route_note(const std::string& text) {
+  std::string point("\x08\x00\x10\x01", 4);  // latitude 0, longitude 1
+  std::string note = "\x0a" + std::string(1, static_cast<char>(point.size())) + point;
+  note += "\x12" + std::string(1, static_cast<char>(text.size())) + text;
+  return note;
+}
+
+TEST_F(PythonRouteGuide, AnIdleClientStreamSurvivesKeepaliveAcrossProcesses) {
+  // The server is another process, so only the client loop can read the
+  // client's socket. Keepalive pings every ~1 s with a 300 ms timeout; for
+  // 2.5 s the client has no operation pending. If its loop stopped polling,
+  // the acks would go unread and the transport would be closed.
+  actio::run([this]() -> Task<void> {
+    ChannelOptions o;
+    o.args.emplace_back("grpc.keepalive_time_ms", 500);
+    o.args.emplace_back("grpc.keepalive_timeout_ms", 300);
+    o.args.emplace_back("grpc.keepalive_permit_without_calls", 1);
+    o.args.emplace_back("grpc.http2.max_pings_without_data", 0);
+    auto channel = insecure_channel(target(), o);
+    auto chat = channel.stream_stream<std::string, std::string>("/routeguide.RouteGuide/RouteChat")({.timeout = 10s});
+    co_await chat.write(route_note("first"));  // nothing earlier here: no reply
+    co_await sleep(2500ms);                   // idle: no read, no write pending
+    co_await chat.write(route_note("second"));  // the server answers with "first"
+    auto earlier = co_await chat.read();
+    EXPECT_TRUE(earlier && earlier->find("first") != std::string::npos);
+    co_await chat.done_writing();
+    EXPECT_FALSE((co_await chat.read()).has_value());
+    EXPECT_EQ(co_await chat.code(), StatusCode::OK);
+    co_await channel.close();
+  }());
+}
 
 TEST_F(PythonGreeter, ActioClientCallsGrpcAioServer) {
   actio::run([this]() -> Task<void> {

@@ -47,12 +47,15 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   Task<ChannelConnectivity> wait_for_state_change(ChannelConnectivity last);
 
  private:
+  void drop_io_interest() noexcept;
+
   EventLoop* loop_;
   std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   bool secure_;
   bool closed_ = false;
+  bool io_interest_ = false;  // holds the loop's I/O interest (see EventLoop::add_io_interest)
   ClientCall* live_head_ = nullptr;
   std::size_t live_count_ = 0;
   Event drained_;

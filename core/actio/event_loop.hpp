@@ -82,6 +82,11 @@ class EventLoop {
   /// Brackets a gRPC operation started on cq() (keeps shutdown honest).
   void op_started() noexcept { ++pending_ops_; }
   void op_finished() noexcept { --pending_ops_; }
+  /// Brackets an owner that needs gRPC I/O even with no operation pending
+  /// (a channel: keepalive pings, connection state); while any is held the
+  /// loop waits on its completion queue, not only on posts and timers.
+  void add_io_interest() noexcept { ++io_interest_; }
+  void remove_io_interest() noexcept { --io_interest_; }
   /// Registers `fn`, run once when the loop shuts down (e.g. cancel calls).
   std::uint64_t add_shutdown_hook(std::function<void()> fn);
   void remove_shutdown_hook(std::uint64_t id) noexcept;
@@ -126,6 +131,7 @@ class EventLoop {
   std::unique_ptr<Impl> impl_;
   std::thread::id thread_;
   std::size_t pending_ops_ = 0;
+  std::size_t io_interest_ = 0;
   std::uint32_t id_ = 0;
   bool stop_requested_ = false;
 };

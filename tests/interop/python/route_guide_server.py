@@ -136,7 +136,13 @@ async def serve(args, pb2, pb2_grpc):
                         yield earlier
                 notes.append(note)
 
-    server = grpc.aio.server()
+    options = []
+    if args.permit_keepalive:
+        # Accept a client's keepalive pings as often as every 100 ms, also
+        # while no data flows (gRPC's default is one per 5 minutes).
+        options = [("grpc.http2.min_ping_interval_without_data_ms", 100),
+                   ("grpc.keepalive_permit_without_calls", 1)]
+    server = grpc.aio.server(options=options)
     pb2_grpc.add_RouteGuideServicer_to_server(RouteGuide(), server)
     port = server.add_insecure_port("127.0.0.1:%d" % args.port)
     if port == 0:
@@ -150,6 +156,11 @@ async def serve(args, pb2, pb2_grpc):
         loop.add_signal_handler(sig, stop.set)
 
     await server.start()
+    if args.port_file:
+        tmp = args.port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, args.port_file)  # atomic: readers never see partial
     print("route_guide_server: listening on 127.0.0.1:%d" % port, flush=True)
 
     await stop.wait()
@@ -165,6 +176,10 @@ def main():
                         help="path to route_guide_db.json")
     parser.add_argument("--proto", default=DEFAULT_PROTO,
                         help="path to route_guide.proto")
+    parser.add_argument("--port-file", default=None,
+                        help="write the bound port to this file")
+    parser.add_argument("--permit-keepalive", action="store_true",
+                        help="accept frequent client keepalive pings")
     args = parser.parse_args()
     pb2, pb2_grpc = load_stubs(args.proto)
     return asyncio.run(serve(args, pb2, pb2_grpc))
