@@ -4,8 +4,10 @@ then stops the server with SIGTERM and checks it exits 0.
 
 Usage: run_with_server.py SERVER_BIN [--expect TEXT]... -- CLIENT_CMD...
 In CLIENT_CMD, {target} is replaced by 127.0.0.1:PORT. The server must print
-"listening on 127.0.0.1:PORT". Each --expect TEXT must appear in the client's
-output. Used for the samples and for the grpc.aio-client interop test."""
+"listening on 127.0.0.1:PORT". A server that makes files for its clients (the
+tls sample's throwaway certificates) prints "certs in DIR" before that line;
+{certs} in CLIENT_CMD is replaced by DIR. Each --expect TEXT must appear in the
+client's output. Used for the samples and for the grpc.aio-client interop test."""
 import re
 import signal
 import subprocess
@@ -20,8 +22,12 @@ server = subprocess.Popen([server_bin, "--port", "0"], stdout=subprocess.PIPE, t
 client = None
 try:
     port = None
+    certs = None
     for line in server.stdout:
         print("server:", line, end="")
+        m = re.search(r"certs in (\S+)", line)
+        if m:
+            certs = m.group(1)
         m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
         if m:
             port = m.group(1)
@@ -29,7 +35,12 @@ try:
     if not port:
         print("FAIL: the server did not report its port")
         sys.exit(1)
+    if certs is None and any("{certs}" in c for c in client_cmd):
+        print("FAIL: the client needs {certs} but the server printed no \"certs in DIR\" line")
+        sys.exit(1)
     cmd = [c.replace("{target}", f"127.0.0.1:{port}") for c in client_cmd]
+    if certs is not None:
+        cmd = [c.replace("{certs}", certs) for c in cmd]
     client = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     print(client.stdout, end="")
     print(client.stderr, end="", file=sys.stderr)
