@@ -19,11 +19,10 @@ Behaviour:
 import argparse
 import asyncio
 import os
-import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stubs import DEFAULT_PROTO, load_stubs  # noqa: E402
+from stubs import DEFAULT_PROTO, load_stubs, serve_until_signal  # noqa: E402
 
 
 
@@ -49,27 +48,7 @@ async def serve(args, pb2, pb2_grpc):
 
     server = grpc.aio.server()
     pb2_grpc.add_GreeterServicer_to_server(Greeter(), server)
-    port = server.add_insecure_port("127.0.0.1:%d" % args.port)
-    if port == 0:
-        print("failed to bind 127.0.0.1:%d" % args.port, file=sys.stderr)
-        return 1
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    await server.start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)  # atomic: readers never see partial
-    print("LISTENING %d" % port, flush=True)
-
-    await stop.wait()
-    await server.stop(0.5)
-    return 0
+    return await serve_until_signal(server, args.port, args.port_file, "LISTENING %d", 0.5)
 
 
 def main():

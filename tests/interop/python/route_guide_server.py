@@ -31,13 +31,12 @@ import asyncio
 import json
 import math
 import os
-import signal
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from stubs import load_stubs  # noqa: E402
+from stubs import load_stubs, serve_until_signal  # noqa: E402
 
 SAMPLE_DIR = os.path.join(HERE, "..", "..", "..", "samples", "route_guide")
 DEFAULT_PROTO = os.path.join(SAMPLE_DIR, "route_guide.proto")
@@ -144,28 +143,8 @@ async def serve(args, pb2, pb2_grpc):
                    ("grpc.keepalive_permit_without_calls", 1)]
     server = grpc.aio.server(options=options)
     pb2_grpc.add_RouteGuideServicer_to_server(RouteGuide(), server)
-    port = server.add_insecure_port("127.0.0.1:%d" % args.port)
-    if port == 0:
-        print("route_guide_server: failed to bind 127.0.0.1:%d" % args.port,
-              file=sys.stderr)
-        return 1
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-
-    await server.start()
-    if args.port_file:
-        tmp = args.port_file + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % port)
-        os.replace(tmp, args.port_file)  # atomic: readers never see partial
-    print("route_guide_server: listening on 127.0.0.1:%d" % port, flush=True)
-
-    await stop.wait()
-    await server.stop(1.0)
-    return 0
+    return await serve_until_signal(server, args.port, args.port_file,
+                                    "route_guide_server: listening on 127.0.0.1:%d", 1.0)
 
 
 def main():

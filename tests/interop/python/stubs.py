@@ -33,3 +33,31 @@ def load_stubs(proto_path=DEFAULT_PROTO):
         if outdir in sys.path:
             sys.path.remove(outdir)
     return pb2, pb2_grpc
+
+
+async def serve_until_signal(server, requested_port, port_file, listening_line, grace):
+    """Binds 127.0.0.1:requested_port (0 picks one), starts `server`, writes the
+    port to `port_file` (atomically) if given, prints `listening_line % port`,
+    then serves until SIGTERM/SIGINT and stops with `grace`. Returns the exit
+    code: 1 if the port could not be bound."""
+    import asyncio
+    import signal
+
+    port = server.add_insecure_port("127.0.0.1:%d" % requested_port)
+    if port == 0:
+        print("failed to bind 127.0.0.1:%d" % requested_port, file=sys.stderr)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    if port_file:
+        tmp = port_file + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % port)
+        os.replace(tmp, port_file)  # atomic: readers never see a partial file
+    print(listening_line % port, flush=True)
+    await stop.wait()
+    await server.stop(grace)
+    return 0
