@@ -25,7 +25,9 @@ void Metadata::validate(std::string_view key, std::string_view value) {
   if (key.front() == ':') {
     throw UsageError("metadata key '" + std::string(key) + "' is reserved (pseudo-headers start with ':')");
   }
-  if (key.substr(0, 5) == "grpc-") {
+  // grpc- keys belong to gRPC; the one an application may set is the rich
+  // error model's google.rpc.Status (what grpc's rpc_status module sends).
+  if (key.substr(0, 5) == "grpc-" && key != kStatusDetailsKey) {
     throw UsageError("metadata key '" + std::string(key) + "' is reserved (grpc- prefix)");
   }
   for (char c : key) {

@@ -71,6 +71,9 @@ TEST(Metadata, InvalidKeysAndValuesGiveAClearUsageError) {
   }
   EXPECT_THROW(md.add("k", "line\nbreak"), actio::UsageError);
   EXPECT_TRUE(md.empty());  // nothing half-added
+  // The one grpc- key an application may send: rich error details.
+  md.add(std::string(Metadata::kStatusDetailsKey), std::string("\x08\x05", 2));
+  EXPECT_EQ(md.size(), 1u);
 }
 
 TEST(Status, NamesAllSeventeenCodes) {

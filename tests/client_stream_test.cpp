@@ -285,22 +285,30 @@ TEST(StreamUnary, AThrowingRequestGeneratorCancelsTheCallAndSaysWhy) {
 
 TEST(StreamStream, CancellingTheCallCancelsASleepingRequestGenerator) {
   with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
-    bool generator_cancelled = false;
-    auto slow = [](bool* cancelled) -> Generator<std::string> {
+    struct Seen {
+      bool sleeping = false;
+      bool cancelled = false;
+    } seen;
+    auto slow = [](Seen* s) -> Generator<std::string> {
       co_yield std::string("first");
       try {
+        s->sleeping = true;
         co_await sleep(10s);
       } catch (const CancelledError&) {
-        *cancelled = true;
+        s->cancelled = true;
         throw;
       }
       co_yield std::string("never");
     };
-    auto call = ss(f, "Echo")(slow(&generator_cancelled));
+    auto call = ss(f, "Echo")(slow(&seen));
     EXPECT_EQ(co_await call.read(), std::optional<std::string>("first"));
+    // Cancel once the generator is in its sleep (before that, a cancel just
+    // ends the feeding: the generator is dropped at its co_yield, never resumed).
+    for (int i = 0; i < 2000 && !seen.sleeping; ++i) co_await sleep(1ms);
+    CO_ASSERT_TRUE(seen.sleeping);
     EXPECT_TRUE(call.cancel());
-    for (int i = 0; i < 200 && !generator_cancelled; ++i) co_await sleep(1ms);
-    EXPECT_TRUE(generator_cancelled);
+    for (int i = 0; i < 2000 && !seen.cancelled; ++i) co_await sleep(1ms);
+    EXPECT_TRUE(seen.cancelled);
   });
 }
 

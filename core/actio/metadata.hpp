@@ -11,11 +11,17 @@
 namespace actio {
 
 /// Ordered multimap of metadata. Keys are lower-cased on insertion and
-/// validated (characters `0-9 a-z - _ .`, not starting with ':' or "grpc-");
+/// validated (characters `0-9 a-z - _ .`, not starting with ':' or "grpc-"
+/// — except kStatusDetailsKey, the rich error model's trailing entry);
 /// values of keys ending in "-bin" are arbitrary bytes, other values must be
 /// printable ASCII. Invalid input throws UsageError naming the key.
 class Metadata {
  public:
+  /// "grpc-status-details-bin": a serialized google.rpc.Status (code, message,
+  /// details as google.protobuf.Any) sent in the trailing metadata of a failed
+  /// call — grpc's rich error model (Python: grpc_status.rpc_status).
+  static constexpr std::string_view kStatusDetailsKey = "grpc-status-details-bin";
+
   using value_type = std::pair<std::string, std::string>;
   using const_iterator = std::vector<value_type>::const_iterator;
 
