@@ -20,7 +20,8 @@ struct CounterState {
   int total = 0;
   std::vector<caf::response_promise> held;  // requests it never answers
 };
-caf::behavior counter(caf::stateful_actor<CounterState>* self) {
+caf::behavior counter(caf::stateful_actor<CounterState>* self, int start) {
+  self->state.total = start;
   return {
       [=](add_atom, int by) { return self->state.total += by; },
       [=](get_atom) { return self->state.total; },
@@ -33,7 +34,7 @@ caf::behavior counter(caf::stateful_actor<CounterState>* self) {
 }
 
 TEST(Ask, RepliesAndEveryErrorMapping) {
-  auto actor = actor_system().spawn(counter);
+  auto actor = actor_system().spawn(counter, 0);
   actio::run([](caf::actor c) -> Task<void> {
     EXPECT_EQ(co_await ask<int>(c, 1s, add_atom::value, 5), 5);
     EXPECT_EQ(co_await ask<int>(c, 1s, add_atom::value, 2), 7);
@@ -57,7 +58,7 @@ TEST(Ask, RepliesAndEveryErrorMapping) {
 }
 
 TEST(Ask, ADeadActorIsUnavailable) {
-  auto actor = actor_system().spawn(counter);
+  auto actor = actor_system().spawn(counter, 0);
   caf::anon_send_exit(actor, caf::exit_reason::kill);
   actio::run([](caf::actor c) -> Task<void> {
     for (int i = 0; i < 100; ++i) {  // the exit is asynchronous: wait until it took effect
@@ -74,7 +75,7 @@ TEST(Ask, ADeadActorIsUnavailable) {
 }
 
 TEST(Ask, CancellingTheAskingTaskStopsTheWaitAndALateReplyIsDropped) {
-  auto actor = actor_system().spawn(counter);
+  auto actor = actor_system().spawn(counter, 0);
   actio::run([](caf::actor c) -> Task<void> {
     auto waiting = [](caf::actor who) -> Task<bool> {
       try {
@@ -100,7 +101,7 @@ TEST(Ask, CancellingTheAskingTaskStopsTheWaitAndALateReplyIsDropped) {
 
 TEST(Ask, AServicerWhoseStateLivesInAnActor) {
   // Calls on two serving loops at once all add to the same actor-held total.
-  auto total = actor_system().spawn(counter);
+  auto total = actor_system().spawn(counter, 0);
   auto add = raw([total](const std::string& by, ServicerContext&) -> Task<std::string> {
     int now = co_await ask<int>(total, 2s, add_atom::value, std::stoi(by));
     co_return std::to_string(now);

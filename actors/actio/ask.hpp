@@ -85,7 +85,10 @@ Task<R> ask(caf::actor who, Duration timeout, Ts... xs) {
     ~Detach() { state->detach(); }
   } detach{state};
   auto span = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
-  actor_system().spawn([state, who, span, ... xs = std::move(xs)](caf::event_based_actor* self) mutable {
+  // (The state goes in as a spawn argument: CAF 0.17 dereferences a null
+  // argument tuple when a function actor is spawned with none.)
+  using State = std::shared_ptr<detail::AskState<R>>;
+  actor_system().spawn([who, span, ... xs = std::move(xs)](caf::event_based_actor* self, State state) mutable {
     auto fail = [state](caf::error& e) {
       state->post([state, e] {
         state->error = e;
@@ -111,7 +114,7 @@ Task<R> ask(caf::actor who, Duration timeout, Ts... xs) {
           },
           fail);
     }
-  });
+  }, state);
   co_await state->done.wait();
   if (state->error || !state->value) detail::throw_ask_error(state->error, timeout);
   if constexpr (!std::is_void_v<R>) co_return std::move(*state->value);

@@ -21,6 +21,7 @@ using members_atom = caf::atom_constant<caf::atom("members")>;
 
 /// The room: members in joining order, each with the mailbox of its call.
 struct Room {
+  std::string name;  // the sender of the room's own notices
   std::vector<std::pair<std::string, caf::actor>> members;
 
   void broadcast(const std::string& from, const std::string& text, const std::string& except) {
@@ -29,13 +30,14 @@ struct Room {
   }
 };
 
-caf::behavior room_actor(caf::stateful_actor<Room>* self) {
+caf::behavior room_actor(caf::stateful_actor<Room>* self, std::string room_name) {
+  self->state.name = std::move(room_name);
   return {
       [=](join_atom, const std::string& name, const caf::actor& inbox) {
         auto& members = self->state.members;
         for (auto& m : members)
           if (m.first == name) return false;
-        self->state.broadcast("room", name + " joined", name);
+        self->state.broadcast(self->state.name, name + " joined", name);  // the room's own notice
         members.emplace_back(name, inbox);
         return true;
       },
@@ -44,7 +46,7 @@ caf::behavior room_actor(caf::stateful_actor<Room>* self) {
         auto& members = self->state.members;
         auto before = members.size();
         std::erase_if(members, [&](auto& m) { return m.first == name; });
-        if (members.size() != before) self->state.broadcast("room", name + " left", name);
+        if (members.size() != before) self->state.broadcast(self->state.name, name + " left", name);
       },
       [=](members_atom) {
         std::vector<std::string> names;
@@ -105,7 +107,7 @@ class ChatRoom final : public chat::ChatRoomServicer {
 // [servicer]
 
 actio::Task<int> serve(int port, int loops) {
-  caf::actor room = actio::actor_system().spawn(room_actor);
+  caf::actor room = actio::actor_system().spawn(room_actor, std::string("room"));  // notices come from "room"
   auto server = actio::server({.loops = loops});
   chat::add_ChatRoomServicer_to_server(std::make_shared<ChatRoom>(room), server);
   int bound = server.add_insecure_port("127.0.0.1:" + std::to_string(port));
