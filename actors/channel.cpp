@@ -9,6 +9,7 @@
 #include "actio/actors.hpp"
 #include "detail/channel_state.hpp"
 #include "detail/client_call.hpp"
+#include "detail/interception.hpp"
 #include "detail/loop_actor.hpp"
 
 namespace actio {
@@ -159,9 +160,12 @@ caf::actor ChannelState::actor() {
 namespace {
 ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
                        ClientCall::Shape shape, EncodeFn encode, const void* request, const void* codec,
-                       const CallOptions& options, const char* what) {
+                       const CallOptions& options, const char* what, bool intercept = true) {
   if (!channel) throw UsageError("call on an empty Channel handle");
   channel->check_usable(what);
+  if (intercept && intercepts(*channel, shape)) {
+    return start_intercepted(channel, method, shape, encode, request, codec, options);
+  }
   auto* call = new ClientCall(channel, method, shape, options);
   if (!encode) {  // a stream-request call: no request now
     call->start_streaming(channel->stub());
@@ -200,6 +204,12 @@ ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel
                                     const CallOptions& options) {
   return start_call(channel, method, ClientCall::Shape::unary_stream, encode, request, codec, options,
                     "UnaryStreamMultiCallable");
+}
+
+ClientCall* start_call_direct(const std::shared_ptr<ChannelState>& channel, const std::string& method,
+                              ClientCall::Shape shape, EncodeFn encode, const void* request, const void* codec,
+                              const CallOptions& options) {
+  return start_call(channel, method, shape, encode, request, codec, options, "continuation", false);
 }
 
 grpc::ChannelArguments to_channel_args(const ChannelArguments& args, std::optional<Compression> compression) {
@@ -265,8 +275,11 @@ caf::actor Channel::actor() const {
 Channel insecure_channel(const std::string& target, const ChannelOptions& options) {
   auto& loop = EventLoop::require("actio::insecure_channel");
   auto args = detail::to_channel_args(options.args, options.compression);
+  auto interceptors = detail::sort_interceptors(options.interceptors);
   auto ch = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  return Channel(std::make_shared<detail::ChannelState>(loop, target, std::move(ch), false));
+  auto state = std::make_shared<detail::ChannelState>(loop, target, std::move(ch), false);
+  state->set_interceptors(std::move(interceptors));
+  return Channel(std::move(state));
 }
 
 Channel secure_channel(const std::string& target, const ChannelCredentials& credentials,
@@ -274,8 +287,11 @@ Channel secure_channel(const std::string& target, const ChannelCredentials& cred
   auto& loop = EventLoop::require("actio::secure_channel");
   if (!credentials.creds) throw UsageError("secure_channel needs credentials (ssl_channel_credentials)");
   auto args = detail::to_channel_args(options.args, options.compression);
+  auto interceptors = detail::sort_interceptors(options.interceptors);
   auto ch = grpc::CreateCustomChannel(target, credentials.creds, args);
-  return Channel(std::make_shared<detail::ChannelState>(loop, target, std::move(ch), true));
+  auto state = std::make_shared<detail::ChannelState>(loop, target, std::move(ch), true);
+  state->set_interceptors(std::move(interceptors));
+  return Channel(std::move(state));
 }
 
 ChannelCredentials ssl_channel_credentials(const std::string& root_certificates, const std::string& private_key,

@@ -5,6 +5,7 @@
 #include "actio/actors.hpp"
 #include "actio/security.hpp"
 #include "detail/channel_state.hpp"
+#include "detail/interception.hpp"
 #include "detail/loop_actor.hpp"
 
 namespace actio {
@@ -51,6 +52,8 @@ ClientCall::~ClientCall() {
   if (in_live_list_) channel_->unlink(this);
 }
 
+void ClientCall::make_proxy() { icpt_ = std::make_unique<Interception>(*this); }
+
 void ClientCall::start_unary(grpc::GenericStub& stub) {
   unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, request_, loop_->cq());
   unary_reader_->StartCall();
@@ -92,6 +95,12 @@ Task<void> ClientCall::write_request(EncodeFn encode, const void* request, const
   if (done_) throw InvalidStateError("RPC already finished.");
   if (half_closed_) throw InvalidStateError("RPC is half closed after calling \"done_writing\".");
   if (write_pending_) throw UsageError("write() called while another write() is pending");
+  if (icpt_) {  // into the interceptors' request stream
+    Message m;
+    encode(request, codec, m.buffer());
+    write_pending_ = true;
+    return icpt_->write(std::move(m));
+  }
   encode(request, codec, write_buf_);
   write_pending_ = true;
   return write_pending_message();
@@ -122,6 +131,10 @@ Task<void> ClientCall::done_writing(bool from_iterator) {
   Call keep((add_ref(), this));
   if (done_ || half_closed_) co_return;
   half_closed_ = true;
+  if (icpt_) {
+    icpt_->close_requests();
+    co_return;
+  }
   co_await CallWaiter(start_ev_, this);
   if (done_ || !start_ok_) co_return;
   write_ev_.clear();
@@ -140,7 +153,7 @@ void ClientCall::on_write(bool ok) {
 
 Task<void> ClientCall::await_unary_response() {
   Call keep((add_ref(), this));
-  if (!response_ready_ && !done_) {
+  if (!icpt_ && !response_ready_ && !done_) {
     if (co_await read_next(false)) {
       response_ = read_buf_;
       response_ready_ = true;
@@ -192,6 +205,7 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
   if (read_style_ == ReadStyle::none) read_style_ = style;
   if (read_style_ != style) throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
   if (read_pending_ && !pumping_) throw UsageError("read() called while another read() is pending");
+  if (icpt_) co_return co_await icpt_->read();
   for (;;) {
     if (!pumped_.empty()) {  // read ahead while someone awaited the status
       read_buf_ = std::move(pumped_.front());
@@ -228,6 +242,10 @@ void ClientCall::fetch_status() {
   // read ahead into a queue that read() serves first, so code(), details()
   // and the metadata never wait on a reader (the queue holds what the
   // server sent and nobody read yet).
+  if (icpt_) {
+    icpt_->fetch_status();
+    return;
+  }
   if (!stream_ || done_ || finish_issued_ || pumping_ || shape_ == Shape::stream_unary) return;
   pumping_ = true;
   pump(Call((add_ref(), this)));
@@ -269,6 +287,7 @@ bool ClientCall::cancel(const char* details) {
   details_ = details;
   ctx_.TryCancel();
   set_done();
+  if (icpt_) icpt_->on_cancel();
   return true;
 }
 
@@ -292,6 +311,7 @@ void ClientCall::set_done() {
     in_live_list_ = false;
     channel_->unlink(this);
   }
+  if (icpt_) icpt_->on_done();
   initial_ev_.set();
   done_ev_.set();
   read_ev_.set();
@@ -385,6 +405,7 @@ bool cancel_call(ClientCall* call) { return call->cancel(kLocalCancel); }
 bool cancel_call_with(ClientCall* call, const std::string& details) { return call->cancel(details.c_str()); }
 
 void throw_if_failed(ClientCall* call) {
+  if (auto* ic = call->interception(); ic && ic->error()) std::rethrow_exception(ic->error());
   if (call->locally_cancelled()) throw CancelledError(call->details());
   if (call->code() != StatusCode::OK) {
     throw AioRpcError(call->code(), call->details(), call->initial_metadata(), call->trailing_metadata(),
@@ -426,6 +447,7 @@ void Call::add_done_callback(std::function<void(const Call&)> cb) {
 Task<Metadata> Call::initial_metadata() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::initial_metadata");
+  if (auto* ic = c.interception()) co_return co_await ic->initial_metadata();
   co_await c.initial_metadata_event().wait();
   co_return c.initial_metadata();
 }
@@ -465,6 +487,10 @@ Task<std::string> Call::debug_error_string() const {
 Task<void> Call::wait_for_connection() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::wait_for_connection");
+  if (auto* ic = c.interception()) {
+    co_await ic->wait_for_connection();
+    co_return;
+  }
   // Returns once the call's metadata went out (the connection is up); a
   // call that failed first throws its status, as grpc.aio.
   co_await c.start_event().wait();

@@ -39,4 +39,26 @@ std::string decode_bytes(const grpc::ByteBuffer& in) {
   return out;
 }
 
+void copy_buffer(const grpc::ByteBuffer& in, grpc::ByteBuffer& out) { out = in; }
+
+void throw_undecodable(const char* type) {
+  throw UsageError(std::string("Message does not decode as ") + type);
+}
+
 }  // namespace actio::detail
+
+namespace actio {
+
+Message::Message() : buf_(std::make_shared<grpc::ByteBuffer>()) { detail::encode_bytes({}, *buf_); }
+
+Message Message::from_bytes(std::string_view bytes) {
+  Message m;
+  detail::encode_bytes(bytes, m.buffer());
+  return m;
+}
+
+std::size_t Message::size() const { return buf_->Valid() ? buf_->Length() : 0; }
+
+std::string Message::bytes() const { return detail::decode_bytes(*buf_); }
+
+}  // namespace actio

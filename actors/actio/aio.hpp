@@ -9,6 +9,7 @@
 #include "actio/event_loop.hpp"
 #include "actio/gather.hpp"
 #include "actio/generator.hpp"
+#include "actio/interceptor.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "actio/security.hpp"

@@ -28,6 +28,21 @@ class actor;
 
 namespace actio {
 
+/// One interceptor a call went through (Call::interceptors()).
+struct InterceptorRecord {
+  std::string name;
+  /// Times it ran (more than one when an outer interceptor retried).
+  int runs = 0;
+  /// Time from entering the interceptor to its answer, and the part of it
+  /// spent in its continuation(s) (the inner interceptors and the RPC's start).
+  Duration total{};
+  Duration in_continuation{};
+  int continuation_calls = 0;
+  /// What it changed, e.g. "timeout 5s -> 1s", "metadata +authorization",
+  /// "answered without an RPC", "replaced the response stream", "failed: ...".
+  std::vector<std::string> changes;
+};
+
 namespace detail {
 class ClientCall;
 void add_ref(ClientCall* call) noexcept;
@@ -126,6 +141,9 @@ class Call {
   const std::string& method() const;
   /// `<UnaryUnaryCall /pkg.S/M status=... details="...">`, before and after completion.
   std::string repr() const;
+  /// The client interceptors the call went through, outermost first (empty
+  /// without interceptors; complete once the chain has answered).
+  std::vector<InterceptorRecord> interceptors() const;
   /// The call's actor (spawned on first use): messages `cancel_atom` → bool,
   /// `status_atom` → (int code, std::string details) once done.
   caf::actor actor() const;

@@ -5,9 +5,11 @@
 /// grpc.aio's request_serializer / response_deserializer.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <typeinfo>
 
 namespace google::protobuf {
 class MessageLite;
@@ -24,17 +26,52 @@ struct Codec {
   std::function<T(std::string_view)> deserialize;  ///< may throw on bad input
 };
 
+/// A message as it passes through an interceptor: its wire bytes, decoded on
+/// demand. Copies share the bytes (they are never copied themselves), so
+/// handing a Message along costs nothing. A Message is itself a message type:
+/// multi-callables and handlers of Message pass the bytes through unchanged.
+///
+///   auto req = request.as<helloworld::HelloRequest>();   // decode
+///   co_return co_await continuation(details, actio::Message::of(changed));
+class Message {
+ public:
+  /// An empty (zero-length) message.
+  Message();
+  /// Encodes `value` with `codec` (protobuf / raw bytes by default).
+  template <class T>
+  static Message of(const T& value, const Codec<T>& codec = {});
+  /// The raw bytes as a message.
+  static Message from_bytes(std::string_view bytes);
+  /// Decodes as T with `codec`; throws UsageError if the bytes do not decode.
+  template <class T>
+  T as(const Codec<T>& codec = {}) const;
+  /// Length in bytes (on the wire, before compression).
+  std::size_t size() const;
+  /// A copy of the bytes.
+  std::string bytes() const;
+
+  /// For the framework: the bytes (a grpc::ByteBuffer shares them).
+  const grpc::ByteBuffer& buffer() const noexcept { return *buf_; }
+  grpc::ByteBuffer& buffer() noexcept { return *buf_; }
+
+ private:
+  std::shared_ptr<grpc::ByteBuffer> buf_;
+};
+
 namespace detail {
+/// Copies a buffer's slices (not their bytes) into/out of a Message.
+void copy_buffer(const grpc::ByteBuffer& in, grpc::ByteBuffer& out);
+[[noreturn]] void throw_undecodable(const char* type);
 
 void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& out);
 bool decode_message(const grpc::ByteBuffer& in, google::protobuf::MessageLite& msg);
 void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out);
 std::string decode_bytes(const grpc::ByteBuffer& in);
 
-/// True if T has a default codec (protobuf message or raw bytes).
+/// True if T has a default codec (protobuf message, raw bytes, Message).
 template <class T>
-inline constexpr bool has_default_codec =
-    std::is_base_of_v<google::protobuf::MessageLite, T> || std::is_same_v<T, std::string>;
+inline constexpr bool has_default_codec = std::is_base_of_v<google::protobuf::MessageLite, T> ||
+                                          std::is_same_v<T, std::string> || std::is_same_v<T, Message>;
 
 [[noreturn]] void throw_no_codec(const char* what);
 
@@ -56,6 +93,8 @@ void encode(const Codec<T>& codec, const T& value, grpc::ByteBuffer& out) {
     encode_message(value, out);
   } else if constexpr (std::is_same_v<T, std::string>) {
     encode_bytes(value, out);
+  } else if constexpr (std::is_same_v<T, Message>) {
+    copy_buffer(value.buffer(), out);
   } else {
     throw_no_codec("no serializer for this message type");
   }
@@ -76,6 +115,10 @@ bool decode(const Codec<T>& codec, const grpc::ByteBuffer& in, T& out) {
   } else if constexpr (std::is_same_v<T, std::string>) {
     out = decode_bytes(in);
     return true;
+  } else if constexpr (std::is_same_v<T, Message>) {
+    out = Message();  // copies share bytes: never write into another's
+    copy_buffer(in, out.buffer());
+    return true;
   } else {
     return false;
   }
@@ -89,4 +132,19 @@ void encode_thunk(const void* value, const void* codec, grpc::ByteBuffer& out) {
 }
 
 }  // namespace detail
+
+template <class T>
+Message Message::of(const T& value, const Codec<T>& codec) {
+  Message m;
+  detail::encode(codec, value, m.buffer());
+  return m;
+}
+
+template <class T>
+T Message::as(const Codec<T>& codec) const {
+  T out;
+  if (!detail::decode(codec, buffer(), out)) detail::throw_undecodable(typeid(T).name());
+  return out;
+}
+
 }  // namespace actio

@@ -6,8 +6,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "actio/event.hpp"
+#include "actio/interceptor.hpp"
 #include "actio/event_loop.hpp"
 #include "actio/options.hpp"
 
@@ -15,6 +17,17 @@ namespace actio::detail {
 
 class ClientCall;
 class LoopActor;
+
+/// A channel's client interceptors sorted by the arities each implements.
+struct InterceptorLists {
+  std::vector<std::shared_ptr<ClientInterceptor>> all;  // keeps them alive
+  std::vector<UnaryUnaryClientInterceptor*> unary_unary;
+  std::vector<UnaryStreamClientInterceptor*> unary_stream;
+  std::vector<StreamUnaryClientInterceptor*> stream_unary;
+  std::vector<StreamStreamClientInterceptor*> stream_stream;
+};
+/// Sorts `interceptors`; UsageError for a null one or one of no arity.
+InterceptorLists sort_interceptors(const std::vector<std::shared_ptr<ClientInterceptor>>& interceptors);
 
 class ChannelState : public std::enable_shared_from_this<ChannelState> {
  public:
@@ -29,6 +42,8 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   const std::string& target() const noexcept { return target_; }
   bool closed() const noexcept { return closed_; }
   bool secure() const noexcept { return secure_; }
+  const InterceptorLists& interceptors() const noexcept { return interceptors_; }
+  void set_interceptors(InterceptorLists lists) { interceptors_ = std::move(lists); }
   std::size_t live_calls() const noexcept { return live_count_; }
 
   // -- calls ----------------------------------------------------------------
@@ -54,6 +69,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub stub_;
   bool secure_;
+  InterceptorLists interceptors_;
   bool closed_ = false;
   bool io_interest_ = false;  // holds the loop's I/O interest (see EventLoop::add_io_interest)
   ClientCall* live_head_ = nullptr;

@@ -23,6 +23,7 @@ namespace actio::detail {
 
 class ChannelState;
 class LoopActor;
+class Interception;
 
 /// Converts gRPC's received metadata into Metadata.
 template <class Multimap>
@@ -94,6 +95,13 @@ class ClientCall {
   void add_done_callback(std::function<void(const Call&)> cb);
   caf::actor actor();
   const char* shape_name() const noexcept;
+
+  // -- interception (see detail/interception.hpp) ---------------------------
+
+  /// Makes this call a proxy driven by an interceptor chain (before use).
+  void make_proxy();
+  /// The proxy's interception; null for a plain call.
+  Interception* interception() const noexcept { return icpt_.get(); }
 
   // Intrusive list of the channel's live calls.
   ClientCall* live_prev = nullptr;
@@ -174,6 +182,7 @@ class ClientCall {
   Event initial_ev_;
   std::vector<std::function<void(const Call&)>> callbacks_;
   std::unique_ptr<LoopActor> actor_;
+  std::unique_ptr<Interception> icpt_;
   MemberOp<&ClientCall::on_finish> finish_op_;
   MemberOp<&ClientCall::on_read> read_op_;
   MemberOp<&ClientCall::on_stream_op> write_op_;
@@ -181,6 +190,7 @@ class ClientCall {
   MemberOp<&ClientCall::on_write> swrite_op_;
 
   friend class ChannelState;
+  friend class Interception;
 };
 
 }  // namespace actio::detail

@@ -23,8 +23,10 @@ enum class Compression { NoCompression = 0, Deflate = 1, Gzip = 2 };
 /// Channel connectivity states (grpc.ChannelConnectivity).
 enum class ChannelConnectivity { IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN };
 
-/// Per-call credentials (e.g. an access token); see security (later issue).
+/// Per-call credentials (e.g. an access token); see actio/security.hpp.
 class CallCredentials;
+/// A client interceptor; see actio/interceptor.hpp.
+class ClientInterceptor;
 
 /// A non-owning reference that binds only to lvalues (a temporary would
 /// dangle): `{.metadata = md}` refers to `md`, which the call copies when it
@@ -67,6 +69,10 @@ using ChannelArguments = std::vector<std::pair<std::string, OptionValue>>;
 struct ChannelOptions {
   ChannelArguments args;
   std::optional<Compression> compression;  ///< channel default compression
+  /// Client interceptors, outermost first (actio/interceptor.hpp). Each one
+  /// intercepts every arity it implements; one that implements none, or a
+  /// null pointer, is refused with UsageError when the channel is made.
+  std::vector<std::shared_ptr<ClientInterceptor>> interceptors;
 };
 
 }  // namespace actio
