@@ -470,6 +470,9 @@ Task<int> serve_until_signal(Server server, std::optional<Duration> grace) {
 
 Server server(ServerOptions options) {
   auto& loop = EventLoop::require("actio::server");
+  for (std::size_t i = 0; i < options.interceptors.size(); ++i) {
+    if (!options.interceptors[i]) throw UsageError("ServerOptions::interceptors[" + std::to_string(i) + "] is null");
+  }
   return Server(std::make_shared<detail::ServerState>(loop, std::move(options)));
 }
 

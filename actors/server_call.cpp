@@ -74,7 +74,7 @@ void ServerCall::on_accept(bool ok) {
   if (opts.compression) {
     ctx_.set_compression_algorithm(static_cast<grpc_compression_algorithm>(static_cast<int>(*opts.compression)));
   }
-  task_ = server.handler(index_).invoke(context_);
+  task_ = server.options().interceptors.empty() ? server.handler(index_).invoke(context_) : run_intercepted();
   drive();
 }
 
@@ -118,6 +118,12 @@ Detached ServerCall::drive() {
 
 void ServerCall::send_status() {
   status_sent_ = true;
+  if (code_ == StatusCode::OK && !response_observers_.empty() && !streaming_request() &&
+      kind() == RpcKind::unary_unary) {
+    observe(response_observers_, response_);
+  } else if (code_ == StatusCode::OK && !response_observers_.empty() && kind() == RpcKind::stream_unary) {
+    observe(response_observers_, response_);
+  }
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
   grpc::Status status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_);
   if (kind() == RpcKind::stream_unary && code_ == StatusCode::OK) {
@@ -159,6 +165,120 @@ void ServerCall::on_send_md(bool) {
 
 void ServerCall::maybe_destroy() {
   if (pending_ == 0) delete this;
+}
+
+const grpc::ByteBuffer& ServerCall::request_buffer() {
+  if (!request_observed_ && !request_observers_.empty()) {
+    request_observed_ = true;
+    observe(request_observers_, request_);
+  }
+  return request_;
+}
+
+void ServerCall::observe(std::vector<std::function<void(Message&)>>& observers, grpc::ByteBuffer& buffer) {
+  Message m;
+  m.buffer() = buffer;
+  for (auto& fn : observers) fn(m);
+  buffer = m.buffer();
+}
+
+void ServerCall::set_value(const std::type_info& type, std::shared_ptr<void> value) {
+  for (auto& [t, v] : values_) {
+    if (*t == type) {
+      v = std::move(value);
+      return;
+    }
+  }
+  values_.emplace_back(&type, std::move(value));
+}
+
+void* ServerCall::value(const std::type_info& type) const {
+  for (const auto& [t, v] : values_) {
+    if (*t == type) return v.get();
+  }
+  return nullptr;
+}
+
+namespace {
+using Clock = std::chrono::steady_clock;
+const char* kind_name(RpcKind k) {
+  switch (k) {
+    case RpcKind::unary_stream: return "unary-stream";
+    case RpcKind::stream_unary: return "stream-unary";
+    case RpcKind::stream_stream: return "stream-stream";
+    case RpcKind::unary_unary: break;
+  }
+  return "unary-unary";
+}
+}  // namespace
+
+Task<void> ServerCall::run_intercepted() {
+  HandlerCallDetails details;
+  details.method = method();
+  details.invocation_metadata = invocation_metadata();
+  details.kind = kind();
+  records_.resize(sl_->server().options().interceptors.size());
+  auto handler = co_await run_chain(0, std::move(details));
+  if (!handler || !handler->invoke) abort(StatusCode::UNIMPLEMENTED, "Method not found!", std::nullopt, true);
+  if (handler->kind != kind()) {
+    abort(StatusCode::INTERNAL,
+          std::string("A server interceptor gave a ") + kind_name(handler->kind) + " handler for a " +
+              kind_name(kind()) + " method",
+          std::nullopt, true);
+  }
+  intercepted_ = std::move(*handler);  // lives as long as the call (wrappers refer to it)
+  co_await intercepted_->invoke(context_);
+}
+
+Task<std::optional<RpcMethodHandler>> ServerCall::run_chain(std::size_t i, HandlerCallDetails details) {
+  const auto& list = sl_->server().options().interceptors;
+  if (i == list.size()) {
+    const RpcMethodHandler* h = sl_->server().find_handler(details.method);
+    if (!h) co_return std::nullopt;
+    co_return *h;
+  }
+  auto& record = records_[i];
+  if (record.name.empty()) record.name = list[i]->name();
+  ++record.runs;
+  HandlerCallDetails received = details;
+  ServerContinuation continuation = [self = this, i, received](HandlerCallDetails d) {
+    return continue_chain(self, i, received, std::move(d));
+  };
+  auto start = Clock::now();
+  std::optional<RpcMethodHandler> handler;
+  try {
+    handler = co_await list[i]->intercept_service(std::move(continuation), std::move(details));
+  } catch (const AbortError&) {
+    record.total += Clock::now() - start;
+    record.changes.emplace_back("aborted");
+    throw;
+  } catch (const std::exception& e) {
+    record.total += Clock::now() - start;
+    record.changes.emplace_back(std::string("failed: ") + e.what());
+    throw;
+  }
+  record.total += Clock::now() - start;
+  if (!handler) {
+    record.changes.emplace_back("gave no handler");
+  } else if (record.continuation_calls == 0) {
+    record.changes.emplace_back("handled without the service's handler");
+  }
+  co_return handler;
+}
+
+Task<std::optional<RpcMethodHandler>> ServerCall::continue_chain(ServerCall* self, std::size_t i,
+                                                                 HandlerCallDetails received,
+                                                                 HandlerCallDetails details) {
+  auto& record = self->records_[i];
+  ++record.continuation_calls;
+  if (received.method != details.method) record.changes.push_back("method " + received.method + " -> " + details.method);
+  for (const auto& [k, v] : details.invocation_metadata) {
+    if (!received.invocation_metadata.contains(k)) record.changes.push_back("metadata +" + k);
+  }
+  auto start = Clock::now();
+  auto handler = co_await self->run_chain(i + 1, std::move(details));
+  record.in_continuation += Clock::now() - start;
+  co_return handler;
 }
 
 const Metadata& ServerCall::invocation_metadata() {
@@ -210,6 +330,7 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
+  if (!response_observers_.empty()) observe(response_observers_, message);
   grpc::WriteOptions options;
   if (std::exchange(no_compress_next_, false)) options.set_no_compression();
   if (kind() == RpcKind::stream_stream) {
@@ -238,6 +359,7 @@ Task<bool> ServerCall::read_next() {
   start_op();
   co_await read_done_.wait();
   if (!read_ok_) read_ended_ = true;
+  if (read_ok_ && !request_observers_.empty()) observe(request_observers_, read_buf_);
   co_return read_ok_;
 }
 
@@ -376,6 +498,45 @@ void ServicerContext::disable_next_message_compression() {
 caf::actor ServicerContext::actor() { return on_loop(call_, "ServicerContext::actor").actor(); }
 const grpc::ByteBuffer& ServicerContext::request_buffer_() const { return call_->request_buffer(); }
 grpc::ByteBuffer& ServicerContext::response_buffer_() { return call_->response_buffer(); }
+void ServicerContext::set_value_(const std::type_info& type, std::shared_ptr<void> value) {
+  on_loop(call_, "ServicerContext::set_value").set_value(type, std::move(value));
+}
+void* ServicerContext::value_(const std::type_info& type) const {
+  return on_loop(call_, "ServicerContext::value").value(type);
+}
+void ServicerContext::add_request_observer(std::function<void(Message&)> fn) {
+  on_loop(call_, "ServicerContext::add_request_observer").add_request_observer(std::move(fn));
+}
+void ServicerContext::add_response_observer(std::function<void(Message&)> fn) {
+  on_loop(call_, "ServicerContext::add_response_observer").add_response_observer(std::move(fn));
+}
+std::vector<InterceptorRecord> ServicerContext::interceptors() const {
+  return on_loop(call_, "ServicerContext::interceptors").records();
+}
+
+namespace {
+Task<void> reject(ServicerContext& context, StatusCode code, std::string details) {
+  context.abort(code, std::move(details));
+  co_return;
+}
+}  // namespace
+
+RpcMethodHandler rejecting_handler(RpcKind kind, StatusCode code, std::string details) {
+  if (code == StatusCode::OK) throw UsageError("rejecting_handler needs a non-OK status code");
+  return {kind, [code, details = std::move(details)](ServicerContext& context) {
+            return reject(context, code, details);
+          }};
+}
+
+RpcMethodHandler wrap_handler(RpcMethodHandler handler, HandlerWrapper around) {
+  if (!handler.invoke) throw UsageError("wrap_handler: the handler is empty");
+  if (!around) throw UsageError("wrap_handler: the wrapper is empty");
+  RpcKind kind = handler.kind;
+  return {kind, [inner = std::move(handler), around = std::move(around)](ServicerContext& context) {
+            return around(context, inner);
+          }};
+}
+
 void ServicerContext::fail_to_parse_request_() {
   call_->abort(StatusCode::INTERNAL, "Failed to parse request message", std::nullopt, true);
 }

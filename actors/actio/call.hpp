@@ -17,6 +17,7 @@
 #include "actio/codec.hpp"
 #include "actio/errors.hpp"
 #include "actio/event.hpp"
+#include "actio/interceptor_record.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "actio/status.hpp"
@@ -27,21 +28,6 @@ class actor;
 }
 
 namespace actio {
-
-/// One interceptor a call went through (Call::interceptors()).
-struct InterceptorRecord {
-  std::string name;
-  /// Times it ran (more than one when an outer interceptor retried).
-  int runs = 0;
-  /// Time from entering the interceptor to its answer, and the part of it
-  /// spent in its continuation(s) (the inner interceptors and the RPC's start).
-  Duration total{};
-  Duration in_continuation{};
-  int continuation_calls = 0;
-  /// What it changed, e.g. "timeout 5s -> 1s", "metadata +authorization",
-  /// "answered without an RPC", "replaced the response stream", "failed: ...".
-  std::vector<std::string> changes;
-};
 
 namespace detail {
 class ClientCall;

@@ -10,6 +10,7 @@
 
 #include "actio/codec.hpp"
 #include "actio/generator.hpp"
+#include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "actio/security.hpp"
 #include "actio/servicer_context.hpp"
@@ -162,6 +163,47 @@ RpcMethodHandler stream_stream_rpc_method_handler(F fn, Codec<Req> request_codec
       [](const auto& b, ServicerContext& ctx) { return detail::run_stream_stream<Req>(b, ctx); });
 }
 
+/// What a server interceptor knows about a call before its handler runs
+/// (grpc.HandlerCallDetails).
+struct HandlerCallDetails {
+  std::string method;            ///< "/pkg.Service/Method"
+  Metadata invocation_metadata;  ///< the client's metadata
+  RpcKind kind = RpcKind::unary_unary;  ///< the method's shape (to build a handler of the right shape)
+};
+
+/// Runs the inner interceptors and finds the handler for `details.method`
+/// (nullopt if there is none: the call then ends UNIMPLEMENTED). Passing
+/// details with another method routes the call to that method's handler.
+using ServerContinuation = std::function<Task<std::optional<RpcMethodHandler>>(HandlerCallDetails)>;
+
+/// A server interceptor (grpc.aio.ServerInterceptor): sees each call before
+/// its handler runs and gives the handler to run — the continuation's, a
+/// wrapped one (wrap_handler), a rejecting one (rejecting_handler), or none
+/// (UNIMPLEMENTED "Method not found!"). Interceptors run in list order, the
+/// first outermost. Only methods the server registered reach interceptors:
+/// gRPC answers an unknown method UNIMPLEMENTED itself.
+class ServerInterceptor {
+ public:
+  virtual ~ServerInterceptor() = default;
+  /// The name the call's interceptor record shows.
+  virtual std::string name() const { return "interceptor"; }
+  virtual Task<std::optional<RpcMethodHandler>> intercept_service(ServerContinuation continuation,
+                                                                  HandlerCallDetails details) = 0;
+};
+
+/// A handler of `kind` that ends the call with `code` and `details` (an
+/// interceptor's way to reject a call, e.g. UNAUTHENTICATED).
+RpcMethodHandler rejecting_handler(RpcKind kind, StatusCode code, std::string details);
+
+/// The code a wrapped handler runs around the handler it wraps: it runs the
+/// handler by awaiting `handler.invoke(context)` (or does not run it).
+using HandlerWrapper = std::function<Task<void>(ServicerContext& context, const RpcMethodHandler& handler)>;
+
+/// Wraps `handler`: `around(context, handler)` runs in its place. Before the
+/// handler it can set values and observers on the context (set_value,
+/// add_request_observer, add_response_observer); after it, see the outcome.
+RpcMethodHandler wrap_handler(RpcMethodHandler handler, HandlerWrapper around);
+
 /// Options of actio::server().
 struct ServerOptions {
   /// Event loops (threads) serving calls, each with its own completion queue.
@@ -181,6 +223,9 @@ struct ServerOptions {
   /// Serve grpc.reflection.v1alpha.ServerReflection (grpc++_reflection): the
   /// services and the protobuf descriptors linked into the program.
   bool reflection = false;
+  /// Server interceptors, outermost first; a null one is refused with
+  /// UsageError by actio::server().
+  std::vector<std::shared_ptr<ServerInterceptor>> interceptors;
 };
 
 namespace detail {

@@ -3,12 +3,15 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <typeinfo>
 #include <vector>
 #include <optional>
 #include <string>
 
 #include "actio/codec.hpp"
 #include "actio/errors.hpp"
+#include "actio/interceptor_record.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "actio/status.hpp"
@@ -107,6 +110,28 @@ class ServicerContext {
   /// The server-call actor (spawned on first use): `cancel_atom` → bool.
   caf::actor actor();
 
+  // -- for server interceptors --------------------------------------------------
+
+  /// Per-request data keyed by its type: a server interceptor sets it, the
+  /// handler reads it (what grpc.aio users emulate with contextvars).
+  ///   ctx.set_value(User{"ada"});   ...   if (const User* u = ctx.value<User>()) ...
+  template <class T>
+  void set_value(T value) {
+    set_value_(typeid(T), std::make_shared<T>(std::move(value)));
+  }
+  /// The value of type T set on this call, or nullptr.
+  template <class T>
+  T* value() const {
+    return static_cast<T*>(value_(typeid(T)));
+  }
+  /// Runs `fn(message)` on every request before the handler gets it (the
+  /// single request of a unary-request call too); fn may change it.
+  void add_request_observer(std::function<void(Message&)> fn);
+  /// Runs `fn(message)` on every response before it is sent; fn may change it.
+  void add_response_observer(std::function<void(Message&)> fn);
+  /// The server interceptors this call went through, outermost first.
+  std::vector<InterceptorRecord> interceptors() const;
+
   /// For handler adapters: the request bytes and the response to fill.
   const grpc::ByteBuffer& request_buffer_() const;
   grpc::ByteBuffer& response_buffer_();
@@ -117,6 +142,8 @@ class ServicerContext {
   Task<void> write_bytes_(grpc::ByteBuffer&& message);
   /// For handler adapters: ends the call with INTERNAL (undecodable request).
   [[noreturn]] void fail_to_parse_request_();
+  void set_value_(const std::type_info& type, std::shared_ptr<void> value);
+  void* value_(const std::type_info& type) const;
 
  private:
   detail::ServerCall* call_;

@@ -109,9 +109,17 @@ class ServerCall {
   void add_done_callback(std::function<void(ServicerContext&)> cb);
   void set_compression(Compression algorithm);
   void disable_next_message_compression() noexcept { no_compress_next_ = true; }
-  const grpc::ByteBuffer& request_buffer() const noexcept { return request_; }
+  const grpc::ByteBuffer& request_buffer();
   grpc::ByteBuffer& response_buffer() noexcept { return response_; }
   caf::actor actor();
+
+  // -- server interceptors ------------------------------------------------------
+
+  void add_request_observer(std::function<void(Message&)> fn) { request_observers_.push_back(std::move(fn)); }
+  void add_response_observer(std::function<void(Message&)> fn) { response_observers_.push_back(std::move(fn)); }
+  void set_value(const std::type_info& type, std::shared_ptr<void> value);
+  void* value(const std::type_info& type) const;
+  const std::vector<InterceptorRecord>& records() const noexcept { return records_; }
 
  private:
   template <void (ServerCall::*Fn)(bool)>
@@ -139,6 +147,12 @@ class ServerCall {
     loop().op_finished();
   }
   void maybe_destroy();
+  /// Runs the server interceptors, then the handler they gave.
+  Task<void> run_intercepted();
+  Task<std::optional<RpcMethodHandler>> run_chain(std::size_t i, HandlerCallDetails details);
+  static Task<std::optional<RpcMethodHandler>> continue_chain(ServerCall* self, std::size_t i,
+                                                              HandlerCallDetails received, HandlerCallDetails details);
+  void observe(std::vector<std::function<void(Message&)>>& observers, grpc::ByteBuffer& buffer);
 
   ServerLoop* sl_;
   int index_;
@@ -174,6 +188,14 @@ class ServerCall {
   bool no_compress_next_ = false;
   std::vector<std::function<void(ServicerContext&)>> done_callbacks_;
   std::unique_ptr<LoopActor> actor_;
+  // Server interceptors: the handler they gave, what they did, and what
+  // they hand the handler.
+  std::optional<RpcMethodHandler> intercepted_;
+  std::vector<InterceptorRecord> records_;
+  std::vector<std::function<void(Message&)>> request_observers_;
+  std::vector<std::function<void(Message&)>> response_observers_;
+  bool request_observed_ = false;
+  std::vector<std::pair<const std::type_info*, std::shared_ptr<void>>> values_;
   MemberOp<&ServerCall::on_accept> accept_op_;
   MemberOp<&ServerCall::on_finish> finish_op_;
   MemberOp<&ServerCall::on_done> done_op_;
@@ -213,6 +235,11 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::pair<ActioService*, int> slot(int index) const noexcept { return slots_[static_cast<std::size_t>(index)]; }
   const RpcMethodHandler& handler(int index) const noexcept { return *method_handlers_[index]; }
   const std::string& method_name(int index) const noexcept { return method_names_[index]; }
+  /// The handler registered for `method`, or null (for interceptors' routing).
+  const RpcMethodHandler* find_handler(const std::string& method) const {
+    auto it = handlers_.find(method);
+    return it == handlers_.end() ? nullptr : &it->second;
+  }
   int method_count() const noexcept { return static_cast<int>(method_names_.size()); }
   std::atomic<int>& active_rpcs() noexcept { return active_rpcs_; }
   bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
