@@ -1,4 +1,5 @@
 #include "actio/channel.hpp"
+#include "actio/inspect.hpp"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
@@ -24,6 +25,7 @@ ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<
     : loop_(&loop), target_(std::move(target)), channel_(channel), stub_(channel), secure_(secure) {
   loop_->add_io_interest();
   io_interest_ = true;
+  endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::channel, target_, loop_->id(), channel_);
   hook_id_ = loop_->add_shutdown_hook([this] {
     hook_id_ = 0;
     closed_ = true;
@@ -34,6 +36,7 @@ ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<
 }
 
 ChannelState::~ChannelState() {
+  inspect::endpoint_removed(endpoint_);
   if (hook_id_) {
     drop_io_interest();
     loop_->remove_shutdown_hook(hook_id_);
@@ -82,6 +85,13 @@ Task<void> ChannelState::close(std::optional<Duration> grace) {
   }
   cancel_all(kLocalCancel);
   drop_io_interest();  // a closed channel does no more I/O of its own
+  if (endpoint_) {
+    {
+      std::lock_guard<std::mutex> lock(endpoint_->mu);
+      endpoint_->channel.reset();
+    }
+    inspect::endpoint_state(*endpoint_, "SHUTDOWN");
+  }
 }
 
 namespace {
@@ -168,6 +178,7 @@ ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::
   }
   auto* call = new ClientCall(channel, method, shape, options);
   if (!encode) {  // a stream-request call: no request now
+    if (intercept) call->inspect(options);
     call->start_streaming(channel->stub());
     return call;
   }
@@ -178,6 +189,7 @@ ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::
     call->release();
     throw;
   }
+  if (intercept) call->inspect(options);
   if (shape == ClientCall::Shape::unary_stream) {
     call->start_unary_stream(channel->stub());
   } else {
@@ -274,6 +286,7 @@ caf::actor Channel::actor() const {
 
 Channel insecure_channel(const std::string& target, const ChannelOptions& options) {
   auto& loop = EventLoop::require("actio::insecure_channel");
+  inspect::start_from_environment();
   auto args = detail::to_channel_args(options.args, options.compression);
   auto interceptors = detail::sort_interceptors(options.interceptors);
   auto ch = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
@@ -285,6 +298,7 @@ Channel insecure_channel(const std::string& target, const ChannelOptions& option
 Channel secure_channel(const std::string& target, const ChannelCredentials& credentials,
                        const ChannelOptions& options) {
   auto& loop = EventLoop::require("actio::secure_channel");
+  inspect::start_from_environment();
   if (!credentials.creds) throw UsageError("secure_channel needs credentials (ssl_channel_credentials)");
   auto args = detail::to_channel_args(options.args, options.compression);
   auto interceptors = detail::sort_interceptors(options.interceptors);

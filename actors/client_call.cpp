@@ -28,7 +28,7 @@ grpc_compression_algorithm to_grpc(Compression c) {
 ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
                        const CallOptions& options)
     : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
-  finish_op_.self = read_op_.self = write_op_.self = start_op_.self = swrite_op_.self = this;
+  finish_op_.self = read_op_.self = write_op_.self = start_op_.self = swrite_op_.self = md_op_.self = this;
   if (options.credentials && *options.credentials.get()) {
     if (!channel_->secure()) throw UsageError("Call credentials are only valid on secure channels");
     ctx_.set_credentials((*options.credentials.get())->get());
@@ -50,6 +50,20 @@ ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method
 
 ClientCall::~ClientCall() {
   if (in_live_list_) channel_->unlink(this);
+}
+
+void ClientCall::inspect(const CallOptions& options) {
+  if (!inspect::enabled()) return;
+  static const Metadata kNone;
+  const Metadata& md = options.metadata ? *options.metadata.get() : kNone;
+  double deadline = options.timeout ? inspect::now() + options.timeout->count() : 0;
+  rec_ = inspect::call_started(inspect::Side::client, static_cast<inspect::Shape>(static_cast<int>(shape_) + 1),
+                               method_, channel_->target(), channel_->endpoint_record(), loop_->id(), deadline, md);
+  if (!rec_) return;
+  if (shape_ == Shape::unary_unary || shape_ == Shape::unary_stream) {
+    if (!icpt_) inspect::message(*rec_, false, request_);
+    inspect::half_closed(*rec_);
+  }
 }
 
 void ClientCall::make_proxy() { icpt_ = std::make_unique<Interception>(*this); }
@@ -99,10 +113,12 @@ Task<void> ClientCall::write_request(EncodeFn encode, const void* request, const
     Message m;
     encode(request, codec, m.buffer());
     write_pending_ = true;
+    if (rec_) inspect::message(*rec_, false, m.buffer());
     return icpt_->write(std::move(m));
   }
   encode(request, codec, write_buf_);
   write_pending_ = true;
+  if (rec_) inspect::message(*rec_, false, write_buf_);
   return write_pending_message();
 }
 
@@ -131,6 +147,7 @@ Task<void> ClientCall::done_writing(bool from_iterator) {
   Call keep((add_ref(), this));
   if (done_ || half_closed_) co_return;
   half_closed_ = true;
+  if (rec_) inspect::half_closed(*rec_);
   if (icpt_) {
     icpt_->close_requests();
     co_return;
@@ -191,6 +208,7 @@ void ClientCall::on_read(bool ok) {
     if (!initial_ev_.is_set()) {
       initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
       initial_ev_.set();
+      if (rec_ && !std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
     }
   } else {
     issue_finish();  // the stream ended (or the call failed): fetch the status
@@ -227,14 +245,37 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
   co_return false;
 }
 
+void ClientCall::request_initial_metadata() {
+  if (!stream_ || icpt_ || done_ || md_pending_ || read_pending_ || finish_issued_ || initial_ev_.is_set()) return;
+  md_pending_ = true;
+  stream_->ReadInitialMetadata(&md_op_);
+  start_op();
+}
+
+void ClientCall::on_initial_md(bool ok) {
+  end_op();
+  md_pending_ = false;
+  if (ok && !initial_ev_.is_set()) {
+    initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+    if (rec_ && !std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
+  }
+  initial_ev_.set();  // failed: the status will tell; waiters see no headers
+  ++handle_refs_;
+  release();
+}
+
 Task<bool> ClientCall::read_one(grpc::ByteBuffer& into) {
+  if (md_pending_) co_await CallWaiter(initial_ev_, this);  // one metadata receiver at a time
+  if (done_) co_return false;
   read_ev_.clear();
   read_got_message_ = false;
   read_pending_ = true;
   stream_->Read(&into, &read_op_);
   start_op();
   co_await CallWaiter(read_ev_, this);
-  co_return std::exchange(read_got_message_, false);
+  bool got = std::exchange(read_got_message_, false);
+  if (got && rec_) inspect::message(*rec_, true, into);
+  co_return got;
 }
 
 void ClientCall::fetch_status() {
@@ -299,6 +340,7 @@ void ClientCall::on_finish(bool /*ok*/) {
     debug_ = ctx_.debug_error_string();
     initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
     trailing_md_ = to_metadata(ctx_.GetServerTrailingMetadata());
+    if (rec_ && shape_ == Shape::unary_unary && code_ == StatusCode::OK) inspect::message(*rec_, true, response_);
     set_done();
   }
   ++handle_refs_;  // keep alive across maybe_destroy while callbacks are queued
@@ -307,6 +349,14 @@ void ClientCall::on_finish(bool /*ok*/) {
 
 void ClientCall::set_done() {
   done_ = true;
+  if (rec_) {
+    if (!std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
+    const char* by = local_cancel_                              ? "local"
+                     : code_ == StatusCode::DEADLINE_EXCEEDED ? "deadline"
+                     : code_ == StatusCode::CANCELLED         ? "peer"
+                                                                : nullptr;
+    inspect::finished(*rec_, code_, details_, trailing_md_, by);
+  }
   if (in_live_list_) {
     in_live_list_ = false;
     channel_->unlink(this);
@@ -448,6 +498,7 @@ Task<Metadata> Call::initial_metadata() const {
   Call keep = *this;
   auto& c = checked(call_, "Call::initial_metadata");
   if (auto* ic = c.interception()) co_return co_await ic->initial_metadata();
+  c.request_initial_metadata();
   co_await c.initial_metadata_event().wait();
   co_return c.initial_metadata();
 }

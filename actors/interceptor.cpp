@@ -290,6 +290,8 @@ ClientCall* start_intercepted(const std::shared_ptr<ChannelState>& channel, cons
       throw;
     }
   }
+  p->inspect(options);
+  if (encode && p->record()) inspect::message(*p->record(), false, payload.buffer());
   switch (shape) {
     case ClientCall::Shape::unary_unary:
       chain->records.resize(chain_length<UnaryUnaryArity>(*channel));
@@ -355,6 +357,7 @@ Detached Interception::drive_task(ClientCall* self, std::shared_ptr<Chain> /*cha
     error = std::current_exception();
   }
   ic.chain_task_ = nullptr;
+  if (auto* rec = self->record()) inspect::interceptors(*rec, ic.records());
   if (error) {
     ic.fail(error);
   } else if (self->done()) {
@@ -380,6 +383,7 @@ void Interception::bind_response(Message response) {
   p.response_ready_ = true;
   p.code_ = StatusCode::OK;
   p.details_.clear();
+  if (p.rec_) inspect::message(*p.rec_, true, p.response_);
   bound_.set();
   p.set_done();
 }
@@ -457,6 +461,7 @@ void Interception::finish_from_inner() {
   if (p.code_ == StatusCode::OK &&
       (p.shape_ == ClientCall::Shape::unary_unary || p.shape_ == ClientCall::Shape::stream_unary)) {
     p.response_ = x->response_;
+    if (p.rec_) inspect::message(*p.rec_, true, p.response_);
     // A plain unary-unary call keeps its response without the flag.
     p.response_ready_ = x->response_ready_ || (x->shape_ == ClientCall::Shape::unary_unary && !x->icpt_);
   }
@@ -510,6 +515,7 @@ Task<bool> Interception::read() {
     }
     if (got) {
       p->read_buf_ = inner_.get()->read_buffer();
+      if (p->rec_) inspect::message(*p->rec_, true, p->read_buf_);
       co_return true;
     }
     finish_from_inner();
@@ -533,6 +539,7 @@ Task<bool> Interception::read() {
     }
     if (m) {
       p->read_buf_ = m->buffer();
+      if (p->rec_) inspect::message(*p->rec_, true, p->read_buf_);
       co_return true;
     }
     if (ClientCall* x = inner_.get()) {

@@ -1,4 +1,5 @@
 #include "actio/server.hpp"
+#include "actio/inspect.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -249,6 +250,22 @@ void ServerState::start() {
     }
   }
   phase_ = Phase::running;
+  if (inspected_) {
+    std::string targets;
+    for (const auto& a : addresses_) targets += (targets.empty() ? "" : ",") + a;
+    endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::server, targets, home_->id());
+    if (endpoint_) {
+      {
+        std::lock_guard<std::mutex> lock(endpoint_->mu);
+        for (const auto& name : method_names_) {
+          auto svc = service_prefix(name);
+          if (svc.size() >= 2) svc = svc.substr(1, svc.size() - 2);  // "/pkg.Svc/" -> "pkg.Svc"
+          if (endpoint_->services.empty() || endpoint_->services.back() != svc) endpoint_->services.push_back(svc);
+        }
+      }
+      inspect::endpoint_state(*endpoint_, "running");
+    }
+  }
   for (int i = 0; i < options_.loops; ++i) {
     loops_.push_back(std::make_unique<ServerLoop>(*this, i, std::move(cqs[i])));
     loops_.back()->start();
@@ -272,6 +289,7 @@ void ServerState::finish_stop() {
   loops_.clear();
   server_.reset();
   phase_ = Phase::stopped;
+  if (endpoint_) inspect::endpoint_removed(std::exchange(endpoint_, nullptr));
   home_->cancel_timer(std::exchange(cancel_timer_, {}));
   terminated_.set();
 }
@@ -291,6 +309,7 @@ Task<void> ServerState::stop(std::optional<Duration> grace) {
       co_return;
     case Phase::running: {
       phase_ = Phase::stopping;
+      if (endpoint_) inspect::endpoint_state(*endpoint_, "stopping");
       accepting_.store(false, std::memory_order_release);
       stop_deadline_ = deadline;
       auto sys_deadline = std::chrono::system_clock::now() + g;
@@ -470,6 +489,7 @@ Task<int> serve_until_signal(Server server, std::optional<Duration> grace) {
 
 Server server(ServerOptions options) {
   auto& loop = EventLoop::require("actio::server");
+  inspect::start_from_environment();
   for (std::size_t i = 0; i < options.interceptors.size(); ++i) {
     if (!options.interceptors[i]) throw UsageError("ServerOptions::interceptors[" + std::to_string(i) + "] is null");
   }

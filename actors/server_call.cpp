@@ -66,6 +66,7 @@ void ServerCall::on_accept(bool ok) {
   counted_active_ = true;
   const auto& opts = server.options();
   if (opts.maximum_concurrent_rpcs && active > *opts.maximum_concurrent_rpcs) {
+    if (inspect::enabled() && server.inspected()) start_inspection();
     code_ = StatusCode::RESOURCE_EXHAUSTED;
     details_ = "Concurrent RPC limit exceeded!";
     send_status();
@@ -74,8 +75,21 @@ void ServerCall::on_accept(bool ok) {
   if (opts.compression) {
     ctx_.set_compression_algorithm(static_cast<grpc_compression_algorithm>(static_cast<int>(*opts.compression)));
   }
+  if (inspect::enabled() && server.inspected()) start_inspection();
   task_ = server.options().interceptors.empty() ? server.handler(index_).invoke(context_) : run_intercepted();
   drive();
+}
+
+void ServerCall::start_inspection() {
+  auto t = time_remaining();
+  double deadline = t ? inspect::now() + t->count() : 0;
+  rec_ = inspect::call_started(inspect::Side::server, static_cast<inspect::Shape>(static_cast<int>(kind()) + 1),
+                               method(), peer(), sl_->server().endpoint_record(), loop().id(), deadline,
+                               invocation_metadata());
+  if (rec_ && !streaming_request()) {
+    inspect::message(*rec_, true, request_);
+    inspect::half_closed(*rec_);
+  }
 }
 
 Detached ServerCall::drive() {
@@ -118,6 +132,18 @@ Detached ServerCall::drive() {
 
 void ServerCall::send_status() {
   status_sent_ = true;
+  struct Report {  // after the observers may have changed the response
+    ServerCall* self;
+    ~Report() {
+      if (!self->rec_) return;
+      if (self->code_ == StatusCode::OK &&
+          (self->kind() == RpcKind::unary_unary || self->kind() == RpcKind::stream_unary)) {
+        inspect::message(*self->rec_, false, self->response_);
+      }
+      inspect::finished(*self->rec_, self->code_, self->details_, self->trailing_md_,
+                        self->code_ == StatusCode::CANCELLED ? "local" : nullptr);
+    }
+  } report{this};
   if (code_ == StatusCode::OK && !response_observers_.empty() && !streaming_request() &&
       kind() == RpcKind::unary_unary) {
     observe(response_observers_, response_);
@@ -153,6 +179,11 @@ void ServerCall::on_done(bool) {
   if (ctx_.IsCancelled()) {
     cancelled_ = true;
     if (handler_running_) task_.cancel();
+    if (rec_) {
+      bool deadline = time_remaining() && time_remaining()->count() <= 0;
+      inspect::finished(*rec_, deadline ? StatusCode::DEADLINE_EXCEEDED : StatusCode::CANCELLED,
+                        deadline ? "Deadline Exceeded" : "Cancelled", {}, deadline ? "deadline" : "peer");
+    }
   }
   maybe_destroy();
 }
@@ -219,6 +250,7 @@ Task<void> ServerCall::run_intercepted() {
   details.kind = kind();
   records_.resize(sl_->server().options().interceptors.size());
   auto handler = co_await run_chain(0, std::move(details));
+  if (rec_) inspect::interceptors(*rec_, records_);
   if (!handler || !handler->invoke) abort(StatusCode::UNIMPLEMENTED, "Method not found!", std::nullopt, true);
   if (handler->kind != kind()) {
     abort(StatusCode::INTERNAL,
@@ -298,6 +330,7 @@ Task<void> ServerCall::send_initial_metadata(Metadata md) {
   if (initial_md_sent_ || status_sent_) throw UsageError("Send initial metadata failed: already sent");
   initial_md_sent_ = true;
   for (const auto& [k, v] : md) ctx_.AddInitialMetadata(k, v);
+  if (rec_) inspect::headers(*rec_, md);
   ++pending_;  // keeps this alive until the coroutine is done with it
   if (streaming_request()) {
     stream_.SendInitialMetadata(&send_md_op_);
@@ -331,6 +364,7 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
     ~Unpin() { --self->pending_; }
   } unpin{this};
   if (!response_observers_.empty()) observe(response_observers_, message);
+  if (rec_) inspect::message(*rec_, false, message);
   grpc::WriteOptions options;
   if (std::exchange(no_compress_next_, false)) options.set_no_compression();
   if (kind() == RpcKind::stream_stream) {
@@ -360,6 +394,13 @@ Task<bool> ServerCall::read_next() {
   co_await read_done_.wait();
   if (!read_ok_) read_ended_ = true;
   if (read_ok_ && !request_observers_.empty()) observe(request_observers_, read_buf_);
+  if (rec_) {
+    if (read_ok_) {
+      inspect::message(*rec_, true, read_buf_);
+    } else {
+      inspect::half_closed(*rec_);
+    }
+  }
   co_return read_ok_;
 }
 

@@ -263,6 +263,8 @@ class Server {
   /// `(port_atom)` → std::vector<int> of bound ports, `(health_atom,
   /// std::string service, bool serving)` → true (set_serving_status).
   caf::actor actor() const;
+  /// For the framework.
+  const std::shared_ptr<detail::ServerState>& state() const noexcept { return state_; }
 
  private:
   void check(const char* what) const;

@@ -10,6 +10,7 @@
 
 #include "actio/event.hpp"
 #include "actio/interceptor.hpp"
+#include "detail/registry.hpp"
 #include "actio/event_loop.hpp"
 #include "actio/options.hpp"
 
@@ -43,6 +44,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   bool closed() const noexcept { return closed_; }
   bool secure() const noexcept { return secure_; }
   const InterceptorLists& interceptors() const noexcept { return interceptors_; }
+  const std::shared_ptr<inspect::EndpointRecord>& endpoint_record() const noexcept { return endpoint_; }
   void set_interceptors(InterceptorLists lists) { interceptors_ = std::move(lists); }
   std::size_t live_calls() const noexcept { return live_count_; }
 
@@ -70,6 +72,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   grpc::GenericStub stub_;
   bool secure_;
   InterceptorLists interceptors_;
+  std::shared_ptr<inspect::EndpointRecord> endpoint_;  // null unless inspected
   bool closed_ = false;
   bool io_interest_ = false;  // holds the loop's I/O interest (see EventLoop::add_io_interest)
   ClientCall* live_head_ = nullptr;

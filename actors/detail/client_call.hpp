@@ -18,6 +18,7 @@
 #include "actio/event_loop.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
+#include "detail/registry.hpp"
 
 namespace actio::detail {
 
@@ -71,6 +72,9 @@ class ClientCall {
   const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
   /// Makes sure the final status will arrive without a reader (see .cpp).
   void fetch_status();
+  /// Streams: asks gRPC for the server's headers now (initial_metadata()
+  /// then resolves when they arrive, not with the first message).
+  void request_initial_metadata();
   /// Set once the call's metadata went out (or it failed to start).
   Event& start_event() noexcept { return start_ev_; }
   bool started() const noexcept { return start_ok_; }
@@ -98,6 +102,11 @@ class ClientCall {
 
   // -- interception (see detail/interception.hpp) ---------------------------
 
+  /// Reports the call to the inspection registry (user-facing calls only:
+  /// not the inner calls of an interceptor chain). A no-op when inspection is off.
+  void inspect(const CallOptions& options);
+  inspect::CallRecord* record() const noexcept { return rec_.get(); }
+
   /// Makes this call a proxy driven by an interceptor chain (before use).
   void make_proxy();
   /// The proxy's interception; null for a plain call.
@@ -119,6 +128,7 @@ class ClientCall {
   void on_stream_op(bool ok);
   void on_start(bool ok);
   void on_write(bool ok);
+  void on_initial_md(bool ok);
   Task<void> write_pending_message();
   void start_op() noexcept {
     ++ops_pending_;
@@ -183,11 +193,15 @@ class ClientCall {
   std::vector<std::function<void(const Call&)>> callbacks_;
   std::unique_ptr<LoopActor> actor_;
   std::unique_ptr<Interception> icpt_;
+  std::shared_ptr<inspect::CallRecord> rec_;  // null unless inspected
+  bool headers_reported_ = false;
+  bool md_pending_ = false;  // a ReadInitialMetadata is in flight (no Read may start)
   MemberOp<&ClientCall::on_finish> finish_op_;
   MemberOp<&ClientCall::on_read> read_op_;
   MemberOp<&ClientCall::on_stream_op> write_op_;
   MemberOp<&ClientCall::on_start> start_op_;
   MemberOp<&ClientCall::on_write> swrite_op_;
+  MemberOp<&ClientCall::on_initial_md> md_op_;
 
   friend class ChannelState;
   friend class Interception;

@@ -20,6 +20,7 @@
 #include "actio/event_loop.hpp"
 #include "actio/server.hpp"
 #include "actio/servicer_context.hpp"
+#include "detail/registry.hpp"
 
 namespace actio::detail {
 
@@ -138,6 +139,7 @@ class ServerCall {
   RpcKind kind() const;
   Detached drive();
   void send_status();
+  void start_inspection();
   void start_op() {
     ++pending_;
     loop().op_started();
@@ -196,6 +198,7 @@ class ServerCall {
   std::vector<std::function<void(Message&)>> response_observers_;
   bool request_observed_ = false;
   std::vector<std::pair<const std::type_info*, std::shared_ptr<void>>> values_;
+  std::shared_ptr<inspect::CallRecord> rec_;  // null unless inspected
   MemberOp<&ServerCall::on_accept> accept_op_;
   MemberOp<&ServerCall::on_finish> finish_op_;
   MemberOp<&ServerCall::on_done> done_op_;
@@ -242,6 +245,10 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   }
   int method_count() const noexcept { return static_cast<int>(method_names_.size()); }
   std::atomic<int>& active_rpcs() noexcept { return active_rpcs_; }
+  /// The inspection record (null unless inspected; the inspector's own server is not).
+  const std::shared_ptr<inspect::EndpointRecord>& endpoint_record() const noexcept { return endpoint_; }
+  void set_inspected(bool on) noexcept { inspected_ = on; }
+  bool inspected() const noexcept { return inspected_; }
   bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
 
  private:
@@ -271,6 +278,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   Event terminated_;
   std::uint64_t hook_id_ = 0;
   std::unique_ptr<LoopActor> actor_;
+  bool inspected_ = true;
+  std::shared_ptr<inspect::EndpointRecord> endpoint_;
 };
 
 }  // namespace actio::detail

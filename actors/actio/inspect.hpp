@@ -1,0 +1,67 @@
+#pragma once
+/// Inspection: a process serves what its calls, channels and servers are
+/// doing as actio.inspect.v1.Inspector (proto/actio/inspect/v1/inspect.proto),
+/// for `actio-inspector` and for tests.
+///
+///   auto inspection = actio::inspect::start({.address = "127.0.0.1:7777"});
+///
+/// or set ACTIO_INSPECT=127.0.0.1:7777 in the environment: the first channel
+/// or server the process makes starts it (for the process's lifetime).
+/// Inspection runs on a thread of its own and reads what the calls record;
+/// with it off, a call pays one pointer test per event.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace actio::inspect {
+
+struct Options {
+  /// Where to serve; "127.0.0.1:0" picks a free port.
+  std::string address = "127.0.0.1:0";
+  /// Serving on anything but loopback (127.0.0.1, ::1, localhost) must be
+  /// asked for: the inspector shows metadata and message bytes.
+  bool allow_non_loopback = false;
+  /// If set, callers must send "authorization: Bearer <token>".
+  std::string token;
+  /// How many finished calls to keep for Snapshot.
+  std::size_t recent_calls = 256;
+  /// Metadata values are redacted for "authorization", "cookie",
+  /// "set-cookie", "proxy-authorization" and every "-bin" key; keys listed
+  /// here are shown anyway.
+  std::vector<std::string> show_keys;
+};
+
+/// Inspection being served; stops (and joins its thread) when destroyed.
+class Inspection {
+ public:
+  struct Impl;
+  explicit Inspection(std::unique_ptr<Impl> impl);
+  ~Inspection();
+  Inspection(const Inspection&) = delete;
+  Inspection& operator=(const Inspection&) = delete;
+  /// The bound port.
+  int port() const;
+  /// "127.0.0.1:PORT".
+  std::string target() const;
+  /// Stops serving and turns recording off. Idempotent.
+  void stop();
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Turns recording on and serves the Inspector on its own thread. Throws
+/// UsageError for a non-loopback address without allow_non_loopback, and
+/// std::runtime_error if the address cannot be bound. One at a time.
+std::unique_ptr<Inspection> start(Options options = {});
+
+/// Starts inspection once per process if ACTIO_INSPECT=HOST:PORT is set
+/// (called by actio::server() and the channel factories). Errors go to stderr.
+void start_from_environment();
+
+/// Redacts `value` of `key` per `options` (what the Inspector sends).
+bool redacted(const std::string& key, const Options& options);
+
+}  // namespace actio::inspect

@@ -1,0 +1,217 @@
+#pragma once
+// The inspection registry: what every call, channel and server reports about
+// itself while inspection is on (actio::inspect::start or ACTIO_INSPECT).
+//
+// Cost model:
+//   - inspection off (the default): a call holds a null record; each hook is
+//     one pointer test;
+//   - on, nobody watching: a call start and end take the registry mutex once
+//     each; every message adds to two relaxed atomic counters;
+//   - on, with a watcher: each event is also copied into every watcher's
+//     bounded queue (a mutex) and the watcher's loop is woken once per batch.
+// Records are shared between the call (its loop thread) and the registry
+// (read by the inspector's loop): counters are atomics, the rest of the
+// mutable state sits under the record's own small mutex.
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actio/event.hpp"
+#include "actio/event_loop.hpp"
+#include "actio/interceptor_record.hpp"
+#include "actio/metadata.hpp"
+#include "actio/status.hpp"
+
+namespace grpc {
+class Channel;
+}
+
+namespace actio::detail::inspect {
+
+/// True while inspection is on (one relaxed load; hooks test the record instead).
+bool enabled() noexcept;
+
+enum class Side : int { client = 1, server = 2 };
+/// Same numbers as actio.inspect.v1.Shape.
+enum class Shape : int { unary_unary = 1, unary_stream = 2, stream_unary = 3, stream_stream = 4 };
+
+/// Seconds since the epoch (what the proto carries).
+double now() noexcept;
+
+struct EndpointRecord {
+  enum class Kind : int { channel = 1, server = 2 };
+  std::uint64_t id = 0;
+  Kind kind = Kind::channel;
+  std::string target;
+  std::uint32_t loop = 0;
+  std::atomic<std::uint64_t> calls_started{0};
+  std::atomic<std::uint64_t> calls_ok{0};
+  std::atomic<std::uint64_t> calls_failed{0};
+  std::atomic<std::int64_t> calls_active{0};
+
+  mutable std::mutex mu;  // guards the rest
+  std::shared_ptr<grpc::Channel> channel;  // channels: asked for its state (thread-safe in gRPC)
+  std::string state;                        // servers (and closed channels)
+  std::vector<std::pair<double, std::string>> history;  // bounded
+  std::vector<std::string> services;
+};
+
+/// The state of one call, as the inspector sees it.
+struct CallRecord {
+  // Set before the record is published (read-only afterwards).
+  std::uint64_t id = 0;
+  Side side = Side::client;
+  Shape shape = Shape::unary_unary;
+  std::string method;
+  std::string peer;
+  std::shared_ptr<EndpointRecord> endpoint;
+  std::uint32_t loop = 0;
+  double start_time = 0;
+  double deadline = 0;
+  Metadata invocation_metadata;
+
+  std::atomic<std::uint64_t> messages_in{0};
+  std::atomic<std::uint64_t> messages_out{0};
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+
+  mutable std::mutex mu;  // guards the rest
+  Metadata initial_metadata;
+  Metadata trailing_metadata;
+  bool half_closed = false;
+  bool done = false;
+  StatusCode code = StatusCode::OK;
+  std::string details;
+  std::string cancelled_by;
+  double end_time = 0;
+  std::vector<InterceptorRecord> interceptors;
+};
+
+/// A plain copy of a call (what snapshots and "started" events carry).
+struct CallView {
+  std::uint64_t id = 0;
+  Side side = Side::client;
+  Shape shape = Shape::unary_unary;
+  std::string method, peer;
+  std::uint64_t endpoint_id = 0;
+  std::uint32_t loop = 0;
+  double start_time = 0, deadline = 0, end_time = 0;
+  Metadata invocation_metadata, initial_metadata, trailing_metadata;
+  std::uint64_t messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0;
+  bool half_closed = false, done = false;
+  StatusCode code = StatusCode::OK;
+  std::string details, cancelled_by;
+  std::vector<InterceptorRecord> interceptors;
+};
+CallView view(const CallRecord& r);
+
+struct EndpointView {
+  std::uint64_t id = 0;
+  EndpointRecord::Kind kind = EndpointRecord::Kind::channel;
+  std::string target, state;
+  std::uint32_t loop = 0;
+  std::uint64_t calls_started = 0, calls_ok = 0, calls_failed = 0, calls_active = 0;
+  std::vector<std::pair<double, std::string>> history;
+  std::vector<std::string> services;
+};
+EndpointView view(const EndpointRecord& r);
+
+// -- events ------------------------------------------------------------------------
+
+struct MessageInfo {
+  bool in = false;
+  std::uint32_t size = 0;
+  std::string head;
+};
+struct StatusInfo {
+  StatusCode code = StatusCode::OK;
+  std::string details;
+  Metadata trailing;
+  std::string cancelled_by;
+};
+struct HeadersInfo {
+  Metadata metadata;
+};
+struct HalfClosed {};
+struct EventData {
+  std::variant<CallView, HeadersInfo, MessageInfo, HalfClosed, StatusInfo, std::vector<InterceptorRecord>,
+               EndpointView>
+      kind;
+};
+struct InspectEvent {
+  std::uint64_t seq = 0;
+  double time = 0;
+  std::uint64_t call_id = 0;
+  EventData data;
+};
+
+/// One Watch stream: a bounded queue filled from any thread, drained on `loop`.
+class Watcher : public std::enable_shared_from_this<Watcher> {
+ public:
+  Watcher(EventLoop& loop, std::size_t head_bytes) : loop_(&loop), head_bytes_(head_bytes) {}
+  void push(InspectEvent e);
+  /// Takes what is queued (loop thread).
+  std::vector<InspectEvent> take();
+  actio::Event& ready() noexcept { return ready_; }
+  std::size_t head_bytes() const noexcept { return head_bytes_; }
+  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  static constexpr std::size_t kCapacity = 1 << 16;
+
+ private:
+  EventLoop* loop_;
+  std::size_t head_bytes_;
+  std::mutex mu_;
+  std::vector<InspectEvent> queue_;
+  bool wake_posted_ = false;
+  std::atomic<std::uint64_t> dropped_{0};
+  actio::Event ready_;  // set on the loop thread
+};
+
+struct Snapshot {
+  std::uint64_t seq = 0;
+  double time = 0;
+  std::vector<CallView> live, recent;
+  std::vector<EndpointView> endpoints;
+  std::uint64_t dropped = 0;
+};
+
+// -- the registry --------------------------------------------------------------------
+
+/// Turns inspection on (recent: how many finished calls to keep).
+void enable(std::size_t recent_calls);
+/// Turns it off: no new records (live ones finish normally).
+void disable();
+Snapshot snapshot();
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes);
+void remove_watcher(const std::shared_ptr<Watcher>& watcher);
+
+// -- hooks (on the call's loop thread) ----------------------------------------------------
+
+std::shared_ptr<EndpointRecord> endpoint_added(EndpointRecord::Kind kind, std::string target, std::uint32_t loop,
+                                               std::shared_ptr<grpc::Channel> channel = nullptr);
+void endpoint_state(EndpointRecord& e, std::string state);
+void endpoint_removed(const std::shared_ptr<EndpointRecord>& e);
+
+/// A new call: null when inspection is off.
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string method, std::string peer,
+                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
+                                         double deadline, const Metadata& invocation_metadata);
+void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes);
+void headers(CallRecord& r, const Metadata& metadata);
+void half_closed(CallRecord& r);
+void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps);
+void finished(CallRecord& r, StatusCode code, const std::string& details, const Metadata& trailing,
+              const char* cancelled_by);
+
+}  // namespace actio::detail::inspect

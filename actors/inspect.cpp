@@ -1,0 +1,328 @@
+// The Inspector service: serves the registry (detail/registry.hpp) as
+// actio.inspect.v1.Inspector on a loop and thread of its own.
+#include "actio/inspect.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#include "actio/aio.hpp"
+#include "detail/registry.hpp"
+#include "detail/server_state.hpp"
+#include "inspect.actio.h"
+
+namespace actio::inspect {
+
+namespace v1 = ::actio::inspect::v1;
+namespace reg = ::actio::detail::inspect;
+
+bool redacted(const std::string& key, const Options& options) {
+  for (const auto& k : options.show_keys) {
+    if (k == key) return false;
+  }
+  if (key == "authorization" || key == "cookie" || key == "set-cookie" || key == "proxy-authorization") return true;
+  return Metadata::is_binary_key(key);
+}
+
+namespace {
+
+void fill(google::protobuf::RepeatedPtrField<v1::MetadataEntry>* out, const Metadata& md, const Options& options) {
+  for (const auto& [k, v] : md) {
+    auto* e = out->Add();
+    e->set_key(k);
+    if (redacted(k, options)) {
+      e->set_value("<redacted " + std::to_string(v.size()) + " bytes>");
+      e->set_redacted(true);
+    } else {
+      e->set_value(v);
+    }
+  }
+}
+
+void fill(v1::InterceptorStep* out, const InterceptorRecord& r) {
+  out->set_name(r.name);
+  out->set_runs(r.runs);
+  out->set_total_seconds(r.total.count());
+  out->set_in_continuation_seconds(r.in_continuation.count());
+  out->set_continuation_calls(r.continuation_calls);
+  for (const auto& c : r.changes) out->add_changes(c);
+}
+
+void fill(v1::Call* out, const reg::CallView& c, const Options& options) {
+  out->set_id(c.id);
+  out->set_side(static_cast<v1::Side>(static_cast<int>(c.side)));
+  out->set_shape(static_cast<v1::Shape>(static_cast<int>(c.shape)));
+  out->set_method(c.method);
+  out->set_peer(c.peer);
+  out->set_endpoint_id(c.endpoint_id);
+  out->set_loop(c.loop);
+  out->set_start_time(c.start_time);
+  out->set_deadline(c.deadline);
+  fill(out->mutable_invocation_metadata(), c.invocation_metadata, options);
+  fill(out->mutable_initial_metadata(), c.initial_metadata, options);
+  fill(out->mutable_trailing_metadata(), c.trailing_metadata, options);
+  out->set_messages_in(c.messages_in);
+  out->set_messages_out(c.messages_out);
+  out->set_bytes_in(c.bytes_in);
+  out->set_bytes_out(c.bytes_out);
+  out->set_half_closed(c.half_closed);
+  out->set_done(c.done);
+  out->set_code(static_cast<int>(c.code));
+  out->set_details(c.details);
+  out->set_cancelled_by(c.cancelled_by);
+  out->set_end_time(c.end_time);
+  for (const auto& r : c.interceptors) fill(out->add_interceptors(), r);
+}
+
+void fill(v1::Endpoint* out, const reg::EndpointView& e) {
+  out->set_id(e.id);
+  out->set_kind(e.kind == reg::EndpointRecord::Kind::channel ? v1::CHANNEL : v1::SERVER_ENDPOINT);
+  out->set_target(e.target);
+  out->set_loop(e.loop);
+  out->set_state(e.state);
+  out->set_calls_started(e.calls_started);
+  out->set_calls_ok(e.calls_ok);
+  out->set_calls_failed(e.calls_failed);
+  out->set_calls_active(e.calls_active);
+  for (const auto& [t, s] : e.history) {
+    auto* h = out->add_history();
+    h->set_time(t);
+    h->set_state(s);
+  }
+  for (const auto& s : e.services) out->add_services(s);
+}
+
+void fill(v1::Event* out, const reg::InspectEvent& e, const Options& options) {
+  out->set_seq(e.seq);
+  out->set_time(e.time);
+  out->set_call_id(e.call_id);
+  std::visit(
+      [&](const auto& d) {
+        using D = std::decay_t<decltype(d)>;
+        if constexpr (std::is_same_v<D, reg::CallView>) {
+          fill(out->mutable_started(), d, options);
+        } else if constexpr (std::is_same_v<D, reg::HeadersInfo>) {
+          fill(out->mutable_headers()->mutable_metadata(), d.metadata, options);
+        } else if constexpr (std::is_same_v<D, reg::MessageInfo>) {
+          auto* m = d.in ? out->mutable_message_in() : out->mutable_message_out();
+          m->set_size(d.size);
+          m->set_head(d.head);
+        } else if constexpr (std::is_same_v<D, reg::HalfClosed>) {
+          out->set_half_closed(true);
+        } else if constexpr (std::is_same_v<D, reg::StatusInfo>) {
+          auto* s = out->mutable_status();
+          s->set_code(static_cast<int>(d.code));
+          s->set_details(d.details);
+          fill(s->mutable_trailing_metadata(), d.trailing, options);
+          s->set_cancelled_by(d.cancelled_by);
+        } else if constexpr (std::is_same_v<D, std::vector<InterceptorRecord>>) {
+          for (const auto& r : d) fill(out->mutable_interceptors()->add_steps(), r);
+        } else {
+          fill(out->mutable_endpoint(), d);
+        }
+      },
+      e.data.kind);
+}
+
+std::string program_name() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "?";
+  std::string path(buf, static_cast<std::size_t>(n));
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+class InspectorService final : public v1::InspectorServicer {
+ public:
+  explicit InspectorService(Options options) : options_(std::move(options)) {}
+
+  Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, ServicerContext&) override {
+    auto s = reg::snapshot();
+    v1::Snapshot out;
+    out.set_seq(s.seq);
+    out.set_time(s.time);
+    out.set_pid(static_cast<int>(::getpid()));
+    out.set_process(program_name());
+    std::map<std::uint32_t, std::uint32_t> loops;  // loop -> live calls
+    for (const auto& c : s.live) {
+      fill(out.add_live_calls(), c, options_);
+      ++loops[c.loop];
+    }
+    for (const auto& c : s.recent) fill(out.add_recent_calls(), c, options_);
+    for (const auto& e : s.endpoints) {
+      fill(out.add_endpoints(), e);
+      loops.try_emplace(e.loop, 0);
+    }
+    for (const auto& [index, live] : loops) {
+      auto* l = out.add_loops();
+      l->set_index(index);
+      l->set_name("loop " + std::to_string(index));
+      l->set_live_calls(live);
+    }
+    out.set_dropped_events(s.dropped);
+    co_return out;
+  }
+
+  Task<void> Watch(const v1::WatchRequest& request, ServicerContext& context) override {
+    auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), request.message_head_bytes());
+    struct Leave {
+      std::shared_ptr<reg::Watcher> w;
+      ~Leave() { reg::remove_watcher(w); }
+    } leave{watcher};
+    // Headers go out at once, so a client knows the watch is on.
+    Metadata none;
+    co_await context.send_initial_metadata(none);
+    for (;;) {
+      co_await watcher->ready().wait();
+      for (const auto& e : watcher->take()) {
+        v1::Event out;
+        fill(&out, e, options_);
+        co_await context.write(out);
+      }
+    }
+  }
+
+ private:
+  Options options_;
+};
+
+/// Refuses calls without the bearer token.
+class TokenCheck final : public ServerInterceptor {
+ public:
+  explicit TokenCheck(std::string token) : expected_("Bearer " + std::move(token)) {}
+  std::string name() const override { return "inspector-token"; }
+  Task<std::optional<RpcMethodHandler>> intercept_service(ServerContinuation continuation,
+                                                          HandlerCallDetails details) override {
+    if (details.invocation_metadata.get("authorization") != expected_) {
+      co_return rejecting_handler(details.kind, StatusCode::UNAUTHENTICATED, "inspector token required");
+    }
+    co_return co_await continuation(std::move(details));
+  }
+
+ private:
+  std::string expected_;
+};
+
+bool loopback(const std::string& address) {
+  auto colon = address.rfind(':');
+  std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1" ||
+         host.rfind("127.", 0) == 0;
+}
+
+std::mutex g_start_mu;
+bool g_running = false;
+
+}  // namespace
+
+struct Inspection::Impl {
+  Options options;
+  std::thread thread;
+  EventLoop* loop = nullptr;
+  std::shared_ptr<actio::Event> stop_event;
+  int port = 0;
+  bool stopped = false;
+};
+
+namespace {
+Task<void> serve(Inspection::Impl* impl, std::promise<int>* bound) {
+  ServerOptions so;
+  if (!impl->options.token.empty()) so.interceptors = {std::make_shared<TokenCheck>(impl->options.token)};
+  auto srv = server(so);
+  srv.state()->set_inspected(false);  // its own calls would only be noise
+  v1::add_InspectorServicer_to_server(std::make_shared<InspectorService>(impl->options), srv);
+  int port = 0;
+  try {
+    port = srv.add_insecure_port(impl->options.address);
+    co_await srv.start();
+  } catch (...) {
+    bound->set_exception(std::current_exception());
+    co_return;
+  }
+  bound->set_value(port);
+  co_await impl->stop_event->wait();
+  co_await srv.stop(Duration(0.2));
+}
+}  // namespace
+
+Inspection::Inspection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Inspection::~Inspection() { stop(); }
+int Inspection::port() const { return impl_->port; }
+std::string Inspection::target() const { return "127.0.0.1:" + std::to_string(impl_->port); }
+
+void Inspection::stop() {
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  reg::disable();
+  auto ev = impl_->stop_event;
+  impl_->loop->post([ev] { ev->set(); });
+  if (impl_->thread.joinable()) impl_->thread.join();
+  std::lock_guard<std::mutex> lock(g_start_mu);
+  g_running = false;
+}
+
+std::unique_ptr<Inspection> start(Options options) {
+  if (!options.allow_non_loopback && !loopback(options.address)) {
+    throw UsageError("inspection serves " + options.address +
+                     ": not a loopback address (set Options::allow_non_loopback to mean it)");
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_start_mu);
+    if (g_running) throw UsageError("inspection is already running in this process");
+    g_running = true;
+  }
+  auto impl = std::make_unique<Inspection::Impl>();
+  impl->options = std::move(options);
+  impl->stop_event = std::make_shared<actio::Event>();
+  reg::enable(impl->options.recent_calls);
+  std::promise<int> bound;
+  auto port = bound.get_future();
+  std::promise<EventLoop*> loop_ready;
+  auto loop_future = loop_ready.get_future();
+  Inspection::Impl* raw = impl.get();
+  impl->thread = std::thread([raw, &bound, &loop_ready] {
+    EventLoop loop;
+    loop_ready.set_value(&loop);
+    loop.run_until_complete(serve(raw, &bound));
+  });
+  impl->loop = loop_future.get();
+  try {
+    impl->port = port.get();
+  } catch (...) {
+    impl->thread.join();
+    reg::disable();
+    std::lock_guard<std::mutex> lock(g_start_mu);
+    g_running = false;
+    throw;
+  }
+  return std::make_unique<Inspection>(std::move(impl));
+}
+
+void start_from_environment() {
+  // Not std::call_once: the inspector's own server calls this from its
+  // thread while the first caller waits for it.
+  static std::atomic<bool> tried{false};
+  if (tried.exchange(true)) return;
+  {
+    const char* env = std::getenv("ACTIO_INSPECT");
+    if (!env || !*env) return;
+    try {
+      Options options;
+      options.address = env;
+      if (const char* token = std::getenv("ACTIO_INSPECT_TOKEN")) options.token = token;
+      // Lives for the process: released (not destroyed) at exit, so no
+      // thread is joined while static destructors run.
+      static Inspection* inspection = start(options).release();
+      std::cerr << "actio: inspection on " << inspection->target() << std::endl;
+    } catch (const std::exception& e) {
+      std::cerr << "actio: ACTIO_INSPECT=" << env << ": " << e.what() << std::endl;
+    }
+  }
+}
+
+}  // namespace actio::inspect

@@ -1,0 +1,367 @@
+// The inspection registry (see detail/registry.hpp for the cost model).
+#include "detail/registry.hpp"
+
+#include <grpcpp/channel.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace actio::detail::inspect {
+
+namespace {
+
+struct Registry {
+  std::atomic<bool> on{false};
+  std::atomic<int> watcher_count{0};
+  std::atomic<std::uint64_t> next_id{1};
+  std::atomic<std::uint64_t> seq{0};
+
+  std::mutex mu;  // guards the rest
+  std::size_t recent_capacity = 256;
+  std::unordered_map<std::uint64_t, std::shared_ptr<CallRecord>> live;
+  std::deque<CallView> recent;
+  std::unordered_map<std::uint64_t, std::weak_ptr<EndpointRecord>> endpoints;
+  std::vector<std::shared_ptr<Watcher>> watchers;
+  std::uint64_t dropped_gone = 0;  // dropped by watchers that have left
+};
+
+Registry& reg() {
+  static Registry* r = new Registry();  // never destroyed: hooks may run during exit
+  return *r;
+}
+
+constexpr std::size_t kHistory = 32;
+
+const char* channel_state_name(grpc_connectivity_state s) {
+  switch (s) {
+    case GRPC_CHANNEL_IDLE: return "IDLE";
+    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
+    case GRPC_CHANNEL_READY: return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+  }
+  return "UNKNOWN";
+}
+
+/// Sends `make()`'s event to every watcher (only when someone watches).
+template <class Make>
+void publish(std::uint64_t call_id, Make make) {
+  auto& r = reg();
+  if (r.watcher_count.load(std::memory_order_relaxed) == 0) return;
+  std::vector<std::shared_ptr<Watcher>> targets;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    targets = r.watchers;
+  }
+  if (targets.empty()) return;
+  InspectEvent e;
+  e.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+  e.time = now();
+  e.call_id = call_id;
+  e.data = make(targets.front()->head_bytes());
+  for (std::size_t i = 0; i + 1 < targets.size(); ++i) targets[i]->push(e);
+  targets.back()->push(std::move(e));
+}
+
+std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
+  std::string out;
+  if (n == 0 || !bytes.Valid()) return out;
+  std::vector<grpc::Slice> slices;
+  if (!bytes.Dump(&slices).ok()) return out;
+  for (const auto& s : slices) {
+    std::size_t take = std::min(n - out.size(), s.size());
+    out.append(reinterpret_cast<const char*>(s.begin()), take);
+    if (out.size() == n) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool enabled() noexcept { return reg().on.load(std::memory_order_relaxed); }
+
+double now() noexcept {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+CallView view(const CallRecord& r) {
+  CallView v;
+  v.id = r.id;
+  v.side = r.side;
+  v.shape = r.shape;
+  v.method = r.method;
+  v.peer = r.peer;
+  v.endpoint_id = r.endpoint ? r.endpoint->id : 0;
+  v.loop = r.loop;
+  v.start_time = r.start_time;
+  v.deadline = r.deadline;
+  v.invocation_metadata = r.invocation_metadata;
+  v.messages_in = r.messages_in.load(std::memory_order_relaxed);
+  v.messages_out = r.messages_out.load(std::memory_order_relaxed);
+  v.bytes_in = r.bytes_in.load(std::memory_order_relaxed);
+  v.bytes_out = r.bytes_out.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(r.mu);
+  v.initial_metadata = r.initial_metadata;
+  v.trailing_metadata = r.trailing_metadata;
+  v.half_closed = r.half_closed;
+  v.done = r.done;
+  v.code = r.code;
+  v.details = r.details;
+  v.cancelled_by = r.cancelled_by;
+  v.end_time = r.end_time;
+  v.interceptors = r.interceptors;
+  return v;
+}
+
+EndpointView view(const EndpointRecord& r) {
+  EndpointView v;
+  v.id = r.id;
+  v.kind = r.kind;
+  v.target = r.target;
+  v.loop = r.loop;
+  v.calls_started = r.calls_started.load(std::memory_order_relaxed);
+  v.calls_ok = r.calls_ok.load(std::memory_order_relaxed);
+  v.calls_failed = r.calls_failed.load(std::memory_order_relaxed);
+  v.calls_active = static_cast<std::uint64_t>(std::max<std::int64_t>(0, r.calls_active.load(std::memory_order_relaxed)));
+  std::lock_guard<std::mutex> lock(r.mu);
+  v.state = r.state;
+  v.history = r.history;
+  v.services = r.services;
+  return v;
+}
+
+// -- watchers ----------------------------------------------------------------------
+
+void Watcher::push(InspectEvent e) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= kCapacity) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    queue_.push_back(std::move(e));
+    wake = !std::exchange(wake_posted_, true);
+  }
+  if (wake) {
+    // One wake per batch; the closure keeps the watcher alive.
+    loop_->post([self = shared_from_this()] { self->ready_.set(); });
+  }
+}
+
+std::vector<InspectEvent> Watcher::take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  wake_posted_ = false;
+  ready_.clear();
+  return std::exchange(queue_, {});
+}
+
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes) {
+  auto w = std::make_shared<Watcher>(loop, std::min<std::size_t>(head_bytes, 4096));
+  auto& r = reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.watchers.push_back(w);
+  r.watcher_count.store(static_cast<int>(r.watchers.size()), std::memory_order_relaxed);
+  return w;
+}
+
+void remove_watcher(const std::shared_ptr<Watcher>& watcher) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  auto it = std::find(r.watchers.begin(), r.watchers.end(), watcher);
+  if (it == r.watchers.end()) return;
+  r.dropped_gone += watcher->dropped();
+  r.watchers.erase(it);
+  r.watcher_count.store(static_cast<int>(r.watchers.size()), std::memory_order_relaxed);
+}
+
+// -- on / off, snapshot ---------------------------------------------------------------
+
+void enable(std::size_t recent_calls) {
+  auto& r = reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.recent_capacity = recent_calls;
+  r.recent.clear();  // a new session starts without an earlier one's history
+  r.on.store(true, std::memory_order_relaxed);
+}
+
+void disable() { reg().on.store(false, std::memory_order_relaxed); }
+
+Snapshot snapshot() {
+  auto& r = reg();
+  Snapshot s;
+  std::vector<std::shared_ptr<CallRecord>> live;
+  std::vector<std::shared_ptr<EndpointRecord>> endpoints;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    s.seq = r.seq.load(std::memory_order_relaxed);
+    live.reserve(r.live.size());
+    for (const auto& [id, rec] : r.live) live.push_back(rec);
+    s.recent.assign(r.recent.begin(), r.recent.end());
+    for (auto it = r.endpoints.begin(); it != r.endpoints.end();) {
+      if (auto e = it->second.lock()) {
+        endpoints.push_back(std::move(e));
+        ++it;
+      } else {
+        it = r.endpoints.erase(it);
+      }
+    }
+    s.dropped = r.dropped_gone;
+    for (const auto& w : r.watchers) s.dropped += w->dropped();
+  }
+  s.time = now();
+  for (const auto& e : endpoints) {
+    std::shared_ptr<grpc::Channel> ch;
+    {
+      std::lock_guard<std::mutex> lock(e->mu);
+      ch = e->channel;
+    }
+    if (ch) endpoint_state(*e, channel_state_name(ch->GetState(false)));  // thread-safe in gRPC
+  }
+  for (const auto& rec : live) s.live.push_back(view(*rec));
+  std::sort(s.live.begin(), s.live.end(), [](const CallView& a, const CallView& b) { return a.id < b.id; });
+  for (const auto& e : endpoints) s.endpoints.push_back(view(*e));
+  std::sort(s.endpoints.begin(), s.endpoints.end(),
+            [](const EndpointView& a, const EndpointView& b) { return a.id < b.id; });
+  return s;
+}
+
+// -- endpoints --------------------------------------------------------------------------
+
+std::shared_ptr<EndpointRecord> endpoint_added(EndpointRecord::Kind kind, std::string target, std::uint32_t loop,
+                                               std::shared_ptr<grpc::Channel> channel) {
+  auto& r = reg();
+  if (!r.on.load(std::memory_order_relaxed)) return nullptr;
+  auto e = std::make_shared<EndpointRecord>();
+  e->id = r.next_id.fetch_add(1, std::memory_order_relaxed);
+  e->kind = kind;
+  e->target = std::move(target);
+  e->loop = loop;
+  e->channel = std::move(channel);
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.endpoints[e->id] = e;
+  }
+  publish(0, [&e](std::size_t) { return EventData{view(*e)}; });
+  return e;
+}
+
+void endpoint_state(EndpointRecord& e, std::string state) {
+  {
+    std::lock_guard<std::mutex> lock(e.mu);
+    if (e.state == state) return;
+    e.state = state;
+    e.history.emplace_back(now(), std::move(state));
+    if (e.history.size() > kHistory) e.history.erase(e.history.begin());
+  }
+  publish(0, [&e](std::size_t) { return EventData{view(e)}; });
+}
+
+void endpoint_removed(const std::shared_ptr<EndpointRecord>& e) {
+  if (!e) return;
+  {
+    std::lock_guard<std::mutex> lock(e->mu);
+    e->channel.reset();
+  }
+  endpoint_state(*e, e->kind == EndpointRecord::Kind::channel ? "SHUTDOWN" : "stopped");
+  auto& r = reg();
+  std::lock_guard<std::mutex> lock(r.mu);
+  r.endpoints.erase(e->id);
+}
+
+// -- calls --------------------------------------------------------------------------------
+
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string method, std::string peer,
+                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
+                                         double deadline, const Metadata& invocation_metadata) {
+  auto& r = reg();
+  if (!r.on.load(std::memory_order_relaxed)) return nullptr;
+  auto c = std::make_shared<CallRecord>();
+  c->id = r.next_id.fetch_add(1, std::memory_order_relaxed);
+  c->side = side;
+  c->shape = shape;
+  c->method = std::move(method);
+  c->peer = std::move(peer);
+  c->endpoint = std::move(endpoint);
+  c->loop = loop;
+  c->start_time = now();
+  c->deadline = deadline;
+  c->invocation_metadata = invocation_metadata;
+  if (c->endpoint) {
+    c->endpoint->calls_started.fetch_add(1, std::memory_order_relaxed);
+    c->endpoint->calls_active.fetch_add(1, std::memory_order_relaxed);
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.live[c->id] = c;
+  }
+  publish(c->id, [&c](std::size_t) { return EventData{view(*c)}; });
+  return c;
+}
+
+void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes) {
+  std::size_t size = bytes.Valid() ? bytes.Length() : 0;
+  (in ? r.messages_in : r.messages_out).fetch_add(1, std::memory_order_relaxed);
+  (in ? r.bytes_in : r.bytes_out).fetch_add(size, std::memory_order_relaxed);
+  publish(r.id, [&](std::size_t head) {
+    return EventData{MessageInfo{in, static_cast<std::uint32_t>(size), head_of(bytes, head)}};
+  });
+}
+
+void headers(CallRecord& r, const Metadata& metadata) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.initial_metadata = metadata;
+  }
+  publish(r.id, [&](std::size_t) { return EventData{HeadersInfo{metadata}}; });
+}
+
+void half_closed(CallRecord& r) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.half_closed) return;
+    r.half_closed = true;
+  }
+  publish(r.id, [](std::size_t) { return EventData{HalfClosed{}}; });
+}
+
+void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    r.interceptors = steps;
+  }
+  publish(r.id, [&](std::size_t) { return EventData{std::move(steps)}; });
+}
+
+void finished(CallRecord& r, StatusCode code, const std::string& details, const Metadata& trailing,
+              const char* cancelled_by) {
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.done) return;
+    r.done = true;
+    r.code = code;
+    r.details = details;
+    r.trailing_metadata = trailing;
+    r.cancelled_by = cancelled_by ? cancelled_by : "";
+    r.end_time = now();
+  }
+  if (r.endpoint) {
+    (code == StatusCode::OK ? r.endpoint->calls_ok : r.endpoint->calls_failed).fetch_add(1, std::memory_order_relaxed);
+    r.endpoint->calls_active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  auto& g = reg();
+  CallView finished_view = view(r);
+  {
+    std::lock_guard<std::mutex> lock(g.mu);
+    g.live.erase(r.id);
+    if (g.recent_capacity > 0) {
+      if (g.recent.size() >= g.recent_capacity) g.recent.pop_front();
+      g.recent.push_back(finished_view);
+    }
+  }
+  publish(r.id, [&](std::size_t) {
+    return EventData{StatusInfo{code, details, trailing, cancelled_by ? cancelled_by : ""}};
+  });
+}
+
+}  // namespace actio::detail::inspect

@@ -1,0 +1,224 @@
+// Inspection end to end: a process with inspection on serves
+// actio.inspect.v1.Inspector; a client reads a Snapshot and Watch events of
+// real calls on loopback.
+#include "inspect.actio.h"
+#include "actio/inspect.hpp"
+#include "test_util.hpp"
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+namespace v1 = actio::inspect::v1;
+
+RpcMethodHandler stream_then_wait() {
+  return unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext& ctx) -> Task<void> {
+        co_await ctx.write(std::string("first"));
+        co_await sleep(10s);
+      });
+}
+
+std::vector<const v1::Call*> calls_of(const google::protobuf::RepeatedPtrField<v1::Call>& calls,
+                                      const std::string& method) {
+  std::vector<const v1::Call*> out;
+  for (const auto& c : calls) {
+    if (c.method() == method) out.push_back(&c);
+  }
+  return out;
+}
+
+const v1::MetadataEntry* entry(const google::protobuf::RepeatedPtrField<v1::MetadataEntry>& md,
+                               const std::string& key) {
+  for (const auto& e : md) {
+    if (e.key() == key) return &e;
+  }
+  return nullptr;
+}
+
+TEST(Inspect, SnapshotShowsLiveAndFinishedCallsEndpointsAndRedactsSecrets) {
+  auto inspection = inspect::start();
+  with_server({{"Echo", echo()}, {"Stream", stream_then_wait()}}, [&inspection](Fixture& f) -> Task<void> {
+    Metadata md{{"authorization", "Bearer s3cret"}, {"x-trace-bin", std::string("\x01\x02", 2)}, {"x-user", "ada"}};
+    auto reply = co_await f.method("Echo")("hello", {.metadata = md});
+    EXPECT_EQ(reply, "hello");
+    auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/Stream")("");
+    EXPECT_EQ(co_await stream.read(), std::optional<std::string>("first"));
+
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+
+    // The stream is live on both sides, one message each way counted.
+    auto live = calls_of(snap.live_calls(), "/test.Svc/Stream");
+    CO_ASSERT_EQ(live.size(), 2u);
+    for (const auto* c : live) {
+      EXPECT_FALSE(c->done());
+      EXPECT_EQ(c->shape(), v1::UNARY_STREAM);
+      EXPECT_TRUE(c->half_closed());
+      if (c->side() == v1::CLIENT) {
+        EXPECT_EQ(c->messages_in(), 1u);
+        EXPECT_EQ(c->peer(), f.target());
+      } else {
+        EXPECT_EQ(c->messages_out(), 1u);
+        EXPECT_NE(c->peer().find("127.0.0.1"), std::string::npos);
+      }
+    }
+    // The unary call finished on both sides, OK, with its sizes and metadata.
+    auto done = calls_of(snap.recent_calls(), "/test.Svc/Echo");
+    CO_ASSERT_EQ(done.size(), 2u);
+    for (const auto* c : done) {
+      EXPECT_TRUE(c->done());
+      EXPECT_EQ(c->code(), 0);
+      EXPECT_GT(c->end_time(), 0);
+      EXPECT_EQ(c->bytes_in() + c->bytes_out(), 10u);  // "hello" each way
+      const auto* auth = entry(c->invocation_metadata(), "authorization");
+      CO_ASSERT_TRUE(auth != nullptr);
+      EXPECT_TRUE(auth->redacted());
+      EXPECT_EQ(auth->value(), "<redacted 13 bytes>");
+      const auto* bin = entry(c->invocation_metadata(), "x-trace-bin");
+      CO_ASSERT_TRUE(bin != nullptr);
+      EXPECT_TRUE(bin->redacted());
+      const auto* user = entry(c->invocation_metadata(), "x-user");
+      CO_ASSERT_TRUE(user != nullptr);
+      EXPECT_EQ(user->value(), "ada");
+    }
+    // The inspector's own server does not record itself.
+    for (const auto& c : snap.recent_calls()) {
+      if (c.side() == v1::SERVER) EXPECT_NE(c.method(), "/actio.inspect.v1.Inspector/Snapshot");
+    }
+    // Endpoints: the test's channel and server.
+    bool channel_seen = false, server_seen = false;
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() == v1::CHANNEL && e.target() == f.target()) {
+        channel_seen = true;
+        EXPECT_EQ(e.calls_started(), 2u);
+        EXPECT_EQ(e.calls_ok(), 1u);
+        EXPECT_EQ(e.calls_active(), 1u);
+        EXPECT_EQ(e.state(), "READY");
+      }
+      if (e.kind() == v1::SERVER_ENDPOINT && e.target().find("127.0.0.1:") == 0) {
+        server_seen = true;
+        EXPECT_EQ(e.state(), "running");
+        EXPECT_EQ(std::vector<std::string>(e.services().begin(), e.services().end()),
+                  (std::vector<std::string>{"test.Svc"}));
+      }
+    }
+    EXPECT_TRUE(channel_seen);
+    EXPECT_TRUE(server_seen);
+    EXPECT_GT(snap.pid(), 0);
+    EXPECT_EQ(snap.process(), "inspect_test");
+    stream.cancel();
+    co_await ch.close();
+  });
+}
+
+TEST(Inspect, WatchStreamsTheEventsOfACall) {
+  auto inspection = inspect::start();
+  with_server({{"Echo", echo()}}, [&inspection](Fixture& f) -> Task<void> {
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::WatchRequest request;
+    request.set_message_head_bytes(3);
+    auto watch = stub.Watch(request);
+    co_await watch.initial_metadata();  // the watch is on
+    auto reply = co_await f.method("Echo")("hello");
+    EXPECT_EQ(reply, "hello");
+    // Collect until both sides reported their status (bounded).
+    std::map<std::uint64_t, std::vector<std::string>> kinds;
+    std::map<std::uint64_t, v1::Side> sides;
+    std::string head;
+    int statuses = 0;
+    for (int i = 0; i < 200 && statuses < 2; ++i) {
+      auto e = co_await watch.read();
+      CO_ASSERT_TRUE(e.has_value());
+      if (e->has_started()) {
+        if (e->started().method() != "/test.Svc/Echo") continue;
+        sides[e->call_id()] = e->started().side();
+        kinds[e->call_id()].push_back("started");
+      }
+      if (!sides.count(e->call_id())) continue;
+      if (e->has_message_in()) {
+        kinds[e->call_id()].push_back("in");
+        head = e->message_in().head();
+      }
+      if (e->has_message_out()) kinds[e->call_id()].push_back("out");
+      if (e->has_half_closed()) kinds[e->call_id()].push_back("half-close");
+      if (e->has_headers()) kinds[e->call_id()].push_back("headers");
+      if (e->has_status()) {
+        kinds[e->call_id()].push_back("status " + std::to_string(e->status().code()));
+        ++statuses;
+      }
+    }
+    CO_ASSERT_EQ(sides.size(), 2u);
+    for (const auto& [id, side] : sides) {
+      auto& k = kinds[id];
+      EXPECT_EQ(k.front(), "started");
+      EXPECT_EQ(k.back(), "status 0");
+      EXPECT_NE(std::find(k.begin(), k.end(), "in"), k.end());
+      EXPECT_NE(std::find(k.begin(), k.end(), "out"), k.end());
+    }
+    EXPECT_EQ(head, "hel");  // message_head_bytes = 3
+    watch.cancel();
+    co_await ch.close();
+  });
+}
+
+TEST(Inspect, InterceptorChainsAreRecordedOnTheCall) {
+  class Tag : public UnaryUnaryClientInterceptor {
+   public:
+    std::string name() const override { return "tag"; }
+    Task<UnaryResult> intercept_unary_unary(UnaryUnaryContinuation continuation, ClientCallDetails details,
+                                            Message request) override {
+      details.metadata.add("x-tag", "1");
+      co_return co_await continuation(std::move(details), std::move(request));
+    }
+  };
+  auto inspection = inspect::start();
+  with_server({{"Echo", echo()}}, [&inspection](Fixture& f) -> Task<void> {
+    ChannelOptions options;
+    options.interceptors = {std::make_shared<Tag>()};
+    auto tagged = insecure_channel(f.target(), options);
+    auto reply = co_await tagged.unary_unary<std::string, std::string>("/test.Svc/Echo")("x");
+    EXPECT_EQ(reply, "x");
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    int clients = 0;
+    for (const auto* c : calls_of(snap.recent_calls(), "/test.Svc/Echo")) {
+      if (c->side() != v1::CLIENT) continue;
+      ++clients;  // the intercepted call is one call, not one per layer
+      CO_ASSERT_EQ(c->interceptors_size(), 1);
+      EXPECT_EQ(c->interceptors(0).name(), "tag");
+      EXPECT_EQ(c->interceptors(0).changes(0), "metadata +x-tag");
+      EXPECT_EQ(c->bytes_in(), 1u);
+    }
+    EXPECT_EQ(clients, 1);
+    co_await tagged.close();
+    co_await ch.close();
+  });
+}
+
+TEST(Inspect, LoopbackOnlyUnlessAskedAndTheTokenIsChecked) {
+  EXPECT_THROW(inspect::start({.address = "0.0.0.0:0"}), UsageError);
+  auto inspection = inspect::start({.token = "t0k"});
+  EXPECT_THROW(inspect::start(), UsageError);  // one at a time
+  actio::run([&inspection]() -> Task<void> {
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    auto err = co_await expect_rpc_error(stub.Snapshot(request));
+    EXPECT_EQ(err.code(), StatusCode::UNAUTHENTICATED);
+    Metadata auth{{"authorization", "Bearer t0k"}};
+    auto snap = co_await stub.Snapshot(request, {.metadata = auth});
+    EXPECT_GT(snap.pid(), 0);
+    co_await ch.close();
+  }());
+  inspection->stop();
+  auto again = inspect::start();  // stopped: can start again
+  EXPECT_GT(again->port(), 0);
+}
+
+}  // namespace
