@@ -3,7 +3,9 @@
 then stops the server with SIGTERM and checks it exits 0.
 
 Usage: run_with_server.py SERVER_BIN [--expect TEXT]... -- CLIENT_CMD...
-In CLIENT_CMD, {target} is replaced by 127.0.0.1:PORT. The server must print
+In CLIENT_CMD, {target} is replaced by 127.0.0.1:PORT, {host} by 127.0.0.1
+and {port} by PORT (for clients that take them apart, as the gRPC interop
+client's --server_host / --server_port). The server must print
 "listening on 127.0.0.1:PORT". A server that makes files for its clients (the
 tls sample's throwaway certificates) prints "certs in DIR" before that line;
 {certs} in CLIENT_CMD is replaced by DIR. Each --expect TEXT must appear in the
@@ -38,7 +40,8 @@ try:
     if certs is None and any("{certs}" in c for c in client_cmd):
         print("FAIL: the client needs {certs} but the server printed no \"certs in DIR\" line")
         sys.exit(1)
-    cmd = [c.replace("{target}", f"127.0.0.1:{port}") for c in client_cmd]
+    cmd = [c.replace("{target}", f"127.0.0.1:{port}").replace("{host}", "127.0.0.1").replace("{port}", port)
+           for c in client_cmd]
     if certs is not None:
         cmd = [c.replace("{certs}", certs) for c in cmd]
     client = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
