@@ -2,6 +2,7 @@
 // server side of doc/interop-test-descriptions.md in the grpc repository.
 //
 //   interop_server --port N [--use_tls false]
+//   interop_server --port N --use_tls true --tls_cert_file server.pem --tls_key_file server.key
 //
 // Prints "interop_server: listening on 127.0.0.1:PORT" once serving and
 // stops gracefully on SIGTERM/SIGINT. Its twin in Python is
@@ -10,7 +11,9 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <CLI/CLI.hpp>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "grpc/testing/test.actio.h"
 #include "interop_common.hpp"
@@ -227,12 +230,28 @@ void add_test_service(std::shared_ptr<TestService> s, actio::Server& server) {
       })});
 }
 
-Task<int> serve(int port) {
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Tls {
+  std::string cert_file, key_file;  // empty: plaintext
+};
+
+Task<int> serve(int port, Tls tls) {
   actio::ServerOptions options;
   options.args.emplace_back(interop::kNoDecompressionArg, 0);
   auto server = actio::server(options);
   add_test_service(std::make_shared<TestService>(), server);
-  int bound = server.add_insecure_port("127.0.0.1:" + std::to_string(port));
+  std::string address = "127.0.0.1:" + std::to_string(port);
+  int bound = tls.cert_file.empty()
+                  ? server.add_insecure_port(address)
+                  : server.add_secure_port(address, actio::ssl_server_credentials(
+                                                        {{slurp(tls.key_file), slurp(tls.cert_file)}}));
   co_await server.start();
   std::cout << "interop_server: listening on 127.0.0.1:" << bound << std::endl;
   co_await actio::serve_until_signal(server, 1s);
@@ -245,15 +264,20 @@ int main(int argc, char** argv) {
   CLI::App app{"Actio gRPC interop server (grpc.testing.TestService)"};
   int port = 0;
   std::string use_tls = "false";
+  Tls tls;
   app.add_option("--port", port, "port on 127.0.0.1 (0 picks a free one)");
-  app.add_option("--use_tls", use_tls, "TLS (only false is supported)");
+  app.add_option("--use_tls", use_tls, "true: TLS with --tls_cert_file / --tls_key_file")
+      ->check(CLI::IsMember({"true", "false"}));
+  app.add_option("--tls_cert_file", tls.cert_file, "PEM certificate chain for TLS");
+  app.add_option("--tls_key_file", tls.key_file, "PEM private key for TLS");
   CLI11_PARSE(app, argc, argv);
-  if (use_tls != "false") {
-    std::cerr << "interop_server: --use_tls " << use_tls << " is not supported in this build (plaintext only)\n";
+  if (use_tls == "true" && (tls.cert_file.empty() || tls.key_file.empty())) {
+    std::cerr << "interop_server: --use_tls true needs --tls_cert_file and --tls_key_file\n";
     return 2;
   }
+  if (use_tls == "false") tls = {};
   try {
-    int rc = actio::run(serve(port));
+    int rc = actio::run(serve(port, tls));
     std::cout << "interop_server: stopped" << std::endl;
     return rc;
   } catch (const std::exception& e) {

@@ -15,6 +15,7 @@ with the same behaviour as Actio's tests/interop/interop_server.cpp:
   * Every method echoes x-grpc-test-echo-initial (initial metadata) and
     x-grpc-test-echo-trailing-bin (trailing metadata).
   * UnimplementedCall and UnimplementedService: UNIMPLEMENTED.
+With --use_tls true it serves TLS with --tls_cert_file / --tls_key_file.
 Listens on 127.0.0.1 only; prints "interop_server: listening on
 127.0.0.1:PORT" (flushed) once serving. SIGTERM/SIGINT -> stop(grace=1.0),
 exit 0. Run with /usr/bin/python3 (Debian python3-grpcio, python3-protobuf);
@@ -195,24 +196,32 @@ def handlers(service, empty_pb2, messages_pb2):
 async def serve(args, empty_pb2, messages_pb2):
     import grpc
 
+    credentials = None
+    if args.use_tls:
+        with open(args.tls_key_file, "rb") as key, open(args.tls_cert_file, "rb") as cert:
+            credentials = grpc.ssl_server_credentials(((key.read(), cert.read()),))
     server = grpc.aio.server(options=[NO_DECOMPRESSION_ARG])
     server.add_generic_rpc_handlers(
         (handlers(make_service(empty_pb2, messages_pb2), empty_pb2, messages_pb2),))
     return await serve_until_signal(server, args.port, args.port_file,
-                                    "interop_server: listening on 127.0.0.1:%d", 1.0)
+                                    "interop_server: listening on 127.0.0.1:%d", 1.0,
+                                    credentials)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0,
                         help="port on 127.0.0.1 (0 = pick a free one)")
-    parser.add_argument("--use_tls", default="false",
-                        help="TLS (only false is supported)")
+    parser.add_argument("--use_tls", choices=("true", "false"), default="false",
+                        help="true: TLS with --tls_cert_file / --tls_key_file")
+    parser.add_argument("--tls_cert_file", help="PEM certificate chain for TLS")
+    parser.add_argument("--tls_key_file", help="PEM private key for TLS")
     parser.add_argument("--port-file", default=None,
                         help="write the bound port to this file")
     args = parser.parse_args()
-    if args.use_tls != "false":
-        print("interop_server.py: --use_tls %s is not supported (plaintext only)" % args.use_tls,
+    args.use_tls = args.use_tls == "true"
+    if args.use_tls and not (args.tls_cert_file and args.tls_key_file):
+        print("interop_server.py: --use_tls true needs --tls_cert_file and --tls_key_file",
               file=sys.stderr)
         return 2
     empty_pb2, messages_pb2, _ = load_testing_stubs()

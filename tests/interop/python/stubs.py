@@ -89,15 +89,21 @@ def load_package_stubs(proto_root, proto_files):
     return modules
 
 
-async def serve_until_signal(server, requested_port, port_file, listening_line, grace):
-    """Binds 127.0.0.1:requested_port (0 picks one), starts `server`, writes the
+async def serve_until_signal(server, requested_port, port_file, listening_line, grace,
+                             credentials=None):
+    """Binds 127.0.0.1:requested_port (0 picks one; with TLS if `credentials`,
+    grpc.ssl_server_credentials, are given), starts `server`, writes the
     port to `port_file` (atomically) if given, prints `listening_line % port`,
     then serves until SIGTERM/SIGINT and stops with `grace`. Returns the exit
     code: 1 if the port could not be bound."""
     import asyncio
     import signal
 
-    port = server.add_insecure_port("127.0.0.1:%d" % requested_port)
+    address = "127.0.0.1:%d" % requested_port
+    if credentials is not None:
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         print("failed to bind 127.0.0.1:%d" % requested_port, file=sys.stderr)
         return 1
