@@ -9,6 +9,7 @@
 // tests/interop/python/interop_client.py; tests/interop/README.md lists what
 // each case checks.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <fstream>
 #include <iostream>
