@@ -7,7 +7,7 @@ ACTIO_PACKAGES=(
   build-essential meson ninja-build pkg-config ccache
   libcaf-dev libgrpc++-dev libgrpc-dev libprotobuf-dev libprotoc-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
-  python3 python3-grpcio python3-protobuf openssl
+  python3 python3-grpcio python3-protobuf openssl zlib1g-dev
 )
 
 actio_install_deps() {
