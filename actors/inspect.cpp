@@ -142,30 +142,77 @@ class InspectorService final : public v1::InspectorServicer {
   explicit InspectorService(Options options) : options_(std::move(options)) {}
 
   Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, ServicerContext&) override {
+    auto stats = co_await loop_stats();
     auto s = reg::snapshot();
     v1::Snapshot out;
     out.set_seq(s.seq);
     out.set_time(s.time);
     out.set_pid(static_cast<int>(::getpid()));
     out.set_process(program_name());
-    std::map<std::uint32_t, std::uint32_t> loops;  // loop -> live calls
+    std::map<std::uint32_t, std::uint32_t> live_per_loop;
     for (const auto& c : s.live) {
       fill(out.add_live_calls(), c, options_);
-      ++loops[c.loop];
+      ++live_per_loop[c.loop];
     }
     for (const auto& c : s.recent) fill(out.add_recent_calls(), c, options_);
-    for (const auto& e : s.endpoints) {
-      fill(out.add_endpoints(), e);
-      loops.try_emplace(e.loop, 0);
-    }
-    for (const auto& [index, live] : loops) {
+    for (const auto& e : s.endpoints) fill(out.add_endpoints(), e);
+    std::uint32_t self = EventLoop::require("Inspector.Snapshot").id();
+    for (const auto& [index, st] : stats) {
       auto* l = out.add_loops();
       l->set_index(index);
-      l->set_name("loop " + std::to_string(index));
-      l->set_live_calls(live);
+      l->set_name(index == self ? "loop " + std::to_string(index) + " (inspector)" : "loop " + std::to_string(index));
+      l->set_ready_queue(static_cast<std::uint32_t>(st.ready));
+      l->set_inbox(static_cast<std::uint32_t>(st.inbox));
+      l->set_pending_ops(static_cast<std::uint32_t>(st.pending_ops));
+      auto it = live_per_loop.find(index);
+      l->set_live_calls(it == live_per_loop.end() ? 0 : it->second);
     }
     out.set_dropped_events(s.dropped);
     co_return out;
+  }
+
+  /// Asks every loop in the process for its queue depths (each answers on
+  /// its own thread); a loop busy for more than 200 ms is left out.
+  static Task<std::map<std::uint32_t, EventLoop::Stats>> loop_stats() {
+    struct Gather {
+      std::mutex mu;
+      std::map<std::uint32_t, EventLoop::Stats> got;
+      int waiting = 0;
+      bool posted_all = false;
+      EventLoop* home = nullptr;
+      actio::Event done;  // set on `home`
+    };
+    auto g = std::make_shared<Gather>();
+    g->home = &EventLoop::require("Inspector.Snapshot");
+    EventLoop::for_each_loop([&g](EventLoop& l) {
+      {
+        std::lock_guard<std::mutex> lock(g->mu);
+        ++g->waiting;
+      }
+      bool posted = l.post([g, &l] {
+        auto st = l.stats();
+        bool last = false;
+        {
+          std::lock_guard<std::mutex> lock(g->mu);
+          g->got[l.id()] = st;
+          last = --g->waiting == 0 && g->posted_all;
+        }
+        if (last) g->home->post([g] { g->done.set(); });
+      });
+      if (!posted) {
+        std::lock_guard<std::mutex> lock(g->mu);
+        --g->waiting;
+      }
+    });
+    bool all_in = false;
+    {
+      std::lock_guard<std::mutex> lock(g->mu);
+      g->posted_all = true;
+      all_in = g->waiting == 0;
+    }
+    if (!all_in) co_await g->done.wait_for(Duration(0.2));
+    std::lock_guard<std::mutex> lock(g->mu);
+    co_return g->got;
   }
 
   Task<void> Watch(const v1::WatchRequest& request, ServicerContext& context) override {

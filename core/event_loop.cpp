@@ -1,5 +1,7 @@
 #include "actio/event_loop.hpp"
 
+#include <algorithm>
+
 #include <grpcpp/alarm.h>
 #include <grpcpp/completion_queue.h>
 
@@ -63,6 +65,14 @@ struct EventLoop::Impl {
   }
 };
 
+namespace {
+std::mutex g_loops_mu;
+std::vector<EventLoop*>& all_loops() {
+  static auto* loops = new std::vector<EventLoop*>();  // never destroyed: loops may end during exit
+  return *loops;
+}
+}  // namespace
+
 EventLoop::EventLoop() : EventLoop(std::make_unique<grpc::CompletionQueue>()) {}
 
 EventLoop::EventLoop(std::unique_ptr<grpc::CompletionQueue> cq)
@@ -71,14 +81,36 @@ EventLoop::EventLoop(std::unique_ptr<grpc::CompletionQueue> cq)
   if (t_current) throw UsageError("this thread already has an Actio event loop");
   impl_->wake_op.impl = impl_.get();
   t_current = this;
+  std::lock_guard lock(g_loops_mu);
+  all_loops().push_back(this);
 }
 
 EventLoop::~EventLoop() {
+  {
+    std::lock_guard lock(g_loops_mu);
+    auto& loops = all_loops();
+    loops.erase(std::remove(loops.begin(), loops.end(), this), loops.end());
+  }
   shutdown();
   if (t_current == this) t_current = nullptr;
 }
 
 EventLoop* EventLoop::current() noexcept { return t_current; }
+
+EventLoop::Stats EventLoop::stats() const {
+  Stats s;
+  s.ready = impl_->ready.size();
+  s.pending_ops = pending_ops_;
+  s.timers = impl_->timers.size();
+  std::lock_guard lock(impl_->inbox_mu);
+  s.inbox = impl_->inbox.size();
+  return s;
+}
+
+void EventLoop::for_each_loop(const std::function<void(EventLoop&)>& fn) {
+  std::lock_guard lock(g_loops_mu);
+  for (EventLoop* l : all_loops()) fn(*l);
+}
 
 EventLoop& EventLoop::require(const char* what) {
   if (!t_current) {

@@ -109,6 +109,16 @@ TEST(Inspect, SnapshotShowsLiveAndFinishedCallsEndpointsAndRedactsSecrets) {
     EXPECT_TRUE(server_seen);
     EXPECT_GT(snap.pid(), 0);
     EXPECT_EQ(snap.process(), "inspect_test");
+    // Loops: the test's, the server's serving loop, the inspector's; the
+    // stream in flight holds gRPC operations on the first two.
+    EXPECT_GE(snap.loops_size(), 3);
+    int with_ops = 0, inspector = 0;
+    for (const auto& l : snap.loops()) {
+      if (l.pending_ops() > 0 && l.live_calls() > 0) ++with_ops;
+      if (l.name().find("(inspector)") != std::string::npos) ++inspector;
+    }
+    EXPECT_EQ(with_ops, 2);
+    EXPECT_EQ(inspector, 1);
     stream.cancel();
     co_await ch.close();
   });

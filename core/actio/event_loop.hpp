@@ -71,6 +71,18 @@ class EventLoop {
   /// A small, process-unique number naming this loop (for logs and the inspector).
   std::uint32_t id() const noexcept { return id_; }
 
+  /// What the loop has queued (loop thread only; for the inspector).
+  struct Stats {
+    std::size_t ready = 0;        // work ready to run now
+    std::size_t inbox = 0;        // posts from other threads not yet taken
+    std::size_t pending_ops = 0;  // gRPC operations in flight
+    std::size_t timers = 0;
+  };
+  Stats stats() const;
+  /// Calls `fn(loop)` for every loop alive in the process, under a lock that
+  /// keeps them alive meanwhile (fn should only post() to them).
+  static void for_each_loop(const std::function<void(EventLoop&)>& fn);
+
   // -- scheduling (loop thread) ---------------------------------------------
 
   /// Resumes `h` on this loop after the current work item.
