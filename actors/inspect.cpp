@@ -224,13 +224,16 @@ class InspectorService final : public v1::InspectorServicer {
     // Headers go out at once, so a client knows the watch is on.
     Metadata none;
     co_await context.send_initial_metadata(none);
+    // One message per batch: whatever queued while the previous one was sent.
     for (;;) {
       co_await watcher->ready().wait();
-      for (const auto& e : watcher->take()) {
-        v1::Event out;
-        fill(&out, e, options_);
-        co_await context.write(out);
-      }
+      auto events = watcher->take();
+      if (events.empty()) continue;
+      v1::EventBatch batch;
+      batch.mutable_events()->Reserve(static_cast<int>(events.size()));
+      for (const auto& e : events) fill(batch.add_events(), e, options_);
+      batch.set_dropped_events(watcher->dropped());
+      co_await context.write(batch);
     }
   }
 

@@ -23,6 +23,12 @@ struct Registry {
   std::unordered_map<std::uint64_t, std::weak_ptr<EndpointRecord>> endpoints;
   std::vector<std::shared_ptr<Watcher>> watchers;
   std::uint64_t dropped_gone = 0;  // dropped by watchers that have left
+  // What publishers read without the mutex: replaced whenever `watchers` changes.
+  std::atomic<std::shared_ptr<const std::vector<std::shared_ptr<Watcher>>>> published;
+  void republish() {
+    published.store(std::make_shared<const std::vector<std::shared_ptr<Watcher>>>(watchers));
+    watcher_count.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
+  }
 };
 
 Registry& reg() {
@@ -48,19 +54,15 @@ template <class Make>
 void publish(std::uint64_t call_id, Make make) {
   auto& r = reg();
   if (r.watcher_count.load(std::memory_order_relaxed) == 0) return;
-  std::vector<std::shared_ptr<Watcher>> targets;
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    targets = r.watchers;
-  }
-  if (targets.empty()) return;
+  auto targets = r.published.load();
+  if (!targets || targets->empty()) return;
   InspectEvent e;
   e.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
   e.time = now();
   e.call_id = call_id;
-  e.data = make(targets.front()->head_bytes());
-  for (std::size_t i = 0; i + 1 < targets.size(); ++i) targets[i]->push(e);
-  targets.back()->push(std::move(e));
+  e.data = make(targets->front()->head_bytes());
+  for (std::size_t i = 0; i + 1 < targets->size(); ++i) (*targets)[i]->push(e);
+  targets->back()->push(std::move(e));
 }
 
 std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
@@ -161,7 +163,7 @@ std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes) {
   auto& r = reg();
   std::lock_guard<std::mutex> lock(r.mu);
   r.watchers.push_back(w);
-  r.watcher_count.store(static_cast<int>(r.watchers.size()), std::memory_order_relaxed);
+  r.republish();
   return w;
 }
 
@@ -172,7 +174,7 @@ void remove_watcher(const std::shared_ptr<Watcher>& watcher) {
   if (it == r.watchers.end()) return;
   r.dropped_gone += watcher->dropped();
   r.watchers.erase(it);
-  r.watcher_count.store(static_cast<int>(r.watchers.size()), std::memory_order_relaxed);
+  r.republish();
 }
 
 // -- on / off, snapshot ---------------------------------------------------------------

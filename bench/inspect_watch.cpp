@@ -23,14 +23,14 @@ actio::Task<int> watch(std::string target, double seconds, int head_bytes) {
   request.set_message_head_bytes(static_cast<unsigned>(head_bytes));
   auto call = stub.Watch(request);
   std::uint64_t events = 0;
-  auto reader = [](actio::UnaryStreamCall<v1::Event> c, std::uint64_t* n) -> actio::Task<void> {
+  auto reader = [](actio::UnaryStreamCall<v1::EventBatch> c, std::uint64_t* n) -> actio::Task<void> {
     try {
-      while (auto e = co_await c.read()) ++*n;
+      while (auto batch = co_await c.read()) *n += static_cast<std::uint64_t>(batch->events_size());
     } catch (const actio::CancelledError&) {
       // the stopper's cancel: the end of the run
     }
   };
-  auto stopper = [](actio::UnaryStreamCall<v1::Event> c, double s) -> actio::Task<void> {
+  auto stopper = [](actio::UnaryStreamCall<v1::EventBatch> c, double s) -> actio::Task<void> {
     co_await actio::sleep(actio::Duration(s));
     c.cancel();
   };

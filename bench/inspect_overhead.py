@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""The cost of inspection: Actio's echo_server with inspection off, on with
+nobody watching, and on with a watcher reading the Watch stream, each driven
+by the raw gRPC C++ client (unary, 64 B, c=64 by default), rounds alternated.
+
+  inspect_overhead.py --server build/bench/echo_server --client build/bench/raw_client \
+                      --watch build/bench/inspect_watch [--rounds 2] [--seconds 5]
+
+Prints one line per run and the ratios to "off". Python 3 stdlib only.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def run(args, config):
+    port = free_port()
+    env = dict(os.environ)
+    inspect_port = None
+    if config != "off":
+        inspect_port = free_port()
+        env["ACTIO_INSPECT"] = f"127.0.0.1:{inspect_port}"
+    server = subprocess.Popen([args.server, "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+    watcher = None
+    try:
+        wait_port(port)
+        if inspect_port:
+            wait_port(inspect_port)
+        if config == "watched":
+            watcher = subprocess.Popen([args.watch, "--target", f"127.0.0.1:{inspect_port}",
+                                        "--seconds", str(args.warmup + args.seconds + 0.5)],
+                                       stdout=subprocess.PIPE, text=True)
+            time.sleep(0.2)
+        out = subprocess.run([args.client, "--target", f"127.0.0.1:{port}", "--mode", "unary",
+                              "--concurrency", str(args.concurrency), "--seconds", str(args.seconds),
+                              "--size", "64", "--warmup", str(args.warmup), "--stream-count", "1",
+                              "--server-pid", str(server.pid)],
+                             capture_output=True, text=True, check=True, timeout=120)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        if watcher:
+            w = json.loads(watcher.communicate(timeout=30)[0].strip().splitlines()[-1])
+            result["watch"] = w
+        return result
+    finally:
+        if watcher and watcher.poll() is None:
+            watcher.kill()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=15)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--server", required=True)
+    p.add_argument("--client", required=True)
+    p.add_argument("--watch", required=True)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--seconds", type=float, default=5)
+    p.add_argument("--warmup", type=float, default=1)
+    p.add_argument("--concurrency", type=int, default=64)
+    args = p.parse_args()
+    best = {}
+    for r in range(args.rounds):
+        for config in ("off", "on", "watched"):
+            res = run(args, config)
+            rate = res["calls_or_msgs_per_s"]
+            extra = ""
+            if "watch" in res:
+                extra = f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
+            print(f"round {r + 1} {config:8s} calls/s={rate:.0f} p50_us={res.get('p50_us')}{extra}", flush=True)
+            best[config] = max(best.get(config, 0), rate)
+    for config in ("on", "watched"):
+        print(f"{config}/off = {best[config] / best['off']:.3f} (best of {args.rounds})")
+
+
+if __name__ == "__main__":
+    main()
