@@ -142,41 +142,50 @@ class InspectorService final : public v1::InspectorServicer {
   explicit InspectorService(Options options) : options_(std::move(options)) {}
 
   Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, ServicerContext&) override {
-    auto stats = co_await loop_stats();
+    auto loops = co_await ask_loops();
     auto s = reg::snapshot();
     v1::Snapshot out;
     out.set_seq(s.seq);
     out.set_time(s.time);
     out.set_pid(static_cast<int>(::getpid()));
     out.set_process(program_name());
-    std::map<std::uint32_t, std::uint32_t> live_per_loop;
-    for (const auto& c : s.live) {
-      fill(out.add_live_calls(), c, options_);
-      ++live_per_loop[c.loop];
-    }
-    for (const auto& c : s.recent) fill(out.add_recent_calls(), c, options_);
-    for (const auto& e : s.endpoints) fill(out.add_endpoints(), e);
+    std::vector<const reg::CallView*> live, recent;
     std::uint32_t self = EventLoop::require("Inspector.Snapshot").id();
-    for (const auto& [index, st] : stats) {
+    for (const auto& [index, answer] : loops) {
+      for (const auto& c : answer.calls.live) live.push_back(&c);
+      for (const auto& c : answer.calls.recent) recent.push_back(&c);
       auto* l = out.add_loops();
       l->set_index(index);
       l->set_name(index == self ? "loop " + std::to_string(index) + " (inspector)" : "loop " + std::to_string(index));
-      l->set_ready_queue(static_cast<std::uint32_t>(st.ready));
-      l->set_inbox(static_cast<std::uint32_t>(st.inbox));
-      l->set_pending_ops(static_cast<std::uint32_t>(st.pending_ops));
-      auto it = live_per_loop.find(index);
-      l->set_live_calls(it == live_per_loop.end() ? 0 : it->second);
+      l->set_ready_queue(static_cast<std::uint32_t>(answer.stats.ready));
+      l->set_inbox(static_cast<std::uint32_t>(answer.stats.inbox));
+      l->set_pending_ops(static_cast<std::uint32_t>(answer.stats.pending_ops));
+      l->set_live_calls(static_cast<std::uint32_t>(answer.calls.live.size()));
     }
+    std::sort(live.begin(), live.end(), [](auto* a, auto* b) { return a->id < b->id; });
+    // The newest finished calls of all loops, oldest first.
+    std::sort(recent.begin(), recent.end(), [](auto* a, auto* b) { return a->end_time < b->end_time; });
+    std::size_t keep = reg::recent_capacity();
+    if (recent.size() > keep) recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(keep));
+    for (const auto* c : live) fill(out.add_live_calls(), *c, options_);
+    for (const auto* c : recent) fill(out.add_recent_calls(), *c, options_);
+    for (const auto& e : s.endpoints) fill(out.add_endpoints(), e);
     out.set_dropped_events(s.dropped);
     co_return out;
   }
 
-  /// Asks every loop in the process for its queue depths (each answers on
-  /// its own thread); a loop busy for more than 200 ms is left out.
-  static Task<std::map<std::uint32_t, EventLoop::Stats>> loop_stats() {
+  struct LoopAnswer {
+    EventLoop::Stats stats;
+    reg::LoopCalls calls;
+  };
+
+  /// Asks every loop in the process for its queue depths and copies of its
+  /// calls (each answers on its own thread, where its records live); a loop
+  /// busy for more than 200 ms is left out.
+  static Task<std::map<std::uint32_t, LoopAnswer>> ask_loops() {
     struct Gather {
       std::mutex mu;
-      std::map<std::uint32_t, EventLoop::Stats> got;
+      std::map<std::uint32_t, LoopAnswer> got;
       int waiting = 0;
       bool posted_all = false;
       EventLoop* home = nullptr;
@@ -190,11 +199,11 @@ class InspectorService final : public v1::InspectorServicer {
         ++g->waiting;
       }
       bool posted = l.post([g, &l] {
-        auto st = l.stats();
+        LoopAnswer answer{l.stats(), reg::local_calls()};
         bool last = false;
         {
           std::lock_guard<std::mutex> lock(g->mu);
-          g->got[l.id()] = st;
+          g->got[l.id()] = std::move(answer);
           last = --g->waiting == 0 && g->posted_all;
         }
         if (last) g->home->post([g] { g->done.set(); });

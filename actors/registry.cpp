@@ -16,10 +16,10 @@ struct Registry {
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> seq{0};
 
+  std::atomic<std::uint64_t> session{0};
+  std::atomic<std::size_t> recent_capacity{256};
+
   std::mutex mu;  // guards the rest
-  std::size_t recent_capacity = 256;
-  std::unordered_map<std::uint64_t, std::shared_ptr<CallRecord>> live;
-  std::deque<CallView> recent;
   std::unordered_map<std::uint64_t, std::weak_ptr<EndpointRecord>> endpoints;
   std::vector<std::shared_ptr<Watcher>> watchers;
   std::uint64_t dropped_gone = 0;  // dropped by watchers that have left
@@ -34,6 +34,16 @@ struct Registry {
 Registry& reg() {
   static Registry* r = new Registry();  // never destroyed: hooks may run during exit
   return *r;
+}
+
+/// One loop's calls (thread-local: only its loop touches it).
+struct LoopTable {
+  std::unordered_map<std::uint64_t, std::shared_ptr<CallRecord>> live;
+  std::deque<std::shared_ptr<CallRecord>> recent;  // finished, oldest first
+};
+LoopTable& table() {
+  thread_local LoopTable t;
+  return t;
 }
 
 constexpr std::size_t kHistory = 32;
@@ -98,11 +108,10 @@ CallView view(const CallRecord& r) {
   v.start_time = r.start_time;
   v.deadline = r.deadline;
   v.invocation_metadata = r.invocation_metadata;
-  v.messages_in = r.messages_in.load(std::memory_order_relaxed);
-  v.messages_out = r.messages_out.load(std::memory_order_relaxed);
-  v.bytes_in = r.bytes_in.load(std::memory_order_relaxed);
-  v.bytes_out = r.bytes_out.load(std::memory_order_relaxed);
-  std::lock_guard<std::mutex> lock(r.mu);
+  v.messages_in = r.messages_in;
+  v.messages_out = r.messages_out;
+  v.bytes_in = r.bytes_in;
+  v.bytes_out = r.bytes_out;
   v.initial_metadata = r.initial_metadata;
   v.trailing_metadata = r.trailing_metadata;
   v.half_closed = r.half_closed;
@@ -181,10 +190,25 @@ void remove_watcher(const std::shared_ptr<Watcher>& watcher) {
 
 void enable(std::size_t recent_calls) {
   auto& r = reg();
-  std::lock_guard<std::mutex> lock(r.mu);
-  r.recent_capacity = recent_calls;
-  r.recent.clear();  // a new session starts without an earlier one's history
+  r.recent_capacity.store(recent_calls, std::memory_order_relaxed);
+  r.session.fetch_add(1, std::memory_order_relaxed);  // earlier sessions' records are not shown
   r.on.store(true, std::memory_order_relaxed);
+}
+
+std::size_t recent_capacity() noexcept { return reg().recent_capacity.load(std::memory_order_relaxed); }
+
+LoopCalls local_calls() {
+  auto& t = table();
+  auto session = reg().session.load(std::memory_order_relaxed);
+  LoopCalls out;
+  out.live.reserve(t.live.size());
+  for (const auto& [id, rec] : t.live) {
+    if (rec->session == session) out.live.push_back(view(*rec));
+  }
+  for (const auto& rec : t.recent) {
+    if (rec->session == session) out.recent.push_back(view(*rec));
+  }
+  return out;
 }
 
 void disable() { reg().on.store(false, std::memory_order_relaxed); }
@@ -192,14 +216,10 @@ void disable() { reg().on.store(false, std::memory_order_relaxed); }
 Snapshot snapshot() {
   auto& r = reg();
   Snapshot s;
-  std::vector<std::shared_ptr<CallRecord>> live;
   std::vector<std::shared_ptr<EndpointRecord>> endpoints;
   {
     std::lock_guard<std::mutex> lock(r.mu);
     s.seq = r.seq.load(std::memory_order_relaxed);
-    live.reserve(r.live.size());
-    for (const auto& [id, rec] : r.live) live.push_back(rec);
-    s.recent.assign(r.recent.begin(), r.recent.end());
     for (auto it = r.endpoints.begin(); it != r.endpoints.end();) {
       if (auto e = it->second.lock()) {
         endpoints.push_back(std::move(e));
@@ -220,8 +240,6 @@ Snapshot snapshot() {
     }
     if (ch) endpoint_state(*e, channel_state_name(ch->GetState(false)));  // thread-safe in gRPC
   }
-  for (const auto& rec : live) s.live.push_back(view(*rec));
-  std::sort(s.live.begin(), s.live.end(), [](const CallView& a, const CallView& b) { return a.id < b.id; });
   for (const auto& e : endpoints) s.endpoints.push_back(view(*e));
   std::sort(s.endpoints.begin(), s.endpoints.end(),
             [](const EndpointView& a, const EndpointView& b) { return a.id < b.id; });
@@ -289,77 +307,64 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string met
   c->start_time = now();
   c->deadline = deadline;
   c->invocation_metadata = invocation_metadata;
+  c->session = r.session.load(std::memory_order_relaxed);
   if (c->endpoint) {
     c->endpoint->calls_started.fetch_add(1, std::memory_order_relaxed);
     c->endpoint->calls_active.fetch_add(1, std::memory_order_relaxed);
   }
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    r.live[c->id] = c;
-  }
+  table().live.emplace(c->id, c);
   publish(c->id, [&c](std::size_t) { return EventData{view(*c)}; });
   return c;
 }
 
 void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes) {
   std::size_t size = bytes.Valid() ? bytes.Length() : 0;
-  (in ? r.messages_in : r.messages_out).fetch_add(1, std::memory_order_relaxed);
-  (in ? r.bytes_in : r.bytes_out).fetch_add(size, std::memory_order_relaxed);
+  ++(in ? r.messages_in : r.messages_out);
+  (in ? r.bytes_in : r.bytes_out) += size;
   publish(r.id, [&](std::size_t head) {
     return EventData{MessageInfo{in, static_cast<std::uint32_t>(size), head_of(bytes, head)}};
   });
 }
 
 void headers(CallRecord& r, const Metadata& metadata) {
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    r.initial_metadata = metadata;
-  }
+  r.initial_metadata = metadata;
   publish(r.id, [&](std::size_t) { return EventData{HeadersInfo{metadata}}; });
 }
 
 void half_closed(CallRecord& r) {
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    if (r.half_closed) return;
-    r.half_closed = true;
-  }
+  if (r.half_closed) return;
+  r.half_closed = true;
   publish(r.id, [](std::size_t) { return EventData{HalfClosed{}}; });
 }
 
 void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps) {
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    r.interceptors = steps;
-  }
+  r.interceptors = steps;
   publish(r.id, [&](std::size_t) { return EventData{std::move(steps)}; });
 }
 
 void finished(CallRecord& r, StatusCode code, const std::string& details, const Metadata& trailing,
               const char* cancelled_by) {
-  {
-    std::lock_guard<std::mutex> lock(r.mu);
-    if (r.done) return;
-    r.done = true;
-    r.code = code;
-    r.details = details;
-    r.trailing_metadata = trailing;
-    r.cancelled_by = cancelled_by ? cancelled_by : "";
-    r.end_time = now();
-  }
+  if (r.done) return;
+  r.done = true;
+  r.code = code;
+  r.details = details;
+  r.trailing_metadata = trailing;
+  r.cancelled_by = cancelled_by ? cancelled_by : "";
+  r.end_time = now();
   if (r.endpoint) {
     (code == StatusCode::OK ? r.endpoint->calls_ok : r.endpoint->calls_failed).fetch_add(1, std::memory_order_relaxed);
     r.endpoint->calls_active.fetch_sub(1, std::memory_order_relaxed);
   }
-  auto& g = reg();
-  CallView finished_view = view(r);
-  {
-    std::lock_guard<std::mutex> lock(g.mu);
-    g.live.erase(r.id);
-    if (g.recent_capacity > 0) {
-      if (g.recent.size() >= g.recent_capacity) g.recent.pop_front();
-      g.recent.push_back(finished_view);
+  auto& t = table();
+  auto it = t.live.find(r.id);
+  if (it != t.live.end()) {
+    // The record itself moves to the ring: no copy.
+    std::size_t capacity = recent_capacity();
+    if (capacity > 0) {
+      while (t.recent.size() >= capacity) t.recent.pop_front();
+      t.recent.push_back(std::move(it->second));
     }
+    t.live.erase(it);
   }
   publish(r.id, [&](std::size_t) {
     return EventData{StatusInfo{code, details, trailing, cancelled_by ? cancelled_by : ""}};

@@ -5,13 +5,15 @@
 // Cost model:
 //   - inspection off (the default): a call holds a null record; each hook is
 //     one pointer test;
-//   - on, nobody watching: a call start and end take the registry mutex once
-//     each; every message adds to two relaxed atomic counters;
+//   - on, nobody watching: a call's record is allocated once and kept in its
+//     loop's own table (thread-local: no lock); each event updates it in
+//     place and reads one atomic (is anyone watching?); the call's channel or
+//     server counts it with a few relaxed atomic adds;
 //   - on, with a watcher: each event is also copied into every watcher's
 //     bounded queue (a mutex) and the watcher's loop is woken once per batch.
-// Records are shared between the call (its loop thread) and the registry
-// (read by the inspector's loop): counters are atomics, the rest of the
-// mutable state sits under the record's own small mutex.
+// A call's record is only touched on its loop's thread. A Snapshot asks every
+// loop for copies of its records (EventLoop::for_each_loop + post), so there
+// is nothing to lock on the call path.
 
 #include <grpcpp/support/byte_buffer.h>
 
@@ -81,12 +83,12 @@ struct CallRecord {
   double deadline = 0;
   Metadata invocation_metadata;
 
-  std::atomic<std::uint64_t> messages_in{0};
-  std::atomic<std::uint64_t> messages_out{0};
-  std::atomic<std::uint64_t> bytes_in{0};
-  std::atomic<std::uint64_t> bytes_out{0};
+  std::uint64_t session = 0;  // the inspection session it was recorded in
 
-  mutable std::mutex mu;  // guards the rest
+  std::uint64_t messages_in = 0;
+  std::uint64_t messages_out = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
   Metadata initial_metadata;
   Metadata trailing_metadata;
   bool half_closed = false;
@@ -178,13 +180,21 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   actio::Event ready_;  // set on the loop thread
 };
 
+/// What the registry holds outside the loops (endpoints, counters).
 struct Snapshot {
   std::uint64_t seq = 0;
   double time = 0;
-  std::vector<CallView> live, recent;
   std::vector<EndpointView> endpoints;
   std::uint64_t dropped = 0;
 };
+
+/// The calling loop's records, copied (run on each loop for a Snapshot).
+struct LoopCalls {
+  std::vector<CallView> live, recent;
+};
+LoopCalls local_calls();
+/// How many finished calls each loop keeps (and a Snapshot shows).
+std::size_t recent_capacity() noexcept;
 
 // -- the registry --------------------------------------------------------------------
 
