@@ -119,6 +119,10 @@ void fill(v1::Event* out, const reg::InspectEvent& e, const Options& options) {
           s->set_details(d.details);
           fill(s->mutable_trailing_metadata(), d.trailing, options);
           s->set_cancelled_by(d.cancelled_by);
+          s->set_messages_in(d.messages_in);
+          s->set_messages_out(d.messages_out);
+          s->set_bytes_in(d.bytes_in);
+          s->set_bytes_out(d.bytes_out);
         } else if constexpr (std::is_same_v<D, std::vector<InterceptorRecord>>) {
           for (const auto& r : d) fill(out->mutable_interceptors()->add_steps(), r);
         } else {
@@ -225,7 +229,8 @@ class InspectorService final : public v1::InspectorServicer {
   }
 
   Task<void> Watch(const v1::WatchRequest& request, ServicerContext& context) override {
-    auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), request.message_head_bytes());
+    auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), request.message_head_bytes(),
+                                    request.calls_only());
     struct Leave {
       std::shared_ptr<reg::Watcher> w;
       ~Leave() { reg::remove_watcher(w); }
@@ -291,6 +296,9 @@ struct Inspection::Impl {
 namespace {
 Task<void> serve(Inspection::Impl* impl, std::promise<int>* bound) {
   ServerOptions so;
+  // Never the process's poller: the application's loops do the I/O, the
+  // inspector picks its completions up within 20 ms.
+  so.background_poll_interval = Duration(0.02);
   if (!impl->options.token.empty()) so.interceptors = {std::make_shared<TokenCheck>(impl->options.token)};
   auto srv = server(so);
   srv.state()->set_inspected(false);  // its own calls would only be noise
@@ -346,6 +354,7 @@ std::unique_ptr<Inspection> start(Options options) {
   Inspection::Impl* raw = impl.get();
   impl->thread = std::thread([raw, &bound, &loop_ready] {
     EventLoop loop;
+    loop.set_poll_interval(Duration(0.02));
     loop_ready.set_value(&loop);
     loop.run_until_complete(serve(raw, &bound));
   });

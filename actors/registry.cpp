@@ -13,6 +13,7 @@ namespace {
 struct Registry {
   std::atomic<bool> on{false};
   std::atomic<int> watcher_count{0};
+  std::atomic<int> message_watchers{0};  // watchers that want per-message events
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> seq{0};
 
@@ -28,6 +29,9 @@ struct Registry {
   void republish() {
     published.store(std::make_shared<const std::vector<std::shared_ptr<Watcher>>>(watchers));
     watcher_count.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
+    int detailed = 0;
+    for (const auto& w : watchers) detailed += w->calls_only() ? 0 : 1;
+    message_watchers.store(detailed, std::memory_order_relaxed);
   }
 };
 
@@ -59,20 +63,25 @@ const char* channel_state_name(grpc_connectivity_state s) {
   return "UNKNOWN";
 }
 
-/// Sends `make()`'s event to every watcher (only when someone watches).
+/// Sends `make()`'s event to every watcher (only when someone watches);
+/// `detail` events (messages, headers, half-close) only to the watchers that
+/// did not ask for calls only.
 template <class Make>
-void publish(std::uint64_t call_id, Make make) {
+void publish(std::uint64_t call_id, Make make, bool detail = false) {
   auto& r = reg();
-  if (r.watcher_count.load(std::memory_order_relaxed) == 0) return;
+  if ((detail ? r.message_watchers : r.watcher_count).load(std::memory_order_relaxed) == 0) return;
   auto targets = r.published.load();
   if (!targets || targets->empty()) return;
   InspectEvent e;
   e.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
   e.time = now();
   e.call_id = call_id;
-  e.data = make(targets->front()->head_bytes());
-  for (std::size_t i = 0; i + 1 < targets->size(); ++i) (*targets)[i]->push(e);
-  targets->back()->push(std::move(e));
+  std::size_t head = 0;
+  for (const auto& w : *targets) head = std::max(head, w->head_bytes());
+  e.data = make(head);
+  for (const auto& w : *targets) {
+    if (!detail || !w->calls_only()) w->push(e);
+  }
 }
 
 std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
@@ -167,8 +176,8 @@ std::vector<InspectEvent> Watcher::take() {
   return std::exchange(queue_, {});
 }
 
-std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes) {
-  auto w = std::make_shared<Watcher>(loop, std::min<std::size_t>(head_bytes, 4096));
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only) {
+  auto w = std::make_shared<Watcher>(loop, std::min<std::size_t>(head_bytes, 4096), calls_only);
   auto& r = reg();
   std::lock_guard<std::mutex> lock(r.mu);
   r.watchers.push_back(w);
@@ -321,20 +330,23 @@ void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes) {
   std::size_t size = bytes.Valid() ? bytes.Length() : 0;
   ++(in ? r.messages_in : r.messages_out);
   (in ? r.bytes_in : r.bytes_out) += size;
-  publish(r.id, [&](std::size_t head) {
-    return EventData{MessageInfo{in, static_cast<std::uint32_t>(size), head_of(bytes, head)}};
-  });
+  publish(
+      r.id,
+      [&](std::size_t head) {
+        return EventData{MessageInfo{in, static_cast<std::uint32_t>(size), head_of(bytes, head)}};
+      },
+      true);
 }
 
 void headers(CallRecord& r, const Metadata& metadata) {
   r.initial_metadata = metadata;
-  publish(r.id, [&](std::size_t) { return EventData{HeadersInfo{metadata}}; });
+  publish(r.id, [&](std::size_t) { return EventData{HeadersInfo{metadata}}; }, true);
 }
 
 void half_closed(CallRecord& r) {
   if (r.half_closed) return;
   r.half_closed = true;
-  publish(r.id, [](std::size_t) { return EventData{HalfClosed{}}; });
+  publish(r.id, [](std::size_t) { return EventData{HalfClosed{}}; }, true);
 }
 
 void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps) {
@@ -367,7 +379,8 @@ void finished(CallRecord& r, StatusCode code, const std::string& details, const 
     t.live.erase(it);
   }
   publish(r.id, [&](std::size_t) {
-    return EventData{StatusInfo{code, details, trailing, cancelled_by ? cancelled_by : ""}};
+    return EventData{StatusInfo{code, details, trailing, cancelled_by ? cancelled_by : "", r.messages_in,
+                                r.messages_out, r.bytes_in, r.bytes_out}};
   });
 }
 

@@ -126,6 +126,7 @@ void ServerLoop::start() {
   auto started = ready.get_future();
   thread_ = std::thread([this, &ready] {
     EventLoop loop(std::move(owned_cq_));
+    if (auto interval = server_->options().background_poll_interval) loop.set_poll_interval(*interval);
     loop_ = &loop;
     for (int m = 0; m < server_->method_count(); ++m) {
       for (int k = 0; k < server_->options().accepts_per_method; ++k) accept(m);

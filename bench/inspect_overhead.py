@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The cost of inspection: Actio's echo_server with inspection off, on with
-nobody watching, and on with a watcher reading the Watch stream, each driven
+nobody watching, on with a watcher reading every event of the Watch stream,
+and on with a watcher asking for call-level events only, each driven
 by the raw gRPC C++ client (unary, 64 B, c=64 by default), rounds alternated.
 
   inspect_overhead.py --server build/bench/echo_server --client build/bench/raw_client \
@@ -47,9 +48,10 @@ def run(args, config):
         wait_port(port)
         if inspect_port:
             wait_port(inspect_port)
-        if config == "watched":
+        if config.startswith("watched"):
+            extra = ["--calls-only"] if config == "watched_calls" else []
             watcher = subprocess.Popen([args.watch, "--target", f"127.0.0.1:{inspect_port}",
-                                        "--seconds", str(args.warmup + args.seconds + 0.5)],
+                                        "--seconds", str(args.warmup + args.seconds + 0.5)] + extra,
                                        stdout=subprocess.PIPE, text=True)
             time.sleep(0.2)
         out = subprocess.run([args.client, "--target", f"127.0.0.1:{port}", "--mode", "unary",
@@ -81,15 +83,15 @@ def main():
     args = p.parse_args()
     best = {}
     for r in range(args.rounds):
-        for config in ("off", "on", "watched"):
+        for config in ("off", "on", "watched", "watched_calls"):
             res = run(args, config)
             rate = res["calls_or_msgs_per_s"]
             extra = ""
             if "watch" in res:
                 extra = f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
-            print(f"round {r + 1} {config:8s} calls/s={rate:.0f} p50_us={res.get('p50_us')}{extra}", flush=True)
+            print(f"round {r + 1} {config:13s} calls/s={rate:.0f} p50_us={res.get('p50_us')}{extra}", flush=True)
             best[config] = max(best.get(config, 0), rate)
-    for config in ("on", "watched"):
+    for config in ("on", "watched", "watched_calls"):
         print(f"{config}/off = {best[config] / best['off']:.3f} (best of {args.rounds})")
 
 

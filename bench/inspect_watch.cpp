@@ -2,7 +2,7 @@
 // Inspector (ACTIO_INSPECT=127.0.0.1:P), reads its Watch stream for a while
 // and prints how many events came.
 //
-//   inspect_watch --target 127.0.0.1:P --seconds S [--head-bytes N]
+//   inspect_watch --target 127.0.0.1:P --seconds S [--head-bytes N] [--calls-only]
 //
 // Prints one JSON line: {"events": N, "events_per_s": R, "dropped": D}
 // (D: events the process dropped because this watcher fell behind, read
@@ -16,11 +16,12 @@
 
 namespace v1 = actio::inspect::v1;
 
-actio::Task<int> watch(std::string target, double seconds, int head_bytes) {
+actio::Task<int> watch(std::string target, double seconds, int head_bytes, bool calls_only) {
   auto channel = actio::insecure_channel(target);
   v1::InspectorStub stub(channel);
   v1::WatchRequest request;
   request.set_message_head_bytes(static_cast<unsigned>(head_bytes));
+  request.set_calls_only(calls_only);
   auto call = stub.Watch(request);
   std::uint64_t events = 0;
   auto reader = [](actio::UnaryStreamCall<v1::EventBatch> c, std::uint64_t* n) -> actio::Task<void> {
@@ -58,7 +59,9 @@ int main(int argc, char** argv) {
   int head_bytes = 0;
   app.add_option("--target", target, "host:port of the Inspector")->required();
   app.add_option("--seconds", seconds);
+  bool calls_only = false;
   app.add_option("--head-bytes", head_bytes);
+  app.add_flag("--calls-only", calls_only, "call-level events only (WatchRequest.calls_only)");
   CLI11_PARSE(app, argc, argv);
-  return actio::run(watch(target, seconds, head_bytes));
+  return actio::run(watch(target, seconds, head_bytes, calls_only));
 }

@@ -233,6 +233,16 @@ void EventLoop::run_once(bool block) {
   } else {
     deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
   }
+  if (poll_interval_.count() > 0 && gpr_time_cmp(deadline, gpr_time_0(GPR_CLOCK_MONOTONIC)) != 0) {
+    // Background mode (set_poll_interval): wait for posts, then only peek.
+    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(poll_interval_);
+    if (!im.timers.empty()) until = std::min(until, im.timers.begin()->first.first);
+    std::unique_lock lock(im.inbox_mu);
+    im.inbox_cv.wait_until(lock, until, [&] {
+      return !im.inbox.empty() || im.stop_flag.load(std::memory_order_acquire);
+    });
+    deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
+  }
   void* tag = nullptr;
   bool ok = false;
   // Drain what is already there without blocking again, a batch at a time.

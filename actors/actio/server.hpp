@@ -223,6 +223,10 @@ struct ServerOptions {
   /// Serve grpc.reflection.v1alpha.ServerReflection (grpc++_reflection): the
   /// services and the protobuf descriptors linked into the program.
   bool reflection = false;
+  /// For background servers (the inspector): the serving loops look at their
+  /// queues at most this often instead of waiting in them, so they never
+  /// take I/O from the process's other loops (see EventLoop::set_poll_interval).
+  std::optional<Duration> background_poll_interval;
   /// Server interceptors, outermost first; a null one is refused with
   /// UsageError by actio::server().
   std::vector<std::shared_ptr<ServerInterceptor>> interceptors;

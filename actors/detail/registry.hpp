@@ -141,6 +141,7 @@ struct StatusInfo {
   std::string details;
   Metadata trailing;
   std::string cancelled_by;
+  std::uint64_t messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0;
 };
 struct HeadersInfo {
   Metadata metadata;
@@ -161,7 +162,9 @@ struct InspectEvent {
 /// One Watch stream: a bounded queue filled from any thread, drained on `loop`.
 class Watcher : public std::enable_shared_from_this<Watcher> {
  public:
-  Watcher(EventLoop& loop, std::size_t head_bytes) : loop_(&loop), head_bytes_(head_bytes) {}
+  Watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only)
+      : loop_(&loop), head_bytes_(head_bytes), calls_only_(calls_only) {}
+  bool calls_only() const noexcept { return calls_only_; }
   void push(InspectEvent e);
   /// Takes what is queued (loop thread).
   std::vector<InspectEvent> take();
@@ -173,6 +176,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
  private:
   EventLoop* loop_;
   std::size_t head_bytes_;
+  bool calls_only_;
   std::mutex mu_;
   std::vector<InspectEvent> queue_;
   bool wake_posted_ = false;
@@ -203,7 +207,7 @@ void enable(std::size_t recent_calls);
 /// Turns it off: no new records (live ones finish normally).
 void disable();
 Snapshot snapshot();
-std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes);
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only = false);
 void remove_watcher(const std::shared_ptr<Watcher>& watcher);
 
 // -- hooks (on the call's loop thread) ----------------------------------------------------

@@ -99,6 +99,14 @@ class EventLoop {
   /// loop waits on its completion queue, not only on posts and timers.
   void add_io_interest() noexcept { ++io_interest_; }
   void remove_io_interest() noexcept { --io_interest_; }
+  /// Background mode: never block inside the completion queue; wait for
+  /// posts and timers instead and look at the queue at least every
+  /// `interval`. In gRPC 1.51 a thread blocked on any queue polls every
+  /// connection of the process, so a background loop (the inspector) that
+  /// blocked there would take the I/O of the application's loops and hand it
+  /// across threads; in this mode their pollers do that I/O and the
+  /// background loop picks its completions up, at most `interval` late.
+  void set_poll_interval(Duration interval) noexcept { poll_interval_ = interval; }
   /// Registers `fn`, run once when the loop shuts down (e.g. cancel calls).
   std::uint64_t add_shutdown_hook(std::function<void()> fn);
   void remove_shutdown_hook(std::uint64_t id) noexcept;
@@ -145,6 +153,7 @@ class EventLoop {
   std::size_t pending_ops_ = 0;
   std::size_t io_interest_ = 0;
   std::uint32_t id_ = 0;
+  Duration poll_interval_{0};
   bool stop_requested_ = false;
 };
 
