@@ -479,7 +479,11 @@ void Model::select_method(std::string method) {
 
 void Model::select_endpoint(TargetId target, std::uint64_t endpoint_id) {
   const CallRecord* c = selected_call();
-  if (c && (c->key.target != target || c->endpoint_id != endpoint_id)) selection_.call.reset();
+  if (!c || c->key.target != target || c->endpoint_id != endpoint_id) {
+    // The endpoint is now what the user looks at: the table marks its calls.
+    selection_.call.reset();
+    selection_.method.reset();
+  }
   selection_.endpoint = std::pair{target, endpoint_id};
 }
 

@@ -126,7 +126,8 @@ class Model {
   void select_call(CallKey key);
   /// Selects a method (the stats panel); keeps the call if it has that method.
   void select_method(std::string method);
-  /// Selects an endpoint (the channels & servers panel).
+  /// Selects an endpoint (the channels & servers panel); the call and the
+  /// method stay selected only if the call belongs to it.
   void select_endpoint(TargetId target, std::uint64_t endpoint_id);
   void clear_selection();
   /// The selected call, if it is still held.

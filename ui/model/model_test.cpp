@@ -420,6 +420,12 @@ TEST(Model, SelectionIsSharedByCallMethodAndEndpoint) {
   EXPECT_NE(m.selected_call(), nullptr);  // same method: the call stays selected
   m.select_method("/a.S/N");
   EXPECT_EQ(m.selected_call(), nullptr);
+  m.select_call({t, 2});
+  m.select_endpoint(t, 1);  // call 2's own endpoint: it stays selected
+  EXPECT_NE(m.selected_call(), nullptr);
+  m.select_endpoint(t, 9);
+  EXPECT_EQ(m.selected_call(), nullptr);
+  EXPECT_FALSE(m.selection().method);
   m.clear_selection();
   EXPECT_FALSE(m.selection().method);
 }

@@ -89,8 +89,12 @@ void draw_calls_table(Model& model) {
       ImGui::PushID(i);
       ImGui::PushStyleColor(ImGuiCol_Text, row_color(c, now));
       bool is_selected = selected.call && *selected.call == c.key;
-      bool same_method = !is_selected && selected.method && *selected.method == c.method;
-      if (same_method) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, IM_COL32(60, 70, 110, 90));
+      // Calls related to the selection: the selected method's, or (with no
+      // method picked) the selected endpoint's.
+      bool related = selected.method ? *selected.method == c.method
+                                     : selected.endpoint && selected.endpoint->first == c.key.target &&
+                                           selected.endpoint->second == c.endpoint_id;
+      if (related && !is_selected) ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, IM_COL32(60, 70, 110, 90));
       for (std::size_t col = 0; col < std::size(kColumns); ++col) {
         if (!ImGui::TableSetColumnIndex(static_cast<int>(col))) continue;
         if (kColumns[col].column == Column::method) {

@@ -21,8 +21,11 @@ void draw_loops(Model& model) {
   ImGui::TableSetupColumn("ops");
   ImGui::TableSetupColumn("calls");
   ImGui::TableHeadersRow();
+  const CallRecord* selected = model.selected_call();
   for (const LoopRecord* l : loops) {
     ImGui::TableNextRow();
+    if (selected && selected->key.target == l->target_id && selected->loop == l->index)
+      ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, IM_COL32(60, 70, 110, 160));  // the selected call's loop
     ImGui::TableNextColumn();
     ImGui::Text("%u:%u %s", l->target_id, l->index, l->name.c_str());
     ImGui::TableNextColumn();
