@@ -93,10 +93,14 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
   auto& session = shared->sessions[id];
   Duration backoff = options.backoff_min;
   bool announce = true;  // push Connecting: at first, and after being attached or a resync
-  std::string last_error;
+  bool told_lost = false;  // the model was told Lost (with told_error) and nothing since
+  std::string told_error;
 
   for (;;) {
-    if (announce) shared->push(id, Update::Connecting{});
+    if (announce || session.resync) {
+      shared->push(id, Update::Connecting{});
+      told_lost = false;
+    }
     announce = false;
     session.resync = false;
     bool attached = false;
@@ -112,6 +116,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
                                  {.timeout = options.snapshot_timeout, .metadata = metadata, .wait_for_ready = true});
       shared->push(id, std::move(snapshot));
       attached = true;
+      told_lost = false;
       backoff = options.backoff_min;
       for (;;) {
         std::optional<v1::Event> event = co_await watch.read();
@@ -125,13 +130,13 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
       if (!session.resync) throw;  // the connector stops
     }
     session.watch.reset();
-    if (session.resync) {
-      announce = true;
-      continue;
-    }
+    if (session.resync) continue;  // at once, announced as connecting
     // Report a loss once per change, not on every attempt while the process is away.
-    if (attached || error != last_error) shared->push(id, Update::Lost{error});
-    last_error = error;
+    if (!told_lost || error != told_error) {
+      shared->push(id, Update::Lost{error});
+      told_lost = true;
+      told_error = error;
+    }
     announce = attached;
     co_await actio::sleep(backoff);
     backoff = std::min<Duration>(backoff * 2, options.backoff_max);
