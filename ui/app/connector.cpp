@@ -92,7 +92,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
   if (!options.token.empty()) metadata.add("authorization", "Bearer " + options.token);
   auto& session = shared->sessions[id];
   Duration backoff = options.backoff_min;
-  bool announce = true;  // push Connecting: at first, and after being attached or a resync
+  bool announce = true;    // push Connecting: at first, and after being attached or a resync
   bool told_lost = false;  // the model was told Lost (with told_error) and nothing since
   std::string told_error;
 
@@ -111,9 +111,8 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
       auto watch = stub.Watch(watch_request, {.metadata = metadata, .wait_for_ready = true});
       session.watch = watch;
       v1::SnapshotRequest snapshot_request;
-      v1::Snapshot snapshot =
-          co_await stub.Snapshot(snapshot_request,
-                                 {.timeout = options.snapshot_timeout, .metadata = metadata, .wait_for_ready = true});
+      v1::Snapshot snapshot = co_await stub.Snapshot(
+          snapshot_request, {.timeout = options.snapshot_timeout, .metadata = metadata, .wait_for_ready = true});
       shared->push(id, std::move(snapshot));
       attached = true;
       told_lost = false;
@@ -171,8 +170,7 @@ Task<int> watch_all(std::shared_ptr<Shared> shared, std::vector<std::string> tar
 
 // -- Connector ------------------------------------------------------------------
 
-Connector::Connector(std::vector<std::string> targets, ConnectorOptions options)
-    : shared_(std::make_shared<Shared>()) {
+Connector::Connector(std::vector<std::string> targets, ConnectorOptions options) : shared_(std::make_shared<Shared>()) {
   shared_->options = options;
   thread_ = std::thread([shared = shared_, targets = std::move(targets)]() mutable {
     try {

@@ -83,7 +83,8 @@ TEST(Connector, AttachesAndFollowsTheWatch) {
   Model model;
   model.add_target(server.target());
   Connector connector({server.target()});
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return m.target(0).last_seq == 16; }, 5000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).last_seq == 16; }, 5000ms));
   EXPECT_TRUE(attached_in_session(model, 1));
   EXPECT_EQ(model.call_count(), 7u);
   EXPECT_EQ(model.live_count(), 3u);
@@ -98,11 +99,13 @@ TEST(Connector, AnOverflowingQueueEndsInAFreshSnapshot) {
   Model model;
   model.add_target(server.target());
   Connector connector({server.target()}, {.max_waiting = 50});
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
   std::this_thread::sleep_for(1s);  // paused: > 50 updates arrive
   EXPECT_EQ(connector.waiting(), 0u) << "the overflowing queue is dropped";
   EXPECT_EQ(connector.drain(model), 0u);  // ... and draining again asks for a resync
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
   EXPECT_GE(model.call_count(), 7u);
 }
 
@@ -111,9 +114,11 @@ TEST(Connector, ResyncTakesANewSnapshot) {
   Model model;
   model.add_target(server.target());
   Connector connector({server.target()});
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
   connector.resync();
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
   EXPECT_EQ(model.call_count(), 7u);
 }
 
@@ -121,8 +126,8 @@ TEST(Connector, ReportsAnUnreachableTarget) {
   Model model;
   model.add_target("127.0.0.1:1");
   Connector connector({"127.0.0.1:1"}, {.snapshot_timeout = std::chrono::milliseconds(200)});
-  ASSERT_TRUE(drain_until(connector, model, [](const Model& m) { return m.target(0).connection == Connection::lost; },
-                          3000ms));
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).connection == Connection::lost; }, 3000ms));
   EXPECT_FALSE(model.target(0).last_error.empty());
   EXPECT_FALSE(model.target(0).has_snapshot);
 }

@@ -8,9 +8,9 @@
 // a message out, the channel changes state); then the stream stays open.
 // With --churn N it also starts and ends N calls a second (for trying the
 // app by hand).
-#include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
 
@@ -22,9 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 void add_metadata(google::protobuf::RepeatedPtrField<v1::MetadataEntry>* md, const std::string& key,
                   const std::string& value, bool redacted = false) {
@@ -160,7 +158,11 @@ class FakeInspector final : public v1::InspectorServicer {
   }
 
   actio::Task<void> Watch(const v1::WatchRequest& request, actio::ServicerContext& context) override {
-    std::string head = std::string("\x0a\x05" "Hello", 7).substr(0, request.message_head_bytes());
+    std::string head = std::string(
+                           "\x0a\x05"
+                           "Hello",
+                           7)
+                           .substr(0, request.message_head_bytes());
     // 9: older than the snapshot (seq 10), so the inspector must ignore it.
     auto stale = event(9, 1);
     stale.mutable_status()->set_code(13);

@@ -9,7 +9,6 @@
 // what arrives; this (UI) thread drains the queue into the Model at the start
 // of every frame, then draws it. Only this thread touches the model.
 #include <CLI/CLI.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -31,9 +30,7 @@ namespace {
 std::atomic<bool> g_quit{false};
 extern "C" void on_signal(int) { g_quit = true; }
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -121,8 +118,10 @@ int run_inspector(const Args& args) {
       }
       capturing = true;
       // A picture shows more with a call open: --select's, or the newest.
-      if (args.select) model.select_call({0, args.select});
-      else if (!model.selection().call && !model.rows().empty()) model.select_call(model.rows().front()->key);
+      if (args.select)
+        model.select_call({0, args.select});
+      else if (!model.selection().call && !model.rows().empty())
+        model.select_call(model.rows().front()->key);
       view.open_tab = args.tab;
     }
 
@@ -162,8 +161,7 @@ int run_inspector(const Args& args) {
 int main(int argc, char** argv) {
   Args args;
   CLI::App app{"actio-inspector: live calls, channels, servers and loops of Actio processes"};
-  app.add_option("--target", args.targets, "host:port of a process serving actio.inspect.v1 (repeatable)")
-      ->required();
+  app.add_option("--target", args.targets, "host:port of a process serving actio.inspect.v1 (repeatable)")->required();
   app.add_option("--screenshot", args.screenshot, "render offscreen, write the window to this PNG and exit");
   app.add_option("--frames", args.frames, "frames to render before the screenshot")->check(CLI::PositiveNumber);
   app.add_option("--dump-json", args.dump_json, "write the model's view as JSON at exit");

@@ -56,8 +56,10 @@ Window::~Window() {
 bool Window::should_close() const { return glfwWindowShouldClose(window_); }
 
 void Window::poll(double timeout_s) {
-  if (timeout_s > 0) glfwWaitEventsTimeout(timeout_s);
-  else glfwPollEvents();
+  if (timeout_s > 0)
+    glfwWaitEventsTimeout(timeout_s);
+  else
+    glfwPollEvents();
 }
 
 void Window::begin_frame() {
@@ -101,7 +103,7 @@ bool Window::write_png(const std::string& path) const {
   glPixelStorei(GL_PACK_ALIGNMENT, 1);
   glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
   for (std::size_t i = 3; i < pixels.size(); i += 4) pixels[i] = 255;  // an opaque picture
-  stbi_flip_vertically_on_write(1);  // GL's rows start at the bottom
+  stbi_flip_vertically_on_write(1);                                    // GL's rows start at the bottom
   // Unfiltered rows: a little bigger, and a checker needs only zlib to read them.
   stbi_write_force_png_filter = 0;
   return stbi_write_png(path.c_str(), w, h, 4, pixels.data(), w * 4) != 0;

@@ -48,8 +48,7 @@ class Json {
     return *this;
   }
   template <class I>
-    requires std::is_integral_v<I>
-  Json& value(I i) {
+  requires std::is_integral_v<I> Json& value(I i) {
     comma();
     out_ += std::to_string(i);
     return *this;

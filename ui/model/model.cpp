@@ -345,8 +345,7 @@ void Model::apply(TargetState& t, const v1::Event& e) {
       t.finish(call, e.time(), limits_);  // may evict the call: `call` is not used after this
       break;
     }
-    default:
-      break;  // a kind this inspector does not know (a newer v1): ignored
+    default: break;  // a kind this inspector does not know (a newer v1): ignored
   }
 }
 
@@ -374,8 +373,8 @@ std::size_t Model::live_count() const noexcept {
 // -- the table ---------------------------------------------------------------
 
 std::string_view to_string(Column column) noexcept {
-  static constexpr std::string_view kNames[] = {"id",    "target", "method",   "side",        "peer",        "state",
-                                                "age",   "deadline", "messages_in", "messages_out", "code"};
+  static constexpr std::string_view kNames[] = {"id",  "target",   "method",      "side",         "peer", "state",
+                                                "age", "deadline", "messages_in", "messages_out", "code"};
   auto i = static_cast<std::size_t>(column);
   return i < std::size(kNames) ? kNames[i] : "?";
 }

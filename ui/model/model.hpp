@@ -46,7 +46,19 @@ struct Filter {
 };
 
 /// The call table's columns (also the sort keys).
-enum class Column : std::uint8_t { id, target, method, side, peer, state, age, deadline, messages_in, messages_out, code };
+enum class Column : std::uint8_t {
+  id,
+  target,
+  method,
+  side,
+  peer,
+  state,
+  age,
+  deadline,
+  messages_in,
+  messages_out,
+  code
+};
 /// "id", "target", "method", ...
 std::string_view to_string(Column column) noexcept;
 

@@ -144,9 +144,9 @@ TEST(Model, TimelineFollowsTheEventsInOrder) {
   ASSERT_NE(c, nullptr);
   std::vector<TimelineKind> kinds;
   for (const auto& e : c->timeline) kinds.push_back(e.kind);
-  EXPECT_EQ(kinds, (std::vector<TimelineKind>{TimelineKind::started, TimelineKind::headers, TimelineKind::message_in,
-                                              TimelineKind::half_closed, TimelineKind::message_out,
-                                              TimelineKind::status}));
+  EXPECT_EQ(kinds,
+            (std::vector<TimelineKind>{TimelineKind::started, TimelineKind::headers, TimelineKind::message_in,
+                                       TimelineKind::half_closed, TimelineKind::message_out, TimelineKind::status}));
   EXPECT_EQ(c->timeline[2].size, 5u);
   EXPECT_EQ(c->timeline[2].head, "\x0a\x03hey");
   EXPECT_TRUE(c->done);
@@ -192,8 +192,9 @@ TEST(Model, FiltersByMethodSideStateCodeAndTarget) {
   Model m;
   TargetId a = m.add_target("a");
   TargetId b = m.add_target("b");
-  m.ingest(a, snapshot(1, {make_call(1, "/helloworld.Greeter/SayHello", v1::CLIENT),
-                           make_call(2, "/routeguide.RouteGuide/ListFeatures", v1::SERVER)},
+  m.ingest(a, snapshot(1,
+                       {make_call(1, "/helloworld.Greeter/SayHello", v1::CLIENT),
+                        make_call(2, "/routeguide.RouteGuide/ListFeatures", v1::SERVER)},
                        {done_call(3, "/helloworld.Greeter/SayHello", 14, T0, T0 + 1),
                         done_call(4, "/helloworld.Greeter/SayHello", 0, T0, T0 + 1)}));
   m.ingest(b, snapshot(1, {make_call(1, "/helloworld.Greeter/SayHello", v1::SERVER)}));

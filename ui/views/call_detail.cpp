@@ -64,8 +64,9 @@ void messages_tab(const CallRecord& c) {
   // (server reflection), which is a later step.
   ImGui::TextDisabled("hex (no descriptors): the first bytes of each message as the process sent them");
   std::size_t n = 0;
-  if (!ImGui::BeginTable("messages", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
-                                            ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable))
+  if (!ImGui::BeginTable(
+          "messages", 4,
+          ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable))
     return;
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("dir", ImGuiTableColumnFlags_WidthFixed, 34);
@@ -85,8 +86,10 @@ void messages_tab(const CallRecord& c) {
     ImGui::TableNextColumn();
     text(format_bytes(e.size));
     ImGui::TableNextColumn();
-    if (e.head.empty()) ImGui::TextDisabled("(no head bytes sent)");
-    else text(hex_dump(e.head));
+    if (e.head.empty())
+      ImGui::TextDisabled("(no head bytes sent)");
+    else
+      text(hex_dump(e.head));
   }
   ImGui::EndTable();
   if (n == 0) ImGui::TextDisabled("no message seen while watching");
@@ -106,15 +109,16 @@ void timeline_tab(const CallRecord& c, double now) {
   draw->AddRectFilled(origin, ImVec2(origin.x + width, origin.y + height), IM_COL32(45, 50, 60, 255));
   for (const auto& e : c.timeline) {
     float x = origin.x + width * static_cast<float>(std::clamp((e.time - c.start_time) / span, 0.0, 1.0));
-    ImU32 color = e.kind == TimelineKind::status          ? ImGui::GetColorU32(code_color(e.code))
-                  : e.kind == TimelineKind::message_in    ? IM_COL32(90, 160, 250, 255)
-                  : e.kind == TimelineKind::message_out   ? IM_COL32(250, 190, 90, 255)
-                                                          : IM_COL32(200, 200, 200, 255);
+    ImU32 color = e.kind == TimelineKind::status        ? ImGui::GetColorU32(code_color(e.code))
+                  : e.kind == TimelineKind::message_in  ? IM_COL32(90, 160, 250, 255)
+                  : e.kind == TimelineKind::message_out ? IM_COL32(250, 190, 90, 255)
+                                                        : IM_COL32(200, 200, 200, 255);
     draw->AddLine(ImVec2(x, origin.y), ImVec2(x, origin.y + height), color, 2.0f);
   }
   ImGui::Dummy(ImVec2(width, height + 4));
 
-  if (!ImGui::BeginTable("timeline", 4, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY))
+  if (!ImGui::BeginTable("timeline", 4,
+                         ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY))
     return;
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("at", ImGuiTableColumnFlags_WidthFixed, 80);
@@ -141,8 +145,8 @@ void interceptors_tab(const CallRecord& c) {
     ImGui::TextDisabled("no interceptor (or the chain has not answered yet)");
     return;
   }
-  if (!ImGui::BeginTable("interceptors", 6, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
-                                                ImGuiTableFlags_Resizable))
+  if (!ImGui::BeginTable("interceptors", 6,
+                         ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_Resizable))
     return;
   ImGui::TableSetupColumn("interceptor (outermost first)", ImGuiTableColumnFlags_WidthFixed, 170);
   ImGui::TableSetupColumn("runs", ImGuiTableColumnFlags_WidthFixed, 36);

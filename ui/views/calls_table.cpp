@@ -41,14 +41,18 @@ void cell(const CallRecord& c, Column column, double now) {
     case Column::state: text(c.state()); break;
     case Column::age: text(format_seconds(c.age(now))); break;
     case Column::deadline:
-      if (auto left = c.time_left(now)) text(format_seconds(*left));
-      else ImGui::TextDisabled("-");
+      if (auto left = c.time_left(now))
+        text(format_seconds(*left));
+      else
+        ImGui::TextDisabled("-");
       break;
     case Column::messages_in: ImGui::Text("%llu", static_cast<unsigned long long>(c.messages_in)); break;
     case Column::messages_out: ImGui::Text("%llu", static_cast<unsigned long long>(c.messages_out)); break;
     case Column::code:
-      if (c.done) ImGui::TextColored(code_color(c.code), "%s", code_name(c.code).c_str());
-      else ImGui::TextDisabled("-");
+      if (c.done)
+        ImGui::TextColored(code_color(c.code), "%s", code_name(c.code).c_str());
+      else
+        ImGui::TextDisabled("-");
       break;
   }
 }

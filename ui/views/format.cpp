@@ -9,9 +9,12 @@ namespace actio::inspector::views {
 std::string format_seconds(double s) {
   char buf[32];
   double a = std::fabs(s);
-  if (a < 1e-3) std::snprintf(buf, sizeof buf, "%.0f us", s * 1e6);
-  else if (a < 1.0) std::snprintf(buf, sizeof buf, "%.1f ms", s * 1e3);
-  else if (a < 60.0) std::snprintf(buf, sizeof buf, "%.2f s", s);
+  if (a < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.0f us", s * 1e6);
+  else if (a < 1.0)
+    std::snprintf(buf, sizeof buf, "%.1f ms", s * 1e3);
+  else if (a < 60.0)
+    std::snprintf(buf, sizeof buf, "%.2f s", s);
   else {
     auto whole = static_cast<long>(std::lround(s));
     std::snprintf(buf, sizeof buf, "%ld m %02ld s", whole / 60, std::labs(whole % 60));
@@ -21,9 +24,12 @@ std::string format_seconds(double s) {
 
 std::string format_bytes(std::uint64_t bytes) {
   char buf[32];
-  if (bytes < 1024) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  else if (bytes < 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024 * 1024));
+  if (bytes < 1024)
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  else if (bytes < 1024 * 1024)
+    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1024 * 1024));
   return buf;
 }
 

@@ -13,7 +13,8 @@ void draw_loops(Model& model) {
     ImGui::TextDisabled("none reported");
     return;
   }
-  if (!ImGui::BeginTable("loops", 5, ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit))
+  if (!ImGui::BeginTable("loops", 5,
+                         ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit))
     return;
   ImGui::TableSetupColumn("loop", ImGuiTableColumnFlags_WidthStretch);
   ImGui::TableSetupColumn("ready");

@@ -102,8 +102,10 @@ void draw_stats(Model& model) {
       ImGui::TableNextColumn();
       ImGui::Text("%.1f", m.stats.calls_per_second(now, kRateWindow));
       ImGui::TableNextColumn();
-      if (m.stats.failed()) ImGui::TextColored(code_color(2), "%llu", static_cast<unsigned long long>(m.stats.failed()));
-      else ImGui::TextDisabled("0");
+      if (m.stats.failed())
+        ImGui::TextColored(code_color(2), "%llu", static_cast<unsigned long long>(m.stats.failed()));
+      else
+        ImGui::TextDisabled("0");
     }
     ImGui::EndTable();
   }

@@ -12,13 +12,13 @@ namespace actio::inspector::views {
 
 /// What belongs to the screen only (not to the model).
 struct ViewState {
-  bool paused = false;          ///< the app stops feeding the model while set
-  std::size_t waiting = 0;      ///< updates the app holds back while paused
+  bool paused = false;      ///< the app stops feeding the model while set
+  std::size_t waiting = 0;  ///< updates the app holds back while paused
   char method_filter[128] = {};
-  int side = 0;    ///< 0 any, 1 client, 2 server
-  int state = 0;   ///< 0 any, 1 live, 2 done
-  int code = -1;   ///< -1 any, else a status code
-  int target = -1; ///< -1 any, else a TargetId
+  int side = 0;         ///< 0 any, 1 client, 2 server
+  int state = 0;        ///< 0 any, 1 live, 2 done
+  int code = -1;        ///< -1 any, else a status code
+  int target = -1;      ///< -1 any, else a TargetId
   double frame_ms = 0;  ///< shown in the top bar
   /// A detail tab to bring to the front once ("Context", "Messages",
   /// "Timeline", "Interceptors"); cleared when done.
