@@ -8,6 +8,9 @@ ACTIO_PACKAGES=(
   libcaf-dev libgrpc++-dev libgrpc-dev libprotobuf-dev libprotoc-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
   python3 python3-grpcio python3-protobuf openssl zlib1g-dev
+  # actio-inspector (ui/, the `ui` meson option): Dear ImGui 1.86 (libimgui.a
+  # holds the GLFW and OpenGL 3 backends), GLFW, stb; Xvfb for its screenshot test.
+  libimgui-dev libglfw3-dev libstb-dev xvfb xauth
 )
 
 actio_install_deps() {

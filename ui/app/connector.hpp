@@ -1,0 +1,83 @@
+#pragma once
+/// Connector: the inspector's network side.
+///
+/// One thread of its own runs an Actio event loop with one client per target:
+/// Watch (started first, so nothing falls between the two), then Snapshot,
+/// then every event of the watch, reconnecting with a short backoff when the
+/// process goes away or restarts. What arrives goes into a mutex-guarded queue;
+/// the UI thread moves it into the Model once per frame (drain), so the model
+/// has a single owner and the frame loop never waits on the network.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "actio/options.hpp"
+#include "inspect.pb.h"
+#include "model.hpp"
+
+namespace actio::inspector {
+
+struct ConnectorOptions {
+  std::uint32_t message_head_bytes = 64;  ///< WatchRequest.message_head_bytes
+  /// Sent as "authorization: Bearer <token>" when set (a process started
+  /// with ACTIO_INSPECT_TOKEN asks for it).
+  std::string token;
+  /// Updates held for the UI (it stops draining while paused). Past this, the
+  /// queue is dropped and every target takes a fresh snapshot once the UI
+  /// drains again: memory stays bounded and the model stays right.
+  std::size_t max_waiting = 200000;
+  Duration snapshot_timeout = std::chrono::seconds(1);  ///< waiting for a connection included
+  Duration backoff_min = std::chrono::milliseconds(100);
+  Duration backoff_max = std::chrono::milliseconds(250);
+};
+
+/// One thing the network side saw, for the model.
+struct Update {
+  struct Connecting {};
+  struct Lost {
+    std::string error;
+  };
+  TargetId target = 0;
+  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event> what;
+};
+
+/// Applies one update to the model.
+void apply(Model& model, Update& update);
+
+class Connector {
+ public:
+  // -- constructors ---------------------------------------------------------
+
+  /// Starts the network thread; target i of `targets` is TargetId i.
+  explicit Connector(std::vector<std::string> targets, ConnectorOptions options = {});
+  /// stop()s.
+  ~Connector();
+  Connector(const Connector&) = delete;
+  Connector& operator=(const Connector&) = delete;
+
+  // -- UI thread ------------------------------------------------------------
+
+  /// Moves everything that arrived into `model`; returns how many updates.
+  std::size_t drain(Model& model);
+  /// Takes everything that arrived (drain without a model).
+  std::vector<Update> take();
+  /// Updates waiting to be drained.
+  std::size_t waiting() const;
+  /// Every target drops its watch and takes a fresh snapshot.
+  void resync();
+  /// Cancels the clients and joins the thread. Idempotent.
+  void stop();
+
+  struct Shared;  // what the network thread and the UI thread share
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  std::thread thread_;
+};
+
+}  // namespace actio::inspector

@@ -1,0 +1,133 @@
+// The Connector against the fake Inspector server (a child process): attach,
+// a queue that overflows while the UI does not drain (pause) ends in a fresh
+// snapshot, resync() takes one too, stop() returns promptly.
+#include "connector.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <regex>
+#include <string>
+#include <thread>
+
+using namespace actio::inspector;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// fake_inspector_server --port 0 --churn N, as a child process.
+class FakeServer {
+ public:
+  explicit FakeServer(int churn) {
+    int fds[2];
+    if (pipe(fds) != 0) throw std::runtime_error("pipe");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(fds[1], 1);
+      close(fds[0]);
+      std::string rate = std::to_string(churn);
+      execl(FAKE_INSPECTOR_SERVER, FAKE_INSPECTOR_SERVER, "--port", "0", "--churn", rate.c_str(), nullptr);
+      _exit(127);
+    }
+    close(fds[1]);
+    out_ = fdopen(fds[0], "r");
+    char line[256];
+    std::regex listening(R"(listening on (127\.0\.0\.1:\d+))");
+    while (std::fgets(line, sizeof line, out_)) {
+      std::cmatch m;
+      if (std::regex_search(line, m, listening)) {
+        target_ = m[1];
+        break;
+      }
+    }
+  }
+  ~FakeServer() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    if (out_) std::fclose(out_);
+  }
+  const std::string& target() const { return target_; }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::string target_;
+};
+
+/// Drains into `model` until `done(model)` or `timeout`.
+bool drain_until(Connector& c, Model& m, std::function<bool(const Model&)> done, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    c.drain(m);
+    if (done(m)) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
+}
+
+bool attached_in_session(const Model& m, std::uint64_t session) {
+  const TargetInfo& t = m.target(0);
+  return t.connection == Connection::attached && t.sessions == session;
+}
+
+}  // namespace
+
+TEST(Connector, AttachesAndFollowsTheWatch) {
+  FakeServer server(0);
+  ASSERT_FALSE(server.target().empty());
+  Model model;
+  model.add_target(server.target());
+  Connector connector({server.target()});
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).last_seq == 16; }, 5000ms));
+  EXPECT_TRUE(attached_in_session(model, 1));
+  EXPECT_EQ(model.call_count(), 7u);
+  EXPECT_EQ(model.live_count(), 3u);
+  EXPECT_EQ(model.target(0).stale_events, 1u);
+  auto t0 = std::chrono::steady_clock::now();
+  connector.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(Connector, AnOverflowingQueueEndsInAFreshSnapshot) {
+  FakeServer server(200);  // 200 calls a second: the queue fills while nobody drains
+  Model model;
+  model.add_target(server.target());
+  Connector connector({server.target()}, {.max_waiting = 50});
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
+  std::this_thread::sleep_for(1s);  // paused: > 50 updates arrive
+  EXPECT_EQ(connector.waiting(), 0u) << "the overflowing queue is dropped";
+  EXPECT_EQ(connector.drain(model), 0u);  // ... and draining again asks for a resync
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
+  EXPECT_GE(model.call_count(), 7u);
+}
+
+TEST(Connector, ResyncTakesANewSnapshot) {
+  FakeServer server(0);
+  Model model;
+  model.add_target(server.target());
+  Connector connector({server.target()});
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
+  connector.resync();
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
+  EXPECT_EQ(model.call_count(), 7u);
+}
+
+TEST(Connector, ReportsAnUnreachableTarget) {
+  Model model;
+  model.add_target("127.0.0.1:1");
+  Connector connector({"127.0.0.1:1"}, {.snapshot_timeout = std::chrono::milliseconds(200)});
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).connection == Connection::lost; }, 3000ms));
+  EXPECT_FALSE(model.target(0).last_error.empty());
+  EXPECT_FALSE(model.target(0).has_snapshot);
+}

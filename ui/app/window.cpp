@@ -1,0 +1,112 @@
+#include "window.hpp"
+
+// GLFW includes the system's GL header (glReadPixels for the screenshot).
+#include <GLFW/glfw3.h>
+#include <backends/imgui_impl_glfw.h>
+#include <backends/imgui_impl_opengl3.h>
+#include <imgui.h>
+#include <stb_image_write.h>
+
+#include <stdexcept>
+#include <vector>
+
+namespace actio::inspector {
+
+namespace {
+std::string glfw_error() {
+  const char* what = nullptr;
+  glfwGetError(&what);
+  return what ? what : "unknown error";
+}
+}  // namespace
+
+Window::Window(const Options& options) {
+  if (!glfwInit()) throw std::runtime_error("cannot initialise GLFW (no display?): " + glfw_error());
+  // OpenGL 3.0 with GLSL 1.30: what Mesa's llvmpipe under Xvfb and any desktop give.
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
+  glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
+  glfwWindowHint(GLFW_VISIBLE, options.visible ? GLFW_TRUE : GLFW_FALSE);
+  window_ = glfwCreateWindow(options.width, options.height, options.title, nullptr, nullptr);
+  if (!window_) {
+    std::string why = glfw_error();
+    glfwTerminate();
+    throw std::runtime_error("cannot open an OpenGL 3 window: " + why);
+  }
+  glfwMakeContextCurrent(window_);
+  glfwSwapInterval(options.vsync ? 1 : 0);
+
+  IMGUI_CHECKVERSION();
+  ImGui::CreateContext();
+  ImGuiIO& io = ImGui::GetIO();
+  io.IniFilename = nullptr;  // no imgui.ini in the working directory
+  ImGui::StyleColorsDark();
+  ImGui::GetStyle().WindowRounding = 0;
+  ImGui_ImplGlfw_InitForOpenGL(window_, true);
+  ImGui_ImplOpenGL3_Init("#version 130");
+}
+
+Window::~Window() {
+  ImGui_ImplOpenGL3_Shutdown();
+  ImGui_ImplGlfw_Shutdown();
+  ImGui::DestroyContext();
+  glfwDestroyWindow(window_);
+  glfwTerminate();
+}
+
+bool Window::should_close() const { return glfwWindowShouldClose(window_); }
+
+void Window::poll(double timeout_s) {
+  if (timeout_s > 0)
+    glfwWaitEventsTimeout(timeout_s);
+  else
+    glfwPollEvents();
+}
+
+void Window::begin_frame() {
+  ImGui_ImplOpenGL3_NewFrame();
+  ImGui_ImplGlfw_NewFrame();
+  ImGui::NewFrame();
+}
+
+void Window::render() {
+  ImGui::Render();
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window_, &w, &h);
+  glViewport(0, 0, w, h);
+  // The clear colour is the windows' background (the main window draws none).
+  ImVec4 bg = ImGui::GetStyle().Colors[ImGuiCol_WindowBg];
+  glClearColor(bg.x, bg.y, bg.z, 1.0f);
+  glClear(GL_COLOR_BUFFER_BIT);
+  ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+}
+
+void Window::present() { glfwSwapBuffers(window_); }
+
+int Window::framebuffer_width() const {
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window_, &w, &h);
+  return w;
+}
+
+int Window::framebuffer_height() const {
+  int w = 0, h = 0;
+  glfwGetFramebufferSize(window_, &w, &h);
+  return h;
+}
+
+bool Window::write_png(const std::string& path) const {
+  int w = framebuffer_width(), h = framebuffer_height();
+  if (w <= 0 || h <= 0) return false;
+  std::vector<unsigned char> pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4);
+  glFinish();
+  glReadBuffer(GL_BACK);
+  glPixelStorei(GL_PACK_ALIGNMENT, 1);
+  glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
+  for (std::size_t i = 3; i < pixels.size(); i += 4) pixels[i] = 255;  // an opaque picture
+  stbi_flip_vertically_on_write(1);                                    // GL's rows start at the bottom
+  // Unfiltered rows: a little bigger, and a checker needs only zlib to read them.
+  stbi_write_force_png_filter = 0;
+  return stbi_write_png(path.c_str(), w, h, 4, pixels.data(), w * 4) != 0;
+}
+
+}  // namespace actio::inspector

@@ -1,0 +1,211 @@
+// Model::to_json: the model's view for --dump-json and the end-to-end test.
+#include <cmath>
+#include <cstdio>
+
+#include "model.hpp"
+
+namespace actio::inspector {
+
+namespace {
+
+/// A tiny JSON writer: enough for flat objects and arrays of them.
+class Json {
+ public:
+  std::string take() { return std::move(out_); }
+
+  Json& begin_object() { return open('{'); }
+  Json& end_object() { return close('}'); }
+  Json& begin_array() { return open('['); }
+  Json& end_array() { return close(']'); }
+  Json& key(std::string_view k) {
+    comma();
+    string(k);
+    out_ += ':';
+    fresh_ = true;
+    return *this;
+  }
+  Json& value(std::string_view s) {
+    comma();
+    string(s);
+    return *this;
+  }
+  Json& value(const char* s) { return value(std::string_view(s)); }
+  Json& value(const std::string& s) { return value(std::string_view(s)); }
+  Json& value(bool b) {
+    comma();
+    out_ += b ? "true" : "false";
+    return *this;
+  }
+  Json& value(double d) {
+    comma();
+    if (!std::isfinite(d)) {
+      out_ += "null";
+      return *this;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.6g", d);
+    out_ += buf;
+    return *this;
+  }
+  template <class I>
+  requires std::is_integral_v<I> Json& value(I i) {
+    comma();
+    out_ += std::to_string(i);
+    return *this;
+  }
+  Json& null() {
+    comma();
+    out_ += "null";
+    return *this;
+  }
+  template <class T>
+  Json& field(std::string_view k, const T& v) {
+    return key(k).value(v);
+  }
+
+ private:
+  Json& open(char c) {
+    comma();
+    out_ += c;
+    fresh_ = true;
+    return *this;
+  }
+  Json& close(char c) {
+    out_ += c;
+    fresh_ = false;
+    return *this;
+  }
+  void comma() {
+    if (!fresh_) out_ += ',';
+    fresh_ = false;
+  }
+  void string(std::string_view s) {
+    out_ += '"';
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (c < 0x20 || c >= 0x7f) {  // control bytes and non-ASCII: escaped, so the output is valid JSON
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out_ += buf;
+          } else {
+            out_ += static_cast<char>(c);
+          }
+      }
+    }
+    out_ += '"';
+  }
+
+  std::string out_;
+  bool fresh_ = true;
+};
+
+void write_metadata(Json& j, std::string_view name, const std::vector<Metadatum>& md) {
+  j.key(name).begin_array();
+  for (const auto& m : md) {
+    j.begin_object().field("key", m.key).field("value", m.display_value()).field("redacted", m.redacted).end_object();
+  }
+  j.end_array();
+}
+
+}  // namespace
+
+std::string Model::to_json() const {
+  Json j;
+  j.begin_object();
+  j.field("now", now_);
+
+  j.key("targets").begin_array();
+  for (std::size_t i = 0; i < target_count(); ++i) {
+    const TargetInfo& t = target(static_cast<TargetId>(i));
+    j.begin_object()
+        .field("address", t.address)
+        .field("connection", to_string(t.connection))
+        .field("pid", t.pid)
+        .field("process", t.process)
+        .field("sessions", t.sessions)
+        .field("snapshot_seq", t.snapshot_seq)
+        .field("last_seq", t.last_seq)
+        .field("missed_events", t.missed_events)
+        .field("stale_events", t.stale_events)
+        .field("orphan_events", t.orphan_events)
+        .end_object();
+  }
+  j.end_array();
+
+  const auto& table = rows();
+  j.key("counts").begin_object();
+  j.field("calls", call_count()).field("live", live_count()).field("done", call_count() - live_count());
+  j.field("shown", table.size());
+  j.end_object();
+
+  j.key("calls").begin_array();
+  for (const CallRecord* c : table) {
+    j.begin_object()
+        .field("target", c->key.target)
+        .field("id", c->key.id)
+        .field("method", c->method)
+        .field("side", to_string(c->side))
+        .field("shape", to_string(c->shape))
+        .field("peer", c->peer)
+        .field("state", c->state())
+        .field("live", !c->done);
+    if (c->done) {
+      j.field("code", code_name(c->code)).field("details", c->details).field("cancelled_by", c->cancelled_by);
+    } else {
+      j.key("code").null();
+    }
+    j.field("messages_in", c->messages_in).field("messages_out", c->messages_out);
+    j.field("timeline", c->timeline.size()).field("interceptors", c->interceptors.size());
+    write_metadata(j, "invocation_metadata", c->invocation_metadata);
+    write_metadata(j, "initial_metadata", c->initial_metadata);
+    write_metadata(j, "trailing_metadata", c->trailing_metadata);
+    j.end_object();
+  }
+  j.end_array();
+
+  j.key("methods").begin_array();
+  for (const auto& [method, s] : method_stats()) {
+    j.begin_object().field("method", method).field("calls", s.started()).field("finished", s.finished());
+    j.field("failed", s.failed()).field("calls_per_second", s.calls_per_second(now_, 10));
+    j.key("errors").begin_object();
+    for (const auto& [code, n] : s.errors()) j.field(code_name(code), n);
+    j.end_object();
+    j.key("latency").begin_object();
+    for (std::size_t b = 0; b < kLatencyBuckets; ++b)
+      if (s.latency()[b]) j.field(latency_bucket_label(b), s.latency()[b]);
+    j.end_object();
+    j.end_object();
+  }
+  j.end_array();
+
+  j.key("endpoints").begin_array();
+  for (const EndpointRecord* e : endpoints()) {
+    j.begin_object()
+        .field("target", e->target_id)
+        .field("id", e->id)
+        .field("kind", to_string(e->kind))
+        .field("address", e->target)
+        .field("state", e->state)
+        .field("calls_started", e->calls_started)
+        .field("history", e->history.size())
+        .end_object();
+  }
+  j.end_array();
+
+  j.key("loops").begin_array();
+  for (const LoopRecord* l : loops()) {
+    j.begin_object().field("target", l->target_id).field("index", l->index).field("name", l->name).end_object();
+  }
+  j.end_array();
+
+  j.end_object();
+  return j.take();
+}
+
+}  // namespace actio::inspector

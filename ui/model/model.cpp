@@ -1,0 +1,528 @@
+#include "model.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "inspect.pb.h"
+
+namespace actio::inspector {
+
+namespace v1 = actio::inspect::v1;
+
+// -- conversions from the wire -----------------------------------------------
+
+namespace {
+
+Side side_of(v1::Side side) {
+  switch (side) {
+    case v1::CLIENT: return Side::client;
+    case v1::SERVER: return Side::server;
+    default: return Side::unspecified;
+  }
+}
+
+Shape shape_of(v1::Shape shape) {
+  switch (shape) {
+    case v1::UNARY_UNARY: return Shape::unary_unary;
+    case v1::UNARY_STREAM: return Shape::unary_stream;
+    case v1::STREAM_UNARY: return Shape::stream_unary;
+    case v1::STREAM_STREAM: return Shape::stream_stream;
+    default: return Shape::unspecified;
+  }
+}
+
+EndpointKind kind_of(v1::EndpointKind kind) {
+  switch (kind) {
+    case v1::CHANNEL: return EndpointKind::channel;
+    case v1::SERVER_ENDPOINT: return EndpointKind::server;
+    default: return EndpointKind::unspecified;
+  }
+}
+
+std::vector<Metadatum> metadata_of(const google::protobuf::RepeatedPtrField<v1::MetadataEntry>& entries) {
+  std::vector<Metadatum> out;
+  out.reserve(static_cast<std::size_t>(entries.size()));
+  for (const auto& e : entries) out.push_back({e.key(), e.value(), e.redacted()});
+  return out;
+}
+
+std::vector<InterceptorStepRecord> steps_of(const google::protobuf::RepeatedPtrField<v1::InterceptorStep>& steps) {
+  std::vector<InterceptorStepRecord> out;
+  for (const auto& s : steps) {
+    out.push_back({s.name(), s.runs(), s.total_seconds(), s.in_continuation_seconds(), s.continuation_calls(),
+                   std::vector<std::string>(s.changes().begin(), s.changes().end())});
+  }
+  return out;
+}
+
+CallRecord call_of(TargetId target, const v1::Call& c) {
+  CallRecord r;
+  r.key = {target, c.id()};
+  r.side = side_of(c.side());
+  r.shape = shape_of(c.shape());
+  r.method = c.method();
+  r.peer = c.peer();
+  r.endpoint_id = c.endpoint_id();
+  r.loop = c.loop();
+  r.start_time = c.start_time();
+  r.deadline = c.deadline();
+  r.end_time = c.end_time();
+  r.invocation_metadata = metadata_of(c.invocation_metadata());
+  r.initial_metadata = metadata_of(c.initial_metadata());
+  r.trailing_metadata = metadata_of(c.trailing_metadata());
+  r.messages_in = c.messages_in();
+  r.messages_out = c.messages_out();
+  r.bytes_in = c.bytes_in();
+  r.bytes_out = c.bytes_out();
+  r.half_closed = c.half_closed();
+  r.done = c.done();
+  r.code = c.code();
+  r.details = c.details();
+  r.cancelled_by = c.cancelled_by();
+  r.interceptors = steps_of(c.interceptors());
+  return r;
+}
+
+EndpointRecord endpoint_of(TargetId target, const v1::Endpoint& e) {
+  EndpointRecord r;
+  r.target_id = target;
+  r.id = e.id();
+  r.kind = kind_of(e.kind());
+  r.target = e.target();
+  r.loop = e.loop();
+  r.state = e.state();
+  r.calls_started = e.calls_started();
+  r.calls_ok = e.calls_ok();
+  r.calls_failed = e.calls_failed();
+  r.calls_active = e.calls_active();
+  for (const auto& h : e.history()) r.history.push_back({h.time(), h.state()});
+  r.services.assign(e.services().begin(), e.services().end());
+  return r;
+}
+
+LoopRecord loop_of(TargetId target, const v1::Loop& l) {
+  return {target, l.index(), l.name(), l.ready_queue(), l.inbox(), l.live_calls(), l.pending_ops()};
+}
+
+}  // namespace
+
+// -- per-process state -------------------------------------------------------
+
+struct Model::TargetState {
+  TargetId id = 0;
+  TargetInfo info;
+  std::unordered_map<std::uint64_t, CallRecord> calls;
+  std::deque<std::uint64_t> finished;  // ids, in the order the calls ended
+  std::size_t live = 0;
+  std::map<std::uint64_t, EndpointRecord> endpoints;
+  std::vector<LoopRecord> loops;
+  std::map<std::string, MethodStats> methods;
+  std::deque<v1::Event> pending;  // events of this session that came before its snapshot
+  bool awaiting_snapshot = true;
+
+  void add_timeline(CallRecord& call, TimelineEntry entry, std::size_t limit) {
+    if (limit > 1 && call.timeline.size() >= limit) {
+      call.timeline.erase(call.timeline.begin() + 1);  // keep "started"
+      ++call.timeline_dropped;
+    }
+    call.timeline.push_back(std::move(entry));
+  }
+
+  void finish(CallRecord& call, double end_time, const Limits& limits) {
+    call.done = true;
+    call.end_time = end_time;
+    if (live > 0) --live;
+    methods[call.method].record_end(call.end_time - call.start_time, call.code);
+    finished.push_back(call.key.id);
+    while (finished.size() > limits.finished_calls) {
+      calls.erase(finished.front());
+      finished.pop_front();
+    }
+  }
+};
+
+// -- constructors -------------------------------------------------------------
+
+Model::Model(Limits limits) : limits_(limits) {}
+Model::~Model() = default;
+
+// -- targets -----------------------------------------------------------------
+
+TargetId Model::add_target(std::string address) {
+  auto t = std::make_unique<TargetState>();
+  t->id = static_cast<TargetId>(targets_.size());
+  t->info.address = std::move(address);
+  targets_.push_back(std::move(t));
+  touch();
+  return static_cast<TargetId>(targets_.size() - 1);
+}
+
+std::size_t Model::target_count() const noexcept { return targets_.size(); }
+const TargetInfo& Model::target(TargetId id) const { return state(id).info; }
+
+Model::TargetState& Model::state(TargetId id) {
+  if (id >= targets_.size()) throw std::out_of_range("actio-inspector: no target " + std::to_string(id));
+  return *targets_[id];
+}
+const Model::TargetState& Model::state(TargetId id) const { return const_cast<Model*>(this)->state(id); }
+
+void Model::touch() noexcept {
+  ++generation_;
+  rows_dirty_ = true;
+}
+
+// -- ingestion ---------------------------------------------------------------
+
+void Model::connecting(TargetId id) {
+  auto& t = state(id);
+  t.info.connection = Connection::connecting;
+  t.awaiting_snapshot = true;
+  t.pending.clear();
+  touch();
+}
+
+void Model::lost(TargetId id, std::string error) {
+  auto& t = state(id);
+  t.info.connection = Connection::lost;
+  t.info.last_error = std::move(error);
+  t.awaiting_snapshot = true;
+  t.pending.clear();
+  touch();
+}
+
+void Model::ingest(TargetId id, const v1::Snapshot& s) {
+  auto& t = state(id);
+  t.calls.clear();
+  t.finished.clear();
+  t.live = 0;
+  t.endpoints.clear();
+  t.loops.clear();
+  t.methods.clear();
+
+  auto& info = t.info;
+  info.connection = Connection::attached;
+  info.last_error.clear();
+  info.pid = s.pid();
+  info.process = s.process();
+  info.has_snapshot = true;
+  info.snapshot_seq = s.seq();
+  info.snapshot_time = s.time();
+  info.last_seq = s.seq();
+  ++info.sessions;
+  info.dropped_events = s.dropped_events();
+  info.missed_events = info.stale_events = info.orphan_events = info.dropped_calls = 0;
+
+  for (const auto& c : s.live_calls()) {
+    if (t.live >= limits_.live_calls) {
+      ++info.dropped_calls;
+      continue;
+    }
+    CallRecord r = call_of(id, c);
+    r.from_snapshot = true;
+    t.add_timeline(r, {TimelineKind::started, r.start_time}, limits_.timeline_entries);
+    t.methods[r.method].record_start(r.start_time);
+    bool done = r.done;
+    r.done = false;
+    auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
+    ++t.live;
+    if (done) t.finish(call, call.end_time, limits_);
+  }
+  for (const auto& c : s.recent_calls()) {  // newest last
+    CallRecord r = call_of(id, c);
+    r.from_snapshot = true;
+    r.done = false;
+    t.add_timeline(r, {TimelineKind::started, r.start_time}, limits_.timeline_entries);
+    t.add_timeline(r, {TimelineKind::status, r.end_time, 0, {}, r.code}, limits_.timeline_entries);
+    t.methods[r.method].record_start(r.start_time);
+    auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
+    ++t.live;
+    t.finish(call, call.end_time, limits_);
+  }
+  for (const auto& e : s.endpoints()) t.endpoints[e.id()] = endpoint_of(id, e);
+  for (const auto& l : s.loops()) t.loops.push_back(loop_of(id, l));
+
+  t.awaiting_snapshot = false;
+  auto pending = std::move(t.pending);
+  t.pending.clear();
+  for (const auto& e : pending) apply(t, e);
+  touch();
+}
+
+void Model::ingest(TargetId id, const v1::Event& event) {
+  auto& t = state(id);
+  if (t.awaiting_snapshot) {
+    if (t.pending.size() >= limits_.pending_events) t.pending.pop_front();  // shows up as missed events
+    t.pending.push_back(event);
+    return;
+  }
+  apply(t, event);
+}
+
+void Model::apply(TargetState& t, const v1::Event& e) {
+  auto& info = t.info;
+  if (e.seq() <= info.last_seq) {
+    ++info.stale_events;
+    return;
+  }
+  if (e.seq() > info.last_seq + 1) info.missed_events += e.seq() - info.last_seq - 1;
+  info.last_seq = e.seq();
+  touch();
+
+  TargetId target = t.id;
+
+  if (e.kind_case() == v1::Event::kEndpoint) {
+    EndpointRecord r = endpoint_of(target, e.endpoint());
+    auto it = t.endpoints.find(r.id);
+    if (it != t.endpoints.end() && r.history.empty()) {
+      // An event without history: keep ours and add the change.
+      r.history = std::move(it->second.history);
+      if (r.history.empty() || r.history.back().state != r.state) r.history.push_back({e.time(), r.state});
+    }
+    t.endpoints[r.id] = std::move(r);
+    return;
+  }
+  if (e.kind_case() == v1::Event::kStarted) {
+    if (t.live >= limits_.live_calls) {
+      ++info.dropped_calls;
+      return;
+    }
+    CallRecord r = call_of(target, e.started());
+    if (r.key.id == 0) r.key.id = e.call_id();
+    if (r.start_time == 0) r.start_time = e.time();
+    r.done = false;  // a started event describes a running call
+    auto [it, inserted] = t.calls.try_emplace(r.key.id);
+    if (!inserted) return;  // already known (e.g. from the snapshot)
+    it->second = std::move(r);
+    t.add_timeline(it->second, {TimelineKind::started, e.time()}, limits_.timeline_entries);
+    t.methods[it->second.method].record_start(it->second.start_time);
+    ++t.live;
+    return;
+  }
+
+  auto it = t.calls.find(e.call_id());
+  if (it == t.calls.end() || it->second.done) {
+    ++info.orphan_events;
+    return;
+  }
+  CallRecord& call = it->second;
+  std::size_t limit = limits_.timeline_entries;
+  switch (e.kind_case()) {
+    case v1::Event::kHeaders:
+      call.initial_metadata = metadata_of(e.headers().metadata());
+      t.add_timeline(call, {TimelineKind::headers, e.time()}, limit);
+      break;
+    case v1::Event::kMessageIn:
+    case v1::Event::kMessageOut: {
+      bool in = e.kind_case() == v1::Event::kMessageIn;
+      const auto& m = in ? e.message_in() : e.message_out();
+      (in ? call.messages_in : call.messages_out) += 1;
+      (in ? call.bytes_in : call.bytes_out) += m.size();
+      t.add_timeline(call,
+                     {in ? TimelineKind::message_in : TimelineKind::message_out, e.time(), m.size(),
+                      m.head().substr(0, limits_.head_bytes)},
+                     limit);
+      break;
+    }
+    case v1::Event::kHalfClosed:
+      call.half_closed = true;
+      t.add_timeline(call, {TimelineKind::half_closed, e.time()}, limit);
+      break;
+    case v1::Event::kInterceptors:
+      call.interceptors = steps_of(e.interceptors().steps());
+      t.add_timeline(call, {TimelineKind::interceptors, e.time()}, limit);
+      break;
+    case v1::Event::kStatus: {
+      const auto& s = e.status();
+      call.code = s.code();
+      call.details = s.details();
+      call.trailing_metadata = metadata_of(s.trailing_metadata());
+      call.cancelled_by = s.cancelled_by();
+      t.add_timeline(call, {TimelineKind::status, e.time(), 0, {}, s.code()}, limit);
+      t.finish(call, e.time(), limits_);  // may evict the call: `call` is not used after this
+      break;
+    }
+    default: break;  // a kind this inspector does not know (a newer v1): ignored
+  }
+}
+
+// -- calls -------------------------------------------------------------------
+
+const CallRecord* Model::find(CallKey key) const {
+  if (key.target >= targets_.size()) return nullptr;
+  const auto& calls = targets_[key.target]->calls;
+  auto it = calls.find(key.id);
+  return it == calls.end() ? nullptr : &it->second;
+}
+
+std::size_t Model::call_count() const noexcept {
+  std::size_t n = 0;
+  for (const auto& t : targets_) n += t->calls.size();
+  return n;
+}
+
+std::size_t Model::live_count() const noexcept {
+  std::size_t n = 0;
+  for (const auto& t : targets_) n += t->live;
+  return n;
+}
+
+// -- the table ---------------------------------------------------------------
+
+std::string_view to_string(Column column) noexcept {
+  static constexpr std::string_view kNames[] = {"id",  "target",   "method",      "side",         "peer", "state",
+                                                "age", "deadline", "messages_in", "messages_out", "code"};
+  auto i = static_cast<std::size_t>(column);
+  return i < std::size(kNames) ? kNames[i] : "?";
+}
+
+namespace {
+
+bool contains_nocase(std::string_view text, std::string_view part) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto it = std::search(text.begin(), text.end(), part.begin(), part.end(),
+                        [&](char a, char b) { return lower(a) == lower(b); });
+  return it != text.end() || part.empty();
+}
+
+int state_rank(const CallRecord& c) { return c.done ? 2 : c.half_closed ? 1 : 0; }
+
+template <class T>
+int three_way(const T& a, const T& b) {
+  return a < b ? -1 : b < a ? 1 : 0;
+}
+
+int compare(Column column, const CallRecord& a, const CallRecord& b) {
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  switch (column) {
+    case Column::id: return three_way(a.key.id, b.key.id);
+    case Column::target: return three_way(a.key.target, b.key.target);
+    case Column::method: return a.method.compare(b.method);
+    case Column::side: return three_way(a.side, b.side);
+    case Column::peer: return a.peer.compare(b.peer);
+    case Column::state: return three_way(state_rank(a), state_rank(b));
+    case Column::age: return three_way(b.start_time, a.start_time);  // younger first
+    case Column::deadline: {
+      double da = !a.done && a.deadline > 0 ? a.deadline : kNone;
+      double db = !b.done && b.deadline > 0 ? b.deadline : kNone;
+      return three_way(da, db);
+    }
+    case Column::messages_in: return three_way(a.messages_in, b.messages_in);
+    case Column::messages_out: return three_way(a.messages_out, b.messages_out);
+    case Column::code: return three_way(a.done ? a.code : -1, b.done ? b.code : -1);
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool matches(const Filter& f, const CallRecord& c) {
+  if (f.target && c.key.target != *f.target) return false;
+  if (f.side && c.side != *f.side) return false;
+  if (f.state == StateFilter::live && c.done) return false;
+  if (f.state == StateFilter::done && !c.done) return false;
+  if (f.code && (!c.done || c.code != *f.code)) return false;
+  return contains_nocase(c.method, f.method);
+}
+
+bool row_before(const Sort& sort, const CallRecord& a, const CallRecord& b) {
+  int c = compare(sort.column, a, b);
+  if (c != 0) return sort.ascending ? c < 0 : c > 0;
+  if (a.start_time != b.start_time) return a.start_time > b.start_time;
+  return a.key < b.key;
+}
+
+void Model::set_filter(Filter filter) {
+  if (filter == filter_) return;
+  filter_ = std::move(filter);
+  rows_dirty_ = true;
+}
+
+void Model::set_sort(Sort sort) {
+  if (sort == sort_) return;
+  sort_ = sort;
+  rows_dirty_ = true;
+}
+
+const std::vector<const CallRecord*>& Model::rows() const {
+  if (!rows_dirty_) return rows_;
+  rows_.clear();
+  for (const auto& t : targets_) {
+    for (const auto& [id, call] : t->calls)
+      if (matches(filter_, call)) rows_.push_back(&call);
+  }
+  std::sort(rows_.begin(), rows_.end(),
+            [this](const CallRecord* a, const CallRecord* b) { return row_before(sort_, *a, *b); });
+  rows_dirty_ = false;
+  return rows_;
+}
+
+// -- selection ---------------------------------------------------------------
+
+void Model::select_call(CallKey key) {
+  selection_.call = key;
+  if (const CallRecord* c = find(key)) {
+    selection_.method = c->method;
+    selection_.endpoint = std::pair{key.target, c->endpoint_id};
+  }
+}
+
+void Model::select_method(std::string method) {
+  const CallRecord* c = selected_call();
+  if (c && c->method != method) selection_.call.reset();
+  selection_.method = std::move(method);
+}
+
+void Model::select_endpoint(TargetId target, std::uint64_t endpoint_id) {
+  const CallRecord* c = selected_call();
+  if (!c || c->key.target != target || c->endpoint_id != endpoint_id) {
+    // The endpoint is now what the user looks at: the table marks its calls.
+    selection_.call.reset();
+    selection_.method.reset();
+  }
+  selection_.endpoint = std::pair{target, endpoint_id};
+}
+
+void Model::clear_selection() { selection_ = {}; }
+
+const CallRecord* Model::selected_call() const { return selection_.call ? find(*selection_.call) : nullptr; }
+
+// -- endpoints, loops, aggregates --------------------------------------------
+
+std::vector<const EndpointRecord*> Model::endpoints() const {
+  std::vector<const EndpointRecord*> out;
+  for (const auto& t : targets_)
+    for (const auto& [id, e] : t->endpoints) out.push_back(&e);
+  return out;
+}
+
+std::vector<const LoopRecord*> Model::loops() const {
+  std::vector<const LoopRecord*> out;
+  for (const auto& t : targets_)
+    for (const auto& l : t->loops) out.push_back(&l);
+  return out;
+}
+
+std::size_t Model::live_calls_on_loop(TargetId target, std::uint32_t loop) const {
+  if (target >= targets_.size()) return 0;
+  std::size_t n = 0;
+  for (const auto& [id, c] : targets_[target]->calls) n += !c.done && c.loop == loop;
+  return n;
+}
+
+std::vector<MethodSummary> Model::method_stats() const {
+  std::map<std::string, MethodStats> merged;
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    if (filter_.target && *filter_.target != i) continue;
+    for (const auto& [method, stats] : targets_[i]->methods) merged[method].merge(stats);
+  }
+  std::vector<MethodSummary> out;
+  out.reserve(merged.size());
+  for (auto& [method, stats] : merged) out.push_back({method, std::move(stats)});
+  return out;
+}
+
+}  // namespace actio::inspector

@@ -1,0 +1,184 @@
+#pragma once
+/// The inspector's headless model (Tracy's "worker"): it ingests, per attached
+/// process, a Snapshot and then the Watch events of actio.inspect.v1, and
+/// keeps calls, endpoints, loops and per-method aggregates, plus the view
+/// state every panel shares (filter, sort, selection). No ImGui include: the
+/// views draw it, the tests and --dump-json read it.
+///
+/// Not thread-safe: one thread (the UI thread) owns it.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "call_record.hpp"
+#include "method_stats.hpp"
+
+namespace actio::inspect::v1 {
+class Snapshot;
+class Event;
+}  // namespace actio::inspect::v1
+
+namespace actio::inspector {
+
+/// How much the model keeps.
+struct Limits {
+  std::size_t finished_calls = 1000;    ///< per process: finished calls kept (oldest go first)
+  std::size_t live_calls = 200000;      ///< per process: running calls kept (later starts are counted, not kept)
+  std::size_t timeline_entries = 256;   ///< per call
+  std::size_t head_bytes = 64;          ///< per message: bytes of its head kept
+  std::size_t pending_events = 100000;  ///< per process: events held while waiting for the snapshot
+};
+
+enum class StateFilter : std::uint8_t { all, live, done };
+
+/// Which calls the table shows. Empty / unset fields match everything.
+struct Filter {
+  std::string method;  ///< case-insensitive substring of the method
+  std::optional<Side> side;
+  StateFilter state = StateFilter::all;
+  std::optional<int> code;  ///< finished calls with this code only
+  std::optional<TargetId> target;
+  bool operator==(const Filter&) const = default;
+};
+
+/// The call table's columns (also the sort keys).
+enum class Column : std::uint8_t {
+  id,
+  target,
+  method,
+  side,
+  peer,
+  state,
+  age,
+  deadline,
+  messages_in,
+  messages_out,
+  code
+};
+/// "id", "target", "method", ...
+std::string_view to_string(Column column) noexcept;
+
+struct Sort {
+  Column column = Column::age;  ///< age ascending: newest first
+  bool ascending = true;
+  bool operator==(const Sort&) const = default;
+};
+
+/// What the user picked; every panel highlights and follows it.
+struct Selection {
+  std::optional<CallKey> call;
+  std::optional<std::string> method;
+  std::optional<std::pair<TargetId, std::uint64_t>> endpoint;
+};
+
+/// Whether `call` passes `filter` (exposed for tests and the bench).
+bool matches(const Filter& filter, const CallRecord& call);
+/// Strict weak order of the table under `sort`; ties: newest first, then key.
+bool row_before(const Sort& sort, const CallRecord& a, const CallRecord& b);
+
+class Model {
+ public:
+  // -- constructors ---------------------------------------------------------
+
+  explicit Model(Limits limits = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // -- targets --------------------------------------------------------------
+
+  /// Adds a process to watch (state: connecting); returns its id.
+  TargetId add_target(std::string address);
+  std::size_t target_count() const noexcept;
+  const TargetInfo& target(TargetId id) const;
+
+  // -- ingestion ------------------------------------------------------------
+
+  /// A (re)connect began: events from now on wait for this session's snapshot.
+  void connecting(TargetId id);
+  /// The connection is gone; what was seen stays shown until the next snapshot.
+  void lost(TargetId id, std::string error);
+  /// Replaces everything known about the process, then applies the events
+  /// that arrived before it and are newer than it.
+  void ingest(TargetId id, const inspect::v1::Snapshot& snapshot);
+  /// Applies one event: held until the session's snapshot, ignored when its
+  /// seq is not after the last applied one, otherwise applied in order.
+  void ingest(TargetId id, const inspect::v1::Event& event);
+  /// The wall clock the views measure ages and deadlines against (unix s).
+  void set_now(double unix_seconds) noexcept { now_ = unix_seconds; }
+  double now() const noexcept { return now_; }
+  /// Bumped by every change of the data (the views cache on it).
+  std::uint64_t generation() const noexcept { return generation_; }
+
+  // -- calls ----------------------------------------------------------------
+
+  const CallRecord* find(CallKey key) const;
+  /// Calls held (running + recently finished), over all processes.
+  std::size_t call_count() const noexcept;
+  std::size_t live_count() const noexcept;
+
+  // -- the table: filter, sort, rows ----------------------------------------
+
+  const Filter& filter() const noexcept { return filter_; }
+  void set_filter(Filter filter);
+  const Sort& sort() const noexcept { return sort_; }
+  void set_sort(Sort sort);
+  /// The calls passing the filter, in sort order. Recomputed lazily when the
+  /// data, the filter or the sort changed; valid until the next change.
+  const std::vector<const CallRecord*>& rows() const;
+
+  // -- selection ------------------------------------------------------------
+
+  const Selection& selection() const noexcept { return selection_; }
+  /// Selects a call, and with it its method and its endpoint.
+  void select_call(CallKey key);
+  /// Selects a method (the stats panel); keeps the call if it has that method.
+  void select_method(std::string method);
+  /// Selects an endpoint (the channels & servers panel); the call and the
+  /// method stay selected only if the call belongs to it.
+  void select_endpoint(TargetId target, std::uint64_t endpoint_id);
+  void clear_selection();
+  /// The selected call, if it is still held.
+  const CallRecord* selected_call() const;
+
+  // -- endpoints, loops, aggregates -----------------------------------------
+
+  /// Channels and servers of every process, by process then id.
+  std::vector<const EndpointRecord*> endpoints() const;
+  /// Loops of every process (as of its snapshot), by process then index.
+  std::vector<const LoopRecord*> loops() const;
+  /// Running calls the model holds on `loop` of `target`.
+  std::size_t live_calls_on_loop(TargetId target, std::uint32_t loop) const;
+  /// Per-method aggregates over the processes the filter's target allows,
+  /// by method name.
+  std::vector<MethodSummary> method_stats() const;
+
+  // -- export ---------------------------------------------------------------
+
+  /// The model's view as JSON: targets, counts, the table's rows (filter and
+  /// sort applied), per-method aggregates, endpoints and loops.
+  std::string to_json() const;
+
+ private:
+  struct TargetState;
+  TargetState& state(TargetId id);
+  const TargetState& state(TargetId id) const;
+  void apply(TargetState& t, const inspect::v1::Event& event);
+  void touch() noexcept;
+
+  Limits limits_;
+  std::vector<std::unique_ptr<TargetState>> targets_;
+  double now_ = 0;
+  std::uint64_t generation_ = 0;
+  Filter filter_;
+  Sort sort_;
+  Selection selection_;
+  mutable std::vector<const CallRecord*> rows_;
+  mutable bool rows_dirty_ = true;
+};
+
+}  // namespace actio::inspector

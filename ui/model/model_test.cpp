@@ -1,0 +1,445 @@
+// The headless model: ingestion order, snapshot + events, reconnects,
+// filters, sorting, aggregates, redaction, bounds, JSON.
+#include "model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "inspect.pb.h"
+
+namespace v1 = actio::inspect::v1;
+using namespace actio::inspector;
+
+namespace {
+
+constexpr double T0 = 1'700'000'000.0;  // a round unix time
+
+v1::Call make_call(std::uint64_t id, const std::string& method, v1::Side side = v1::SERVER, double start = T0) {
+  v1::Call c;
+  c.set_id(id);
+  c.set_side(side);
+  c.set_shape(v1::UNARY_UNARY);
+  c.set_method(method);
+  c.set_peer("ipv4:127.0.0.1:5000");
+  c.set_endpoint_id(1);
+  c.set_start_time(start);
+  return c;
+}
+
+v1::Call done_call(std::uint64_t id, const std::string& method, int code, double start, double end) {
+  v1::Call c = make_call(id, method, v1::SERVER, start);
+  c.set_done(true);
+  c.set_code(code);
+  c.set_end_time(end);
+  return c;
+}
+
+v1::Event started(std::uint64_t seq, const v1::Call& call, double time = T0) {
+  v1::Event e;
+  e.set_seq(seq);
+  e.set_time(time);
+  e.set_call_id(call.id());
+  *e.mutable_started() = call;
+  return e;
+}
+
+v1::Event status(std::uint64_t seq, std::uint64_t call, int code, double time = T0 + 0.01) {
+  v1::Event e;
+  e.set_seq(seq);
+  e.set_time(time);
+  e.set_call_id(call);
+  e.mutable_status()->set_code(code);
+  e.mutable_status()->set_details(code ? "failed" : "");
+  return e;
+}
+
+v1::Event message(std::uint64_t seq, std::uint64_t call, bool in, std::uint32_t size, std::string head = "") {
+  v1::Event e;
+  e.set_seq(seq);
+  e.set_time(T0 + 0.001 * static_cast<double>(seq));
+  e.set_call_id(call);
+  auto* m = in ? e.mutable_message_in() : e.mutable_message_out();
+  m->set_size(size);
+  m->set_head(head);
+  return e;
+}
+
+v1::Snapshot snapshot(std::uint64_t seq, std::vector<v1::Call> live, std::vector<v1::Call> recent = {}) {
+  v1::Snapshot s;
+  s.set_seq(seq);
+  s.set_time(T0);
+  s.set_pid(42);
+  s.set_process("server");
+  for (auto& c : live) *s.add_live_calls() = c;
+  for (auto& c : recent) *s.add_recent_calls() = c;
+  return s;
+}
+
+std::vector<std::uint64_t> ids(const Model& m) {
+  std::vector<std::uint64_t> out;
+  for (const CallRecord* c : m.rows()) out.push_back(c->key.id);
+  return out;
+}
+
+}  // namespace
+
+TEST(Model, EventsBeforeTheSnapshotWaitAndOnlyNewerOnesApply) {
+  Model m;
+  TargetId t = m.add_target("127.0.0.1:1");
+  m.connecting(t);
+  // The watch started first: events 4..6 arrive before the snapshot of seq 5.
+  m.ingest(t, started(4, make_call(7, "/a.S/Old")));
+  m.ingest(t, status(5, 1, 0));
+  m.ingest(t, started(6, make_call(2, "/a.S/New")));
+  EXPECT_EQ(m.call_count(), 0u);
+  m.ingest(t, snapshot(5, {make_call(1, "/a.S/One")}));
+  // seq 4 and 5 are in the snapshot already: call 1 stays live, call 7 unknown.
+  EXPECT_EQ(m.call_count(), 2u);
+  EXPECT_FALSE(m.find({t, 1})->done);
+  EXPECT_EQ(m.find({t, 7}), nullptr);
+  EXPECT_NE(m.find({t, 2}), nullptr);
+  EXPECT_EQ(m.target(t).last_seq, 6u);
+  EXPECT_EQ(m.target(t).stale_events, 2u);
+  EXPECT_EQ(m.target(t).connection, Connection::attached);
+}
+
+TEST(Model, StaleAndDuplicateEventsAreIgnoredAndGapsCounted) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(10, {make_call(1, "/a.S/M")}));
+  m.ingest(t, message(11, 1, true, 100));
+  m.ingest(t, message(11, 1, true, 100));  // duplicate
+  m.ingest(t, message(9, 1, true, 100));   // older than the snapshot
+  m.ingest(t, message(14, 1, false, 7));   // 12 and 13 never came
+  const CallRecord* c = m.find({t, 1});
+  EXPECT_EQ(c->messages_in, 1u);
+  EXPECT_EQ(c->bytes_in, 100u);
+  EXPECT_EQ(c->messages_out, 1u);
+  EXPECT_EQ(m.target(t).stale_events, 2u);
+  EXPECT_EQ(m.target(t).missed_events, 2u);
+}
+
+TEST(Model, TimelineFollowsTheEventsInOrder) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  m.ingest(t, started(1, make_call(3, "/a.S/Chat")));
+  v1::Event h;
+  h.set_seq(2);
+  h.set_time(T0 + 0.002);
+  h.set_call_id(3);
+  auto* md = h.mutable_headers()->add_metadata();
+  md->set_key("x-trace");
+  md->set_value("abc");
+  m.ingest(t, h);
+  m.ingest(t, message(3, 3, true, 5, "\x0a\x03hey"));
+  v1::Event hc;
+  hc.set_seq(4);
+  hc.set_time(T0 + 0.004);
+  hc.set_call_id(3);
+  hc.set_half_closed(true);
+  m.ingest(t, hc);
+  m.ingest(t, message(5, 3, false, 9));
+  m.ingest(t, status(6, 3, 0, T0 + 0.25));
+  const CallRecord* c = m.find({t, 3});
+  ASSERT_NE(c, nullptr);
+  std::vector<TimelineKind> kinds;
+  for (const auto& e : c->timeline) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds,
+            (std::vector<TimelineKind>{TimelineKind::started, TimelineKind::headers, TimelineKind::message_in,
+                                       TimelineKind::half_closed, TimelineKind::message_out, TimelineKind::status}));
+  EXPECT_EQ(c->timeline[2].size, 5u);
+  EXPECT_EQ(c->timeline[2].head, "\x0a\x03hey");
+  EXPECT_TRUE(c->done);
+  EXPECT_TRUE(c->half_closed);
+  EXPECT_DOUBLE_EQ(c->duration(0), 0.25);
+  EXPECT_EQ(c->initial_metadata.at(0).key, "x-trace");
+  EXPECT_EQ(m.live_count(), 0u);
+}
+
+TEST(Model, ANewSnapshotAfterAReconnectReplacesTheProcessState) {
+  Model m;
+  TargetId a = m.add_target("a");
+  TargetId b = m.add_target("b");
+  m.ingest(a, snapshot(100, {make_call(1, "/a.S/M"), make_call(2, "/a.S/M")}));
+  m.ingest(b, snapshot(3, {make_call(1, "/b.S/M")}));
+  m.ingest(a, started(101, make_call(3, "/a.S/M")));
+  EXPECT_EQ(m.call_count(), 4u);
+
+  m.lost(a, "UNAVAILABLE: connection refused");
+  EXPECT_EQ(m.target(a).connection, Connection::lost);
+  EXPECT_EQ(m.call_count(), 4u);  // the last state stays visible
+  m.connecting(a);
+  // The process restarted: its seq starts again, and its events wait for the snapshot.
+  m.ingest(a, started(2, make_call(9, "/a.S/Other")));
+  m.ingest(a, snapshot(1, {make_call(8, "/a.S/Other")}));
+  EXPECT_EQ(m.find({a, 1}), nullptr);
+  EXPECT_NE(m.find({a, 8}), nullptr);
+  EXPECT_NE(m.find({a, 9}), nullptr);
+  EXPECT_NE(m.find({b, 1}), nullptr);  // the other process is untouched
+  EXPECT_EQ(m.call_count(), 3u);
+  EXPECT_EQ(m.target(a).sessions, 2u);
+  EXPECT_EQ(m.target(a).last_seq, 2u);
+  EXPECT_EQ(m.target(a).connection, Connection::attached);
+  // Aggregates were rebuilt from the new state.
+  auto stats = m.method_stats();
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_EQ(stats[0].method, "/a.S/Other");
+  EXPECT_EQ(stats[0].stats.started(), 2u);
+  EXPECT_EQ(stats[1].method, "/b.S/M");
+}
+
+TEST(Model, FiltersByMethodSideStateCodeAndTarget) {
+  Model m;
+  TargetId a = m.add_target("a");
+  TargetId b = m.add_target("b");
+  m.ingest(a, snapshot(1,
+                       {make_call(1, "/helloworld.Greeter/SayHello", v1::CLIENT),
+                        make_call(2, "/routeguide.RouteGuide/ListFeatures", v1::SERVER)},
+                       {done_call(3, "/helloworld.Greeter/SayHello", 14, T0, T0 + 1),
+                        done_call(4, "/helloworld.Greeter/SayHello", 0, T0, T0 + 1)}));
+  m.ingest(b, snapshot(1, {make_call(1, "/helloworld.Greeter/SayHello", v1::SERVER)}));
+  EXPECT_EQ(m.rows().size(), 5u);
+
+  m.set_filter({.method = "sayhello"});  // case-insensitive substring
+  EXPECT_EQ(m.rows().size(), 4u);
+  m.set_filter({.method = "hello", .side = Side::client});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{1}));
+  m.set_filter({.state = StateFilter::done});
+  EXPECT_EQ(m.rows().size(), 2u);
+  m.set_filter({.state = StateFilter::live});
+  EXPECT_EQ(m.rows().size(), 3u);
+  m.set_filter({.code = 14});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{3}));
+  m.set_filter({.target = b});
+  ASSERT_EQ(m.rows().size(), 1u);
+  EXPECT_EQ(m.rows()[0]->key.target, b);
+  EXPECT_EQ(m.method_stats().size(), 1u);  // the stats follow the target filter
+  m.set_filter({});
+  EXPECT_EQ(m.rows().size(), 5u);
+}
+
+TEST(Model, SortsByAnyColumnBothWays) {
+  Model m;
+  TargetId t = m.add_target("x");
+  auto c1 = make_call(1, "/b.S/M", v1::SERVER, T0 + 1);
+  c1.set_messages_in(5);
+  c1.set_deadline(T0 + 30);
+  auto c2 = make_call(2, "/a.S/M", v1::CLIENT, T0 + 3);
+  c2.set_messages_in(1);
+  c2.set_deadline(T0 + 10);
+  auto c3 = make_call(3, "/c.S/M", v1::SERVER, T0 + 2);
+  c3.set_messages_in(3);
+  m.ingest(t, snapshot(1, {c1, c2, c3}, {done_call(4, "/d.S/M", 5, T0, T0 + 0.5)}));
+
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{2, 3, 1, 4}));  // default: newest first
+  m.set_sort({Column::age, false});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{4, 1, 3, 2}));
+  m.set_sort({Column::method, true});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{2, 1, 3, 4}));
+  m.set_sort({Column::messages_in, false});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{1, 3, 2, 4}));
+  m.set_sort({Column::deadline, true});  // soonest first; none last (newest first among them)
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{2, 1, 3, 4}));
+  m.set_sort({Column::side, true});  // client before server; ties newest first
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{2, 3, 1, 4}));
+  m.set_sort({Column::code, false});
+  EXPECT_EQ(ids(m).front(), 4u);
+  m.set_sort({Column::id, false});
+  EXPECT_EQ(ids(m), (std::vector<std::uint64_t>{4, 3, 2, 1}));
+  m.set_sort({Column::state, false});
+  EXPECT_EQ(ids(m).front(), 4u);
+}
+
+TEST(Model, RowsFollowNewData) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  EXPECT_TRUE(m.rows().empty());
+  auto gen = m.generation();
+  m.ingest(t, started(1, make_call(1, "/a.S/M")));
+  EXPECT_GT(m.generation(), gen);
+  EXPECT_EQ(m.rows().size(), 1u);
+}
+
+TEST(Model, AggregatesPerMethod) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  std::uint64_t seq = 0;
+  // 10 calls in second T0+5 and 20 in T0+9; latencies 1.5 ms (OK) or 300 ms (UNAVAILABLE).
+  for (std::uint64_t id = 1; id <= 30; ++id) {
+    double start = id <= 10 ? T0 + 5.1 : T0 + 9.2;
+    m.ingest(t, started(++seq, make_call(id, "/a.S/M", v1::SERVER, start), start));
+    bool fail = id % 3 == 0;
+    m.ingest(t, status(++seq, id, fail ? 14 : 0, start + (fail ? 0.3 : 0.0015)));
+  }
+  auto stats = m.method_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  const MethodStats& s = stats[0].stats;
+  EXPECT_EQ(s.started(), 30u);
+  EXPECT_EQ(s.finished(), 30u);
+  EXPECT_EQ(s.failed(), 10u);
+  EXPECT_EQ(s.errors().at(14), 10u);
+  EXPECT_EQ(s.latency()[latency_bucket(0.0015)], 20u);
+  EXPECT_EQ(s.latency()[latency_bucket(0.3)], 10u);
+  EXPECT_EQ(latency_bucket_label(latency_bucket(0.0015)), "<2ms");
+  EXPECT_EQ(latency_bucket_label(kLatencyBuckets - 1), ">=50s");
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 9.5, 10), 3.0);  // 30 calls in the 10 s window
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 9.5, 1), 20.0);
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 14.5, 5), 0.0);
+  auto series = s.rate_series(T0 + 9.5, 5);
+  EXPECT_EQ(series, (std::vector<float>{10, 0, 0, 0, 20}));
+  EXPECT_DOUBLE_EQ(s.latency_quantile(0.5), 2e-3);
+  EXPECT_DOUBLE_EQ(s.latency_quantile(0.99), 0.5);
+}
+
+TEST(Model, AggregatesMergeAcrossProcesses) {
+  MethodStats a, b;
+  a.record_start(T0 + 1.5);
+  b.record_start(T0 + 1.7);
+  b.record_start(T0 + 2.1);
+  b.record_end(0.01, 4);
+  a.merge(b);
+  EXPECT_EQ(a.started(), 3u);
+  EXPECT_EQ(a.rate_series(T0 + 2.5, 2), (std::vector<float>{2, 1}));
+  EXPECT_EQ(a.errors().at(4), 1u);
+}
+
+TEST(Model, RedactedMetadataStaysRedacted) {
+  Model m;
+  TargetId t = m.add_target("x");
+  auto c = make_call(1, "/a.S/M");
+  auto* auth = c.add_invocation_metadata();
+  auth->set_key("authorization");
+  auth->set_value("<redacted 23 bytes>");
+  auth->set_redacted(true);
+  auto* odd = c.add_invocation_metadata();
+  odd->set_key("cookie");
+  odd->set_value("session=secret");  // a process that marks it but sends the value anyway
+  odd->set_redacted(true);
+  auto* bin = c.add_invocation_metadata();
+  bin->set_key("trace-bin");
+  bin->set_value(std::string("\x01\xff", 2));
+  auto* plain = c.add_invocation_metadata();
+  plain->set_key("user-agent");
+  plain->set_value("grpc-c++");
+  m.ingest(t, snapshot(1, {c}));
+  const auto& md = m.find({t, 1})->invocation_metadata;
+  EXPECT_EQ(md[0].display_value(), "<redacted 23 bytes>");
+  EXPECT_EQ(md[1].display_value(), "<redacted>");
+  EXPECT_EQ(md[2].display_value(), "01ff");
+  EXPECT_EQ(md[3].display_value(), "grpc-c++");
+  std::string json = m.to_json();
+  EXPECT_EQ(json.find("session=secret"), std::string::npos);
+  EXPECT_NE(json.find(R"({"key":"authorization","value":"<redacted 23 bytes>","redacted":true})"), std::string::npos);
+}
+
+TEST(Model, FinishedCallsAreABoundedRing) {
+  Model m({.finished_calls = 3});
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}, {done_call(100, "/a.S/M", 0, T0, T0 + 1)}));
+  std::uint64_t seq = 0;
+  for (std::uint64_t id = 1; id <= 5; ++id) m.ingest(t, started(++seq, make_call(id, "/a.S/M")));
+  for (std::uint64_t id = 1; id <= 4; ++id) m.ingest(t, status(++seq, id, 0));
+  // Live: 5. Finished, oldest first: 100, 1, 2, 3, 4 -> only 2, 3, 4 are kept.
+  EXPECT_EQ(m.call_count(), 4u);
+  EXPECT_EQ(m.live_count(), 1u);
+  EXPECT_EQ(m.find({t, 100}), nullptr);
+  EXPECT_EQ(m.find({t, 1}), nullptr);
+  EXPECT_NE(m.find({t, 2}), nullptr);
+  EXPECT_NE(m.find({t, 5}), nullptr);
+  // Events about an evicted call are counted, not applied.
+  m.ingest(t, message(++seq, 1, true, 3));
+  EXPECT_EQ(m.target(t).orphan_events, 1u);
+  // The aggregates still count every call.
+  EXPECT_EQ(m.method_stats()[0].stats.started(), 6u);
+}
+
+TEST(Model, TimelineAndHeadsAreBounded) {
+  Model m({.timeline_entries = 4, .head_bytes = 3});
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  m.ingest(t, started(1, make_call(1, "/a.S/M")));
+  for (std::uint64_t seq = 2; seq < 10; ++seq) m.ingest(t, message(seq, 1, seq % 2, 10, "abcdef"));
+  const CallRecord* c = m.find({t, 1});
+  ASSERT_EQ(c->timeline.size(), 4u);
+  EXPECT_EQ(c->timeline.front().kind, TimelineKind::started);
+  EXPECT_EQ(c->timeline_dropped, 5u);
+  EXPECT_EQ(c->timeline.back().head, "abc");
+  EXPECT_EQ(c->messages_in + c->messages_out, 8u);
+}
+
+TEST(Model, LiveCallsAreBoundedToo) {
+  Model m({.live_calls = 2});
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  for (std::uint64_t id = 1; id <= 3; ++id) m.ingest(t, started(id, make_call(id, "/a.S/M")));
+  EXPECT_EQ(m.live_count(), 2u);
+  EXPECT_EQ(m.target(t).dropped_calls, 1u);
+}
+
+TEST(Model, EndpointsKeepTheirStateHistory) {
+  Model m;
+  TargetId t = m.add_target("x");
+  v1::Snapshot s = snapshot(1, {});
+  auto* ch = s.add_endpoints();
+  ch->set_id(5);
+  ch->set_kind(v1::CHANNEL);
+  ch->set_target("127.0.0.1:9");
+  ch->set_state("IDLE");
+  auto* h = ch->add_history();
+  h->set_time(T0);
+  h->set_state("IDLE");
+  m.ingest(t, s);
+  v1::Event e;
+  e.set_seq(2);
+  e.set_time(T0 + 1);
+  auto* upd = e.mutable_endpoint();
+  upd->set_id(5);
+  upd->set_kind(v1::CHANNEL);
+  upd->set_state("READY");
+  upd->set_calls_started(3);
+  m.ingest(t, e);
+  auto eps = m.endpoints();
+  ASSERT_EQ(eps.size(), 1u);
+  EXPECT_EQ(eps[0]->state, "READY");
+  EXPECT_EQ(eps[0]->calls_started, 3u);
+  ASSERT_EQ(eps[0]->history.size(), 2u);
+  EXPECT_EQ(eps[0]->history[1].state, "READY");
+  EXPECT_DOUBLE_EQ(eps[0]->history[1].time, T0 + 1);
+}
+
+TEST(Model, SelectionIsSharedByCallMethodAndEndpoint) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(1, {make_call(1, "/a.S/M"), make_call(2, "/a.S/N")}));
+  m.select_call({t, 1});
+  ASSERT_NE(m.selected_call(), nullptr);
+  EXPECT_EQ(m.selection().method, "/a.S/M");
+  EXPECT_EQ(m.selection().endpoint, (std::pair<TargetId, std::uint64_t>{t, 1}));
+  m.select_method("/a.S/M");
+  EXPECT_NE(m.selected_call(), nullptr);  // same method: the call stays selected
+  m.select_method("/a.S/N");
+  EXPECT_EQ(m.selected_call(), nullptr);
+  m.select_call({t, 2});
+  m.select_endpoint(t, 1);  // call 2's own endpoint: it stays selected
+  EXPECT_NE(m.selected_call(), nullptr);
+  m.select_endpoint(t, 9);
+  EXPECT_EQ(m.selected_call(), nullptr);
+  EXPECT_FALSE(m.selection().method);
+  m.clear_selection();
+  EXPECT_FALSE(m.selection().method);
+}
+
+TEST(Model, JsonHasCountsRowsAndAggregates) {
+  Model m;
+  TargetId t = m.add_target("127.0.0.1:7");
+  m.ingest(t, snapshot(1, {make_call(1, "/a.S/M")}, {done_call(2, "/a.S/N", 14, T0, T0 + 0.1)}));
+  m.set_now(T0 + 1);
+  std::string json = m.to_json();
+  EXPECT_NE(json.find(R"("counts":{"calls":2,"live":1,"done":1,"shown":2})"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("method":"/a.S/N","side":"server","shape":"unary_unary")"), std::string::npos);
+  EXPECT_NE(json.find(R"("state":"done","live":false,"code":"UNAVAILABLE")"), std::string::npos);
+  EXPECT_NE(json.find(R"("errors":{"UNAVAILABLE":1})"), std::string::npos);
+  EXPECT_NE(json.find(R"("connection":"attached")"), std::string::npos);
+}
