@@ -153,20 +153,25 @@ EndpointView view(const EndpointRecord& r) {
 // -- watchers ----------------------------------------------------------------------
 
 void Watcher::push(InspectEvent e) {
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (queue_.size() >= kCapacity) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
-    queue_.push_back(std::move(e));
-    wake = !std::exchange(wake_posted_, true);
+  // The wake is posted under the lock: once close() returned (the watch
+  // ended, on its loop), no publisher can still be posting to that loop.
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return;
+  if (queue_.size() >= kCapacity) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return;
   }
-  if (wake) {
+  queue_.push_back(std::move(e));
+  if (!std::exchange(wake_posted_, true)) {
     // One wake per batch; the closure keeps the watcher alive.
     loop_->post([self = shared_from_this()] { self->ready_.set(); });
   }
+}
+
+void Watcher::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  queue_.clear();
 }
 
 std::vector<InspectEvent> Watcher::take() {
@@ -191,6 +196,7 @@ void remove_watcher(const std::shared_ptr<Watcher>& watcher) {
   auto it = std::find(r.watchers.begin(), r.watchers.end(), watcher);
   if (it == r.watchers.end()) return;
   r.dropped_gone += watcher->dropped();
+  watcher->close();
   r.watchers.erase(it);
   r.republish();
 }

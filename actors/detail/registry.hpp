@@ -168,6 +168,8 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   void push(InspectEvent e);
   /// Takes what is queued (loop thread).
   std::vector<InspectEvent> take();
+  /// No more events or wakes (the watch ended).
+  void close();
   actio::Event& ready() noexcept { return ready_; }
   std::size_t head_bytes() const noexcept { return head_bytes_; }
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
@@ -180,6 +182,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   std::mutex mu_;
   std::vector<InspectEvent> queue_;
   bool wake_posted_ = false;
+  bool closed_ = false;
   std::atomic<std::uint64_t> dropped_{0};
   actio::Event ready_;  // set on the loop thread
 };
