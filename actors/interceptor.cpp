@@ -341,11 +341,11 @@ void Interception::unpin() noexcept {
 }
 
 void Interception::drive(std::shared_ptr<Chain> chain, Task<Call> task) {
-  chain_ = chain;
-  drive_task(self_, std::move(chain), std::move(task));
+  chain_ = std::move(chain);  // keeps the records for Call::interceptors()
+  drive_task(self_, std::move(task));
 }
 
-Detached Interception::drive_task(ClientCall* self, std::shared_ptr<Chain> /*chain*/, Task<Call> task) {
+Detached Interception::drive_task(ClientCall* self, Task<Call> task) {
   Interception& ic = *self->interception();
   ic.pin();
   ic.chain_task_ = &task;
@@ -480,9 +480,8 @@ Task<void> Interception::write(Message message) {
     bool& flag;
     ~Clear() { flag = false; }
   } clear{p->write_pending_};
-  auto refuse = [this, p] {
+  auto refuse = [this] {
     if (error_) std::rethrow_exception(error_);  // an interceptor's exception comes out of write() too
-    (void)p;
     throw InvalidStateError("RPC already finished.");
   };
   if (p->done_ || queue->closed) refuse();

@@ -144,10 +144,8 @@ void ServerCall::send_status() {
                         self->code_ == StatusCode::CANCELLED ? "local" : nullptr);
     }
   } report{this};
-  if (code_ == StatusCode::OK && !response_observers_.empty() && !streaming_request() &&
-      kind() == RpcKind::unary_unary) {
-    observe(response_observers_, response_);
-  } else if (code_ == StatusCode::OK && !response_observers_.empty() && kind() == RpcKind::stream_unary) {
+  bool unary_response = kind() == RpcKind::unary_unary || kind() == RpcKind::stream_unary;
+  if (code_ == StatusCode::OK && unary_response && !response_observers_.empty()) {
     observe(response_observers_, response_);
   }
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);

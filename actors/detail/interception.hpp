@@ -79,7 +79,7 @@ class Interception {
   void finish_from_inner();
   void follow();
   static Detached follow_task(ClientCall* self, Call inner);
-  static Detached drive_task(ClientCall* self, std::shared_ptr<Chain> chain, Task<Call> task);
+  static Detached drive_task(ClientCall* self, Task<Call> task);
   void pin() noexcept;
   void unpin() noexcept;
 
