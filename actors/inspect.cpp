@@ -52,13 +52,18 @@ void fill(v1::InterceptorStep* out, const InterceptorRecord& r) {
   for (const auto& c : r.changes) out->add_changes(c);
 }
 
-void fill(v1::Call* out, const reg::CallView& c, const Options& options) {
+std::uint64_t endpoint_id(const reg::CallView& c) { return c.endpoint_id; }
+std::uint64_t endpoint_id(const reg::CallRecord& c) { return c.endpoint ? c.endpoint->id : 0; }
+
+/// A call as the proto carries it, from a snapshot's copy or a live record.
+template <class C>
+void fill(v1::Call* out, const C& c, const Options& options) {
   out->set_id(c.id);
   out->set_side(static_cast<v1::Side>(static_cast<int>(c.side)));
   out->set_shape(static_cast<v1::Shape>(static_cast<int>(c.shape)));
   out->set_method(c.method);
   out->set_peer(c.peer);
-  out->set_endpoint_id(c.endpoint_id);
+  out->set_endpoint_id(endpoint_id(c));
   out->set_loop(c.loop);
   out->set_start_time(c.start_time);
   out->set_deadline(c.deadline);
@@ -96,41 +101,81 @@ void fill(v1::Endpoint* out, const reg::EndpointView& e) {
   for (const auto& s : e.services) out->add_services(s);
 }
 
-void fill(v1::Event* out, const reg::InspectEvent& e, const Options& options) {
+void fill(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {
+  using Kind = reg::EventRef::Kind;
   out->set_seq(e.seq);
   out->set_time(e.time);
-  out->set_call_id(e.call_id);
-  std::visit(
-      [&](const auto& d) {
-        using D = std::decay_t<decltype(d)>;
-        if constexpr (std::is_same_v<D, reg::CallView>) {
-          fill(out->mutable_started(), d, options);
-        } else if constexpr (std::is_same_v<D, reg::HeadersInfo>) {
-          fill(out->mutable_headers()->mutable_metadata(), d.metadata, options);
-        } else if constexpr (std::is_same_v<D, reg::MessageInfo>) {
-          auto* m = d.in ? out->mutable_message_in() : out->mutable_message_out();
-          m->set_size(d.size);
-          m->set_head(d.head);
-        } else if constexpr (std::is_same_v<D, reg::HalfClosed>) {
-          out->set_half_closed(true);
-        } else if constexpr (std::is_same_v<D, reg::StatusInfo>) {
-          auto* s = out->mutable_status();
-          s->set_code(static_cast<int>(d.code));
-          s->set_details(d.details);
-          fill(s->mutable_trailing_metadata(), d.trailing, options);
-          s->set_cancelled_by(d.cancelled_by);
-          s->set_messages_in(d.messages_in);
-          s->set_messages_out(d.messages_out);
-          s->set_bytes_in(d.bytes_in);
-          s->set_bytes_out(d.bytes_out);
-        } else if constexpr (std::is_same_v<D, std::vector<InterceptorRecord>>) {
-          for (const auto& r : d) fill(out->mutable_interceptors()->add_steps(), r);
-        } else {
-          fill(out->mutable_endpoint(), d);
-        }
-      },
-      e.data.kind);
+  if (e.kind == Kind::endpoint) {
+    fill(out->mutable_endpoint(), *e.endpoint);
+    return;
+  }
+  const reg::CallRecord& c = *e.call;
+  out->set_call_id(c.id);
+  switch (e.kind) {
+    case Kind::started:
+      fill(out->mutable_started(), c, options);
+      break;
+    case Kind::headers:
+      fill(out->mutable_headers()->mutable_metadata(), c.initial_metadata, options);
+      break;
+    case Kind::message_in:
+    case Kind::message_out: {
+      auto* m = e.kind == Kind::message_in ? out->mutable_message_in() : out->mutable_message_out();
+      m->set_size(e.size);
+      if (head_bytes > 0 && e.message) m->set_head(reg::head_of(*e.message, head_bytes));
+      break;
+    }
+    case Kind::half_closed:
+      out->set_half_closed(true);
+      break;
+    case Kind::status: {
+      auto* s = out->mutable_status();
+      s->set_code(static_cast<int>(c.code));
+      s->set_details(c.details);
+      fill(s->mutable_trailing_metadata(), c.trailing_metadata, options);
+      s->set_cancelled_by(c.cancelled_by);
+      s->set_messages_in(c.messages_in);
+      s->set_messages_out(c.messages_out);
+      s->set_bytes_in(c.bytes_in);
+      s->set_bytes_out(c.bytes_out);
+      break;
+    }
+    case Kind::interceptors:
+      for (const auto& r : c.interceptors) fill(out->mutable_interceptors()->add_steps(), r);
+      break;
+    case Kind::endpoint:
+      break;
+  }
 }
+
+/// Serializes events for the watchers of this inspection, on the threads
+/// that publish them: each is built in a thread-local arena (its first block
+/// reused, so a small event allocates nothing) and appended as bytes.
+class Encoder final : public reg::EventEncoder {
+ public:
+  explicit Encoder(const Options& options) : options_(options) {}
+  void encode(const reg::EventRef& event, std::size_t head_bytes, std::string& out) const override {
+    struct Scratch {
+      alignas(16) char block[16384];
+      google::protobuf::Arena arena;
+      Scratch() : arena(first_block(block, sizeof block)) {}
+      static google::protobuf::ArenaOptions first_block(char* at, std::size_t size) {
+        google::protobuf::ArenaOptions o;
+        o.initial_block = at;
+        o.initial_block_size = size;
+        return o;
+      }
+    };
+    thread_local Scratch scratch;
+    auto* e = google::protobuf::Arena::CreateMessage<v1::Event>(&scratch.arena);
+    fill(e, event, head_bytes, options_);
+    e->AppendToString(&out);
+    scratch.arena.Reset();
+  }
+
+ private:
+  Options options_;
+};
 
 std::string program_name() {
   char buf[4096];
@@ -141,9 +186,13 @@ std::string program_name() {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+/// How long a woken watch waits for more events before sending its batch.
+constexpr Duration kBatchWindow = std::chrono::milliseconds(5);
+
 class InspectorService final : public v1::InspectorServicer {
  public:
-  explicit InspectorService(Options options) : options_(std::move(options)) {}
+  explicit InspectorService(Options options)
+      : options_(std::move(options)), encoder_(std::make_shared<Encoder>(options_)) {}
 
   Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, ServicerContext&) override {
     auto loops = co_await ask_loops();
@@ -229,7 +278,7 @@ class InspectorService final : public v1::InspectorServicer {
   }
 
   Task<void> Watch(const v1::WatchRequest& request, ServicerContext& context) override {
-    auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), request.message_head_bytes(),
+    auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), encoder_, request.message_head_bytes(),
                                     request.calls_only());
     struct Leave {
       std::shared_ptr<reg::Watcher> w;
@@ -238,21 +287,35 @@ class InspectorService final : public v1::InspectorServicer {
     // Headers go out at once, so a client knows the watch is on.
     Metadata none;
     co_await context.send_initial_metadata(none);
-    // One message per batch: whatever queued while the previous one was sent.
+    // One message per batch: the events arrive serialized and framed as
+    // EventBatch.events; the batch is those bytes plus dropped_events. After
+    // a wake, a short wait lets a busy process fill the batch: one wake and
+    // one message per kBatchWindow at most.
+    std::string spare;
     for (;;) {
       co_await watcher->ready().wait();
-      auto events = watcher->take();
-      if (events.empty()) continue;
-      v1::EventBatch batch;
-      batch.mutable_events()->Reserve(static_cast<int>(events.size()));
-      for (const auto& e : events) fill(batch.add_events(), e, options_);
-      batch.set_dropped_events(watcher->dropped());
+      co_await sleep(kBatchWindow);
+      std::size_t events = 0;
+      std::string batch = watcher->take(events, std::move(spare));
+      if (events == 0) {
+        spare = std::move(batch);
+        continue;
+      }
+      batch.push_back('\x10');  // EventBatch.dropped_events (field 2, varint)
+      std::uint64_t dropped = watcher->dropped();
+      while (dropped >= 0x80) {
+        batch.push_back(static_cast<char>(dropped | 0x80));
+        dropped >>= 7;
+      }
+      batch.push_back(static_cast<char>(dropped));
       co_await context.write(batch);
+      spare = std::move(batch);
     }
   }
 
  private:
   Options options_;
+  std::shared_ptr<const Encoder> encoder_;
 };
 
 /// Refuses calls without the bearer token.

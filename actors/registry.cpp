@@ -63,26 +63,58 @@ const char* channel_state_name(grpc_connectivity_state s) {
   return "UNKNOWN";
 }
 
-/// Sends `make()`'s event to every watcher (only when someone watches);
-/// `detail` events (messages, headers, half-close) only to the watchers that
-/// did not ask for calls only.
-template <class Make>
-void publish(std::uint64_t call_id, Make make, bool detail = false) {
+/// Serializes the event `ref` describes for every watcher (only when someone
+/// watches); `detail` events (messages, headers, half-close) only for the
+/// watchers that did not ask for calls only. Watchers with the same encoder
+/// and head size share one serialization.
+void publish(EventRef ref, bool detail = false) {
   auto& r = reg();
   if ((detail ? r.message_watchers : r.watcher_count).load(std::memory_order_relaxed) == 0) return;
   auto targets = r.published.load();
   if (!targets || targets->empty()) return;
-  InspectEvent e;
-  e.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
-  e.time = now();
-  e.call_id = call_id;
-  std::size_t head = 0;
-  for (const auto& w : *targets) head = std::max(head, w->head_bytes());
-  e.data = make(head);
+  ref.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+  ref.time = now();
+  thread_local std::string bytes;
+  const EventEncoder* encoded_by = nullptr;
+  std::size_t encoded_head = 0;
   for (const auto& w : *targets) {
-    if (!detail || !w->calls_only()) w->push(e);
+    if (detail && w->calls_only()) continue;
+    if (encoded_by != &w->encoder() || encoded_head != w->head_bytes()) {
+      bytes.clear();
+      w->encoder().encode(ref, w->head_bytes(), bytes);
+      encoded_by = &w->encoder();
+      encoded_head = w->head_bytes();
+    }
+    w->append(bytes);
   }
 }
+
+void publish_endpoint(const EndpointRecord& e) {
+  if (reg().watcher_count.load(std::memory_order_relaxed) == 0) return;
+  EndpointView v = view(e);
+  EventRef ref;
+  ref.kind = EventRef::Kind::endpoint;
+  ref.endpoint = &v;
+  publish(ref);
+}
+
+EventRef call_event(EventRef::Kind kind, const CallRecord& r) {
+  EventRef e;
+  e.kind = kind;
+  e.call = &r;
+  return e;
+}
+
+/// Appends `v` as a protobuf varint.
+void put_varint(std::string& out, std::uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+}  // namespace
 
 std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
   std::string out;
@@ -96,8 +128,6 @@ std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
   }
   return out;
 }
-
-}  // namespace
 
 bool enabled() noexcept { return reg().on.load(std::memory_order_relaxed); }
 
@@ -152,16 +182,19 @@ EndpointView view(const EndpointRecord& r) {
 
 // -- watchers ----------------------------------------------------------------------
 
-void Watcher::push(InspectEvent e) {
+void Watcher::append(std::string_view event) {
   // The wake is posted under the lock: once close() returned (the watch
   // ended, on its loop), no publisher can still be posting to that loop.
   std::lock_guard<std::mutex> lock(mu_);
   if (closed_) return;
-  if (queue_.size() >= kCapacity) {
+  if (buffer_.size() + event.size() > kMaxBytes) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  queue_.push_back(std::move(e));
+  buffer_.push_back('\x0a');  // EventBatch.events (field 1, length-delimited)
+  put_varint(buffer_, event.size());
+  buffer_.append(event);
+  ++events_;
   if (!std::exchange(wake_posted_, true)) {
     // One wake per batch; the closure keeps the watcher alive.
     loop_->post([self = shared_from_this()] { self->ready_.set(); });
@@ -171,18 +204,24 @@ void Watcher::push(InspectEvent e) {
 void Watcher::close() {
   std::lock_guard<std::mutex> lock(mu_);
   closed_ = true;
-  queue_.clear();
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  events_ = 0;
 }
 
-std::vector<InspectEvent> Watcher::take() {
+std::string Watcher::take(std::size_t& events, std::string reuse) {
+  reuse.clear();
   std::lock_guard<std::mutex> lock(mu_);
   wake_posted_ = false;
   ready_.clear();
-  return std::exchange(queue_, {});
+  events = std::exchange(events_, 0);
+  std::swap(reuse, buffer_);
+  return reuse;
 }
 
-std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only) {
-  auto w = std::make_shared<Watcher>(loop, std::min<std::size_t>(head_bytes, 4096), calls_only);
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
+                                     std::size_t head_bytes, bool calls_only) {
+  auto w = std::make_shared<Watcher>(loop, std::move(encoder), std::min<std::size_t>(head_bytes, 4096), calls_only);
   auto& r = reg();
   std::lock_guard<std::mutex> lock(r.mu);
   r.watchers.push_back(w);
@@ -277,7 +316,7 @@ std::shared_ptr<EndpointRecord> endpoint_added(EndpointRecord::Kind kind, std::s
     std::lock_guard<std::mutex> lock(r.mu);
     r.endpoints[e->id] = e;
   }
-  publish(0, [&e](std::size_t) { return EventData{view(*e)}; });
+  publish_endpoint(*e);
   return e;
 }
 
@@ -289,7 +328,7 @@ void endpoint_state(EndpointRecord& e, std::string state) {
     e.history.emplace_back(now(), std::move(state));
     if (e.history.size() > kHistory) e.history.erase(e.history.begin());
   }
-  publish(0, [&e](std::size_t) { return EventData{view(e)}; });
+  publish_endpoint(e);
 }
 
 void endpoint_removed(const std::shared_ptr<EndpointRecord>& e) {
@@ -328,7 +367,7 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string met
     c->endpoint->calls_active.fetch_add(1, std::memory_order_relaxed);
   }
   table().live.emplace(c->id, c);
-  publish(c->id, [&c](std::size_t) { return EventData{view(*c)}; });
+  publish(call_event(EventRef::Kind::started, *c));
   return c;
 }
 
@@ -336,28 +375,26 @@ void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes) {
   std::size_t size = bytes.Valid() ? bytes.Length() : 0;
   ++(in ? r.messages_in : r.messages_out);
   (in ? r.bytes_in : r.bytes_out) += size;
-  publish(
-      r.id,
-      [&](std::size_t head) {
-        return EventData{MessageInfo{in, static_cast<std::uint32_t>(size), head_of(bytes, head)}};
-      },
-      true);
+  auto e = call_event(in ? EventRef::Kind::message_in : EventRef::Kind::message_out, r);
+  e.message = &bytes;
+  e.size = static_cast<std::uint32_t>(size);
+  publish(e, true);
 }
 
 void headers(CallRecord& r, const Metadata& metadata) {
   r.initial_metadata = metadata;
-  publish(r.id, [&](std::size_t) { return EventData{HeadersInfo{metadata}}; }, true);
+  publish(call_event(EventRef::Kind::headers, r), true);
 }
 
 void half_closed(CallRecord& r) {
   if (r.half_closed) return;
   r.half_closed = true;
-  publish(r.id, [](std::size_t) { return EventData{HalfClosed{}}; }, true);
+  publish(call_event(EventRef::Kind::half_closed, r), true);
 }
 
 void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps) {
-  r.interceptors = steps;
-  publish(r.id, [&](std::size_t) { return EventData{std::move(steps)}; });
+  r.interceptors = std::move(steps);
+  publish(call_event(EventRef::Kind::interceptors, r));
 }
 
 void finished(CallRecord& r, StatusCode code, const std::string& details, const Metadata& trailing,
@@ -384,10 +421,7 @@ void finished(CallRecord& r, StatusCode code, const std::string& details, const 
     }
     t.live.erase(it);
   }
-  publish(r.id, [&](std::size_t) {
-    return EventData{StatusInfo{code, details, trailing, cancelled_by ? cancelled_by : "", r.messages_in,
-                                r.messages_out, r.bytes_in, r.bytes_out}};
-  });
+  publish(call_event(EventRef::Kind::status, r));
 }
 
 }  // namespace actio::detail::inspect

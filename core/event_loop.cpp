@@ -154,7 +154,9 @@ bool EventLoop::post(std::function<void()> fn) {
   std::lock_guard lock(impl_->inbox_mu);
   if (impl_->closed) return false;
   impl_->inbox.push_back(std::move(fn));
-  impl_->wake(cq_.get());
+  // A loop in background mode never blocks in its queue: the condition
+  // variable alone wakes it (no Alarm, no work for gRPC's timers).
+  if (poll_interval_.count() <= 0) impl_->wake(cq_.get());
   impl_->inbox_cv.notify_one();
   return true;
 }

@@ -9,8 +9,9 @@
 //     loop's own table (thread-local: no lock); each event updates it in
 //     place and reads one atomic (is anyone watching?); the call's channel or
 //     server counts it with a few relaxed atomic adds;
-//   - on, with a watcher: each event is also copied into every watcher's
-//     bounded queue (a mutex) and the watcher's loop is woken once per batch.
+//   - on, with a watcher: each event is also serialized (on the call's
+//     thread, from the record in place) and appended to every watcher's
+//     bounded buffer (a mutex); the watcher's loop is woken once per batch.
 // A call's record is only touched on its loop's thread. A Snapshot asks every
 // loop for copies of its records (EventLoop::for_each_loop + post), so there
 // is nothing to lock on the call path.
@@ -26,7 +27,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "actio/event.hpp"
@@ -131,56 +131,61 @@ EndpointView view(const EndpointRecord& r);
 
 // -- events ------------------------------------------------------------------------
 
-struct MessageInfo {
-  bool in = false;
-  std::uint32_t size = 0;
-  std::string head;
-};
-struct StatusInfo {
-  StatusCode code = StatusCode::OK;
-  std::string details;
-  Metadata trailing;
-  std::string cancelled_by;
-  std::uint64_t messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0;
-};
-struct HeadersInfo {
-  Metadata metadata;
-};
-struct HalfClosed {};
-struct EventData {
-  std::variant<CallView, HeadersInfo, MessageInfo, HalfClosed, StatusInfo, std::vector<InterceptorRecord>,
-               EndpointView>
-      kind;
-};
-struct InspectEvent {
+/// One event, pointing at what it is about (nothing is copied to publish it).
+struct EventRef {
+  enum class Kind { started, headers, message_in, message_out, half_closed, status, interceptors, endpoint };
+  Kind kind = Kind::started;
   std::uint64_t seq = 0;
   double time = 0;
-  std::uint64_t call_id = 0;
-  EventData data;
+  const CallRecord* call = nullptr;         ///< every kind but endpoint (the record as it is now)
+  const grpc::ByteBuffer* message = nullptr;  ///< message_in/out: its bytes
+  std::uint32_t size = 0;                   ///< message_in/out: its size
+  const EndpointView* endpoint = nullptr;   ///< endpoint
 };
 
-/// One Watch stream: a bounded queue filled from any thread, drained on `loop`.
+/// Turns an event into the bytes of one actio.inspect.v1.Event (inspect.cpp
+/// implements it; it also applies the inspection's redaction). Called on the
+/// thread that publishes the event.
+class EventEncoder {
+ public:
+  virtual ~EventEncoder() = default;
+  /// Appends the serialized Event to `out`.
+  virtual void encode(const EventRef& event, std::size_t head_bytes, std::string& out) const = 0;
+};
+
+/// One Watch stream: every event is serialized on the thread that publishes
+/// it and appended, framed as EventBatch.events, to a bounded byte buffer;
+/// the watch's loop takes the buffer whole and sends it as one message. So
+/// the loops build nothing for the watcher to free, the watcher's thread
+/// only hands bytes to gRPC, and it is woken at most once per batch.
 class Watcher : public std::enable_shared_from_this<Watcher> {
  public:
-  Watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only)
-      : loop_(&loop), head_bytes_(head_bytes), calls_only_(calls_only) {}
+  Watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder, std::size_t head_bytes, bool calls_only)
+      : loop_(&loop), encoder_(std::move(encoder)), head_bytes_(head_bytes), calls_only_(calls_only) {}
   bool calls_only() const noexcept { return calls_only_; }
-  void push(InspectEvent e);
-  /// Takes what is queued (loop thread).
-  std::vector<InspectEvent> take();
+  std::size_t head_bytes() const noexcept { return head_bytes_; }
+  const EventEncoder& encoder() const noexcept { return *encoder_; }
+  /// Appends one serialized Event (any thread); past kMaxBytes it is dropped.
+  void append(std::string_view event);
+  /// Takes what is queued (loop thread): the events, framed as
+  /// EventBatch.events, and how many. `reuse` (an emptied earlier batch)
+  /// becomes the next buffer, so its memory is used again.
+  std::string take(std::size_t& events, std::string reuse = {});
   /// No more events or wakes (the watch ended).
   void close();
   actio::Event& ready() noexcept { return ready_; }
-  std::size_t head_bytes() const noexcept { return head_bytes_; }
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
-  static constexpr std::size_t kCapacity = 1 << 16;
+  /// Bytes waiting before events are dropped (a watcher that fell behind).
+  static constexpr std::size_t kMaxBytes = 16u << 20;
 
  private:
   EventLoop* loop_;
+  std::shared_ptr<const EventEncoder> encoder_;
   std::size_t head_bytes_;
   bool calls_only_;
   std::mutex mu_;
-  std::vector<InspectEvent> queue_;
+  std::string buffer_;
+  std::size_t events_ = 0;
   bool wake_posted_ = false;
   bool closed_ = false;
   std::atomic<std::uint64_t> dropped_{0};
@@ -210,7 +215,10 @@ void enable(std::size_t recent_calls);
 /// Turns it off: no new records (live ones finish normally).
 void disable();
 Snapshot snapshot();
-std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::size_t head_bytes, bool calls_only = false);
+std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
+                                     std::size_t head_bytes, bool calls_only = false);
+/// The first `n` bytes of a message (at most).
+std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n);
 void remove_watcher(const std::shared_ptr<Watcher>& watcher);
 
 // -- hooks (on the call's loop thread) ----------------------------------------------------
