@@ -162,7 +162,8 @@ caf::actor ChannelState::actor() {
               return rp;
             },
             [this](state_atom) { return static_cast<int>(channel_->GetState(false)); },
-        });
+        },
+        "channel", target_);
   }
   return actor_->handle();
 }

@@ -418,7 +418,8 @@ caf::actor ClientCall::actor() {
                       });
                       return rp;
                     },
-                });
+                },
+        "client call", method_);
   }
   return actor_->handle();
 }

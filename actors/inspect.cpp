@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actio/aio.hpp"
+#include "detail/loop_actor.hpp"
 #include "detail/registry.hpp"
 #include "detail/server_state.hpp"
 #include "inspect.actio.h"
@@ -103,7 +104,7 @@ void fill(v1::Endpoint* out, const reg::EndpointView& e) {
 
 void fill(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {
   using Kind = reg::EventRef::Kind;
-  out->set_seq(e.seq);
+  // No seq: Watcher::append puts it in front, in order, under the registry's lock.
   out->set_time(e.time);
   if (e.kind == Kind::endpoint) {
     fill(out->mutable_endpoint(), *e.endpoint);
@@ -194,16 +195,22 @@ class InspectorService final : public v1::InspectorServicer {
   explicit InspectorService(Options options)
       : options_(std::move(options)), encoder_(std::make_shared<Encoder>(options_)) {}
 
-  Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, ServicerContext&) override {
-    auto loops = co_await ask_loops();
+  Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest& request, ServicerContext&) override {
+    // The seq before the loops are asked: every later event is sent to the
+    // watchers, though some are already in the copies (applying them again
+    // is harmless; missing one, e.g. a status, would not be).
+    std::uint64_t seq = reg::last_seq();
+    auto loops = co_await ask_loops(!request.skip_calls());
     auto s = reg::snapshot();
     v1::Snapshot out;
-    out.set_seq(s.seq);
+    out.set_seq(seq);
     out.set_time(s.time);
     out.set_pid(static_cast<int>(::getpid()));
     out.set_process(program_name());
     std::vector<const reg::CallView*> live, recent;
     std::uint32_t self = EventLoop::require("Inspector.Snapshot").id();
+    auto actors = detail::loop_actors();
+    std::sort(actors.begin(), actors.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     for (const auto& [index, answer] : loops) {
       for (const auto& c : answer.calls.live) live.push_back(&c);
       for (const auto& c : answer.calls.recent) recent.push_back(&c);
@@ -213,7 +220,16 @@ class InspectorService final : public v1::InspectorServicer {
       l->set_ready_queue(static_cast<std::uint32_t>(answer.stats.ready));
       l->set_inbox(static_cast<std::uint32_t>(answer.stats.inbox));
       l->set_pending_ops(static_cast<std::uint32_t>(answer.stats.pending_ops));
-      l->set_live_calls(static_cast<std::uint32_t>(answer.calls.live.size()));
+      l->set_live_calls(static_cast<std::uint32_t>(answer.calls.live_count));
+      for (const auto& a : actors) {
+        if (a.loop != index) continue;
+        auto* out_actor = l->add_actors();
+        out_actor->set_id(a.id);
+        out_actor->set_kind(a.kind);
+        out_actor->set_name(a.name);
+        out_actor->set_waiting(a.waiting);
+        out_actor->set_handled(a.handled);
+      }
     }
     std::sort(live.begin(), live.end(), [](auto* a, auto* b) { return a->id < b->id; });
     // The newest finished calls of all loops, oldest first.
@@ -235,7 +251,7 @@ class InspectorService final : public v1::InspectorServicer {
   /// Asks every loop in the process for its queue depths and copies of its
   /// calls (each answers on its own thread, where its records live); a loop
   /// busy for more than 200 ms is left out.
-  static Task<std::map<std::uint32_t, LoopAnswer>> ask_loops() {
+  static Task<std::map<std::uint32_t, LoopAnswer>> ask_loops(bool copy_calls) {
     struct Gather {
       std::mutex mu;
       std::map<std::uint32_t, LoopAnswer> got;
@@ -246,13 +262,13 @@ class InspectorService final : public v1::InspectorServicer {
     };
     auto g = std::make_shared<Gather>();
     g->home = &EventLoop::require("Inspector.Snapshot");
-    EventLoop::for_each_loop([&g](EventLoop& l) {
+    EventLoop::for_each_loop([&g, copy_calls](EventLoop& l) {
       {
         std::lock_guard<std::mutex> lock(g->mu);
         ++g->waiting;
       }
-      bool posted = l.post([g, &l] {
-        LoopAnswer answer{l.stats(), reg::local_calls()};
+      bool posted = l.post([g, &l, copy_calls] {
+        LoopAnswer answer{l.stats(), reg::local_calls(copy_calls)};
         bool last = false;
         {
           std::lock_guard<std::mutex> lock(g->mu);

@@ -9,7 +9,11 @@
 #include "actio/event.hpp"
 #include "actio/mailbox.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <deque>
+#include <mutex>
+#include <unordered_map>
 
 namespace actio {
 
@@ -34,32 +38,86 @@ struct LoopActor::Shared {
   explicit Shared(caf::actor_system* sys) : unit(sys) {}
   caf::scoped_execution_unit unit;
   caf::actor_companion* self = nullptr;  // null once quit (loop thread only)
+  // What the inspector shows (set before it is listed, then read-only).
+  std::uint64_t id = 0;
+  std::uint32_t loop = 0;
+  std::string kind, name;
+  std::atomic<std::int64_t> waiting{0};
+  std::atomic<std::uint64_t> handled{0};
 };
 
-LoopActor::LoopActor(EventLoop& loop, caf::behavior behavior)
+namespace {
+/// The live loop actors of the process.
+struct Actors {
+  std::mutex mu;
+  std::unordered_map<const void*, std::shared_ptr<LoopActor::Shared>> live;
+};
+Actors& actors() {
+  static Actors* a = new Actors();  // never destroyed: actors may end during exit
+  return *a;
+}
+}  // namespace
+
+std::vector<LoopActorView> loop_actors() {
+  auto& a = actors();
+  std::vector<LoopActorView> out;
+  std::lock_guard<std::mutex> lock(a.mu);
+  out.reserve(a.live.size());
+  for (const auto& [key, s] : a.live) {
+    out.push_back({s->id, s->loop, s->kind, s->name,
+                   static_cast<std::uint64_t>(std::max<std::int64_t>(0, s->waiting.load(std::memory_order_relaxed))),
+                   s->handled.load(std::memory_order_relaxed)});
+  }
+  return out;
+}
+
+LoopActor::LoopActor(EventLoop& loop, caf::behavior behavior, std::string kind, std::string name)
     : shared_(std::make_shared<Shared>(&actor_system())) {
   handle_ = actor_system().spawn<caf::actor_companion>();
   self_ = static_cast<caf::actor_companion*>(caf::actor_cast<caf::abstract_actor*>(handle_));
   shared_->self = self_;
+  shared_->id = handle_.id();
+  shared_->loop = loop.id();
+  shared_->kind = std::move(kind);
+  shared_->name = std::move(name);
   self_->become(std::move(behavior));
   std::weak_ptr<Shared> weak = shared_;
-  self_->on_enqueue([&loop, weak](caf::mailbox_element_ptr ptr) {
+  Shared* counters = shared_.get();  // alive while on_enqueue is set (quit clears it first)
+  self_->on_enqueue([&loop, weak, counters](caf::mailbox_element_ptr ptr) {
     auto* raw = ptr.release();
     // on_enqueue is cleared (under the companion's lock) by quit(), which runs
     // on the loop thread before the loop goes away, so `loop` is alive here.
+    counters->waiting.fetch_add(1, std::memory_order_relaxed);
     bool posted = loop.post([weak, raw] {
       caf::mailbox_element_ptr owned(raw);
       auto shared = weak.lock();
-      if (shared && shared->self) shared->self->activate(&shared->unit, *owned);
+      if (shared && shared->self) {
+        shared->waiting.fetch_sub(1, std::memory_order_relaxed);
+        shared->handled.fetch_add(1, std::memory_order_relaxed);
+        shared->self->activate(&shared->unit, *owned);
+      }
     });
-    if (!posted) caf::mailbox_element_ptr dropped(raw);
+    if (!posted) {
+      counters->waiting.fetch_sub(1, std::memory_order_relaxed);
+      caf::mailbox_element_ptr dropped(raw);
+    }
   });
+  auto& a = actors();
+  std::lock_guard<std::mutex> lock(a.mu);
+  a.live.emplace(shared_.get(), shared_);
 }
 
 LoopActor::~LoopActor() { quit(); }
 
+void LoopActor::held(int delta) noexcept { shared_->waiting.fetch_add(delta, std::memory_order_relaxed); }
+
 void LoopActor::quit() {
   if (self_) {
+    {
+      auto& a = actors();
+      std::lock_guard<std::mutex> lock(a.mu);
+      a.live.erase(shared_.get());
+    }
     shared_->self = nullptr;
     // Clearing the handler takes the companion's lock, so no enqueue is in
     // flight afterwards; then terminate it (what CAF's actor_widget does).
@@ -121,12 +179,13 @@ Mailbox::Mailbox() : state_(std::make_shared<State>()) {
   // Every message goes to the default handler: the behaviour only keeps the
   // actor alive (it matches a message nobody sends).
   using unused_atom = caf::atom_constant<caf::atom("mbunused")>;
-  state_->actor = std::make_unique<detail::LoopActor>(*state_->loop, caf::behavior{[](unused_atom) {}});
+  state_->actor = std::make_unique<detail::LoopActor>(*state_->loop, caf::behavior{[](unused_atom) {}}, "mailbox");
   state_->actor->self()->set_default_handler(
       [weak](caf::scheduled_actor*, caf::message_view& xs) -> caf::result<caf::message> {
         auto st = weak.lock();
         if (!st || st->closed) return caf::make_error(caf::sec::request_receiver_down);
         st->queue.push_back(xs.move_content_to_message());
+        st->actor->held(1);  // waiting for receive(), as the inspector sees it
         st->arrived.set();
         return caf::message{};
       });
@@ -146,6 +205,7 @@ Task<std::optional<caf::message>> Mailbox::receive() {
   if (st->queue.empty()) co_return std::nullopt;
   caf::message msg = std::move(st->queue.front());
   st->queue.pop_front();
+  if (st->actor) st->actor->held(-1);
   co_return msg;
 }
 

@@ -16,6 +16,9 @@ struct Registry {
   std::atomic<int> message_watchers{0};  // watchers that want per-message events
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> seq{0};
+  // Held while an event takes its seq and goes into the watchers' buffers:
+  // every watcher gets the events in seq order.
+  std::mutex publish_mu;
 
   std::atomic<std::uint64_t> session{0};
   std::atomic<std::size_t> recent_capacity{256};
@@ -72,20 +75,31 @@ void publish(EventRef ref, bool detail = false) {
   if ((detail ? r.message_watchers : r.watcher_count).load(std::memory_order_relaxed) == 0) return;
   auto targets = r.published.load();
   if (!targets || targets->empty()) return;
-  ref.seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
   ref.time = now();
-  thread_local std::string bytes;
+  // Serialized without its seq (outside the lock); append() puts the seq in
+  // front, under the lock. Usually one watcher, so one serialization.
+  thread_local std::vector<std::string> bytes;
+  bytes.resize(targets->size());
   const EventEncoder* encoded_by = nullptr;
-  std::size_t encoded_head = 0;
-  for (const auto& w : *targets) {
+  std::size_t encoded_head = 0, last = 0;
+  for (std::size_t i = 0; i < targets->size(); ++i) {
+    const auto& w = (*targets)[i];
     if (detail && w->calls_only()) continue;
     if (encoded_by != &w->encoder() || encoded_head != w->head_bytes()) {
-      bytes.clear();
-      w->encoder().encode(ref, w->head_bytes(), bytes);
+      last = i;
+      bytes[i].clear();
+      w->encoder().encode(ref, w->head_bytes(), bytes[i]);
       encoded_by = &w->encoder();
       encoded_head = w->head_bytes();
+    } else if (i != last) {
+      bytes[i] = bytes[last];
     }
-    w->append(bytes);
+  }
+  std::lock_guard<std::mutex> lock(r.publish_mu);
+  std::uint64_t seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+  for (std::size_t i = 0; i < targets->size(); ++i) {
+    const auto& w = (*targets)[i];
+    if (!detail || !w->calls_only()) w->append(seq, bytes[i]);
   }
 }
 
@@ -182,7 +196,7 @@ EndpointView view(const EndpointRecord& r) {
 
 // -- watchers ----------------------------------------------------------------------
 
-void Watcher::append(std::string_view event) {
+void Watcher::append(std::uint64_t seq, std::string_view event) {
   // The wake is posted under the lock: once close() returned (the watch
   // ended, on its loop), no publisher can still be posting to that loop.
   std::lock_guard<std::mutex> lock(mu_);
@@ -191,8 +205,19 @@ void Watcher::append(std::string_view event) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  char seq_field[11];
+  std::size_t n = 0;
+  seq_field[n++] = '\x08';  // Event.seq (field 1, varint)
+  for (std::uint64_t v = seq;; v >>= 7) {
+    if (v < 0x80) {
+      seq_field[n++] = static_cast<char>(v);
+      break;
+    }
+    seq_field[n++] = static_cast<char>(v | 0x80);
+  }
   buffer_.push_back('\x0a');  // EventBatch.events (field 1, length-delimited)
-  put_varint(buffer_, event.size());
+  put_varint(buffer_, n + event.size());
+  buffer_.append(seq_field, n);
   buffer_.append(event);
   ++events_;
   if (!std::exchange(wake_posted_, true)) {
@@ -251,14 +276,17 @@ void enable(std::size_t recent_calls) {
 
 std::size_t recent_capacity() noexcept { return reg().recent_capacity.load(std::memory_order_relaxed); }
 
-LoopCalls local_calls() {
+LoopCalls local_calls(bool copy_calls) {
   auto& t = table();
   auto session = reg().session.load(std::memory_order_relaxed);
   LoopCalls out;
-  out.live.reserve(t.live.size());
+  if (copy_calls) out.live.reserve(t.live.size());
   for (const auto& [id, rec] : t.live) {
-    if (rec->session == session) out.live.push_back(view(*rec));
+    if (rec->session != session) continue;
+    ++out.live_count;
+    if (copy_calls) out.live.push_back(view(*rec));
   }
+  if (!copy_calls) return out;
   for (const auto& rec : t.recent) {
     if (rec->session == session) out.recent.push_back(view(*rec));
   }
@@ -267,13 +295,14 @@ LoopCalls local_calls() {
 
 void disable() { reg().on.store(false, std::memory_order_relaxed); }
 
+std::uint64_t last_seq() noexcept { return reg().seq.load(std::memory_order_relaxed); }
+
 Snapshot snapshot() {
   auto& r = reg();
   Snapshot s;
   std::vector<std::shared_ptr<EndpointRecord>> endpoints;
   {
     std::lock_guard<std::mutex> lock(r.mu);
-    s.seq = r.seq.load(std::memory_order_relaxed);
     for (auto it = r.endpoints.begin(); it != r.endpoints.end();) {
       if (auto e = it->second.lock()) {
         endpoints.push_back(std::move(e));

@@ -252,9 +252,7 @@ void ServerState::start() {
   }
   phase_ = Phase::running;
   if (inspected_) {
-    std::string targets;
-    for (const auto& a : addresses_) targets += (targets.empty() ? "" : ",") + a;
-    endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::server, targets, home_->id());
+    endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::server, join_addresses(), home_->id());
     if (endpoint_) {
       {
         std::lock_guard<std::mutex> lock(endpoint_->mu);
@@ -355,6 +353,12 @@ Task<bool> ServerState::wait_for_termination(std::optional<Duration> timeout) {
   co_return !set;
 }
 
+std::string ServerState::join_addresses() const {
+  std::string out;
+  for (const auto& a : addresses_) out += (out.empty() ? "" : ",") + a;
+  return out;
+}
+
 caf::actor ServerState::actor() {
   if (!actor_) {
     std::weak_ptr<ServerState> weak = weak_from_this();
@@ -380,7 +384,8 @@ caf::actor ServerState::actor() {
                       }
                       return true;
                     },
-                });
+                },
+        "server", join_addresses());
   }
   return actor_->handle();
 }

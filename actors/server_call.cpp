@@ -455,7 +455,8 @@ caf::actor ServerCall::actor() {
                                            if (done()) return false;
                                            ctx_.TryCancel();
                                            return true;
-                                         }});
+                                         }},
+                                         "server call", method());
   }
   return actor_->handle();
 }

@@ -5,6 +5,12 @@
 #include "actio/inspect.hpp"
 #include "test_util.hpp"
 
+#include <caf/send.hpp>
+
+#include <map>
+
+#include "actio/mailbox.hpp"
+
 namespace {
 
 using namespace actio;
@@ -86,7 +92,9 @@ TEST(Inspect, SnapshotShowsLiveAndFinishedCallsEndpointsAndRedactsSecrets) {
     }
     // The inspector's own server does not record itself.
     for (const auto& c : snap.recent_calls()) {
-      if (c.side() == v1::SERVER) EXPECT_NE(c.method(), "/actio.inspect.v1.Inspector/Snapshot");
+      if (c.side() == v1::SERVER) {
+        EXPECT_NE(c.method(), "/actio.inspect.v1.Inspector/Snapshot");
+      }
     }
     // Endpoints: the test's channel and server.
     bool channel_seen = false, server_seen = false;
@@ -119,6 +127,72 @@ TEST(Inspect, SnapshotShowsLiveAndFinishedCallsEndpointsAndRedactsSecrets) {
     }
     EXPECT_EQ(with_ops, 2);
     EXPECT_EQ(inspector, 1);
+    stream.cancel();
+    co_await ch.close();
+  });
+}
+
+TEST(Inspect, LoopsListTheirActorsAndASnapshotCanSkipTheCalls) {
+  auto inspection = inspect::start();
+  with_server({{"Stream", stream_then_wait()}}, [&inspection](Fixture& f) -> Task<void> {
+    // Actors on the test's loop: the channel's and a call's (made on request)
+    // and a mailbox holding two messages nobody received yet.
+    caf::actor channel_actor = f.channel.actor();
+    auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/Stream")("");
+    EXPECT_EQ(co_await stream.read(), std::optional<std::string>("first"));
+    caf::actor call_actor = stream.actor();
+    Mailbox inbox;
+    caf::anon_send(inbox.actor(), std::string("one"));
+    caf::anon_send(inbox.actor(), std::string("two"));
+    for (int i = 0; i < 100 && inbox.size() < 2; ++i) co_await sleep(10ms);
+    CO_ASSERT_EQ(inbox.size(), 2u);
+
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    request.set_skip_calls(true);
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    EXPECT_EQ(snap.live_calls_size(), 0);
+    EXPECT_EQ(snap.recent_calls_size(), 0);
+    EXPECT_GE(snap.endpoints_size(), 2);
+    const v1::Loop* mine = nullptr;
+    int live_calls = 0;
+    for (const auto& l : snap.loops()) {
+      live_calls += static_cast<int>(l.live_calls());
+      for (const auto& a : l.actors()) {
+        if (a.kind() == "mailbox") mine = &l;
+      }
+    }
+    // Counted, not copied: the stream on both sides, and this Snapshot call
+    // (its client side; the inspector's own server records nothing).
+    EXPECT_EQ(live_calls, 3);
+    CO_ASSERT_TRUE(mine != nullptr);
+    std::map<std::string, const v1::Actor*> by_kind;
+    for (const auto& a : mine->actors()) by_kind[a.kind()] = &a;
+    CO_ASSERT_EQ(by_kind.count("channel"), 1u);
+    EXPECT_EQ(by_kind["channel"]->name(), f.target());
+    EXPECT_EQ(by_kind["channel"]->id(), channel_actor.id());
+    CO_ASSERT_EQ(by_kind.count("client call"), 1u);
+    EXPECT_EQ(by_kind["client call"]->name(), "/test.Svc/Stream");
+    EXPECT_EQ(by_kind["client call"]->id(), call_actor.id());
+    EXPECT_EQ(by_kind["mailbox"]->waiting(), 2u);
+    EXPECT_EQ(by_kind["mailbox"]->handled(), 2u);
+
+    // One received: one waiting; a closed mailbox is gone from the list.
+    EXPECT_TRUE(co_await inbox.receive());
+    snap = co_await stub.Snapshot(request);
+    std::uint64_t waiting = 0;
+    for (const auto& l : snap.loops()) {
+      for (const auto& a : l.actors()) {
+        if (a.kind() == "mailbox") waiting = a.waiting();
+      }
+    }
+    EXPECT_EQ(waiting, 1u);
+    inbox.close();
+    snap = co_await stub.Snapshot(request);
+    for (const auto& l : snap.loops()) {
+      for (const auto& a : l.actors()) EXPECT_NE(a.kind(), "mailbox");
+    }
     stream.cancel();
     co_await ch.close();
   });
@@ -182,6 +256,56 @@ TEST(Inspect, WatchStreamsTheEventsOfACall) {
     watch.cancel();
     co_await ch.close();
   });
+}
+
+TEST(Inspect, WatchEventsOfEveryLoopComeInSeqOrderWithoutGaps) {
+  // Two serving loops and the client's loop publish at the same time; the
+  // watch gets every event once, in seq order, numbered without gaps.
+  auto inspection = inspect::start();
+  ServerOptions options;
+  options.loops = 2;
+  with_server(
+      {{"Echo", echo()}},
+      [&inspection](Fixture& f) -> Task<void> {
+        auto ch = insecure_channel(inspection->target());
+        v1::InspectorStub stub(ch);
+        v1::WatchRequest request;
+        auto watch = stub.Watch(request);
+        co_await watch.initial_metadata();
+        constexpr int kCalls = 40;
+        // Second channels, so the calls spread over both serving loops.
+        std::vector<Channel> channels;
+        for (int i = 0; i < 4; ++i) channels.push_back(insecure_channel(f.target()));
+        std::vector<UnaryUnaryCall<std::string>> calls;
+        for (int i = 0; i < kCalls; ++i) {
+          calls.push_back(channels[static_cast<std::size_t>(i) % channels.size()]
+                              .unary_unary<std::string, std::string>("/test.Svc/Echo")("x"));
+        }
+        for (auto& c : calls) EXPECT_EQ(co_await c, "x");
+        int statuses = 0;
+        std::uint64_t last = 0, events = 0;
+        std::map<std::uint64_t, int> call_loops;
+        for (int i = 0; i < 400 && statuses < 2 * kCalls; ++i) {
+          auto batch = co_await watch.read();
+          CO_ASSERT_TRUE(batch.has_value());
+          for (const auto& e : batch->events()) {
+            if (last != 0) EXPECT_EQ(e.seq(), last + 1) << "after seq " << last;
+            last = e.seq();
+            ++events;
+            if (e.has_started() && e.started().method() == "/test.Svc/Echo" && e.started().side() == v1::SERVER) {
+              call_loops[e.started().loop()]++;
+            }
+            if (e.has_status() && e.status().messages_in() == 1 && e.status().messages_out() == 1) ++statuses;
+          }
+        }
+        EXPECT_EQ(statuses, 2 * kCalls);
+        EXPECT_EQ(call_loops.size(), 2u);  // both serving loops took calls
+        EXPECT_GT(events, 6u * kCalls);
+        for (auto& c : channels) co_await c.close();
+        watch.cancel();
+        co_await ch.close();
+      },
+      options);
 }
 
 TEST(Inspect, InterceptorChainsAreRecordedOnTheCall) {

@@ -8,15 +8,30 @@
 #include <caf/behavior.hpp>
 #include <caf/scoped_execution_unit.hpp>
 
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "actio/event_loop.hpp"
 
 namespace actio::detail {
 
+/// One live loop actor, as the inspector shows it.
+struct LoopActorView {
+  std::uint64_t id = 0;       ///< CAF actor id
+  std::uint32_t loop = 0;     ///< its home loop
+  std::string kind, name;     ///< e.g. "channel" + target, "server call" + method
+  std::uint64_t waiting = 0;  ///< messages delivered but not handled (or held, for a Mailbox)
+  std::uint64_t handled = 0;  ///< messages its loop handled
+};
+/// Every loop actor alive in the process (a lock; made and ended rarely).
+std::vector<LoopActorView> loop_actors();
+
 class LoopActor {
  public:
-  LoopActor(EventLoop& loop, caf::behavior behavior);
+  /// Lives on `loop`; `kind` and `name` say what it is (the inspector shows them).
+  LoopActor(EventLoop& loop, caf::behavior behavior, std::string kind, std::string name = {});
   ~LoopActor();
   LoopActor(const LoopActor&) = delete;
   LoopActor& operator=(const LoopActor&) = delete;
@@ -25,9 +40,13 @@ class LoopActor {
   caf::actor_companion* self() const { return self_; }
   /// Terminates the actor; later messages are answered with an error.
   void quit();
+  /// Messages its owner holds after handling them (a Mailbox's queue): they
+  /// count as waiting.
+  void held(int delta) noexcept;
+
+  struct Shared;  // what deliveries and the list of live actors share
 
  private:
-  struct Shared;
   caf::actor handle_;
   caf::actor_companion* self_ = nullptr;
   std::shared_ptr<Shared> shared_;

@@ -135,8 +135,7 @@ EndpointView view(const EndpointRecord& r);
 struct EventRef {
   enum class Kind { started, headers, message_in, message_out, half_closed, status, interceptors, endpoint };
   Kind kind = Kind::started;
-  std::uint64_t seq = 0;
-  double time = 0;
+  double time = 0;  ///< (its seq is given when it is appended: Watcher::append)
   const CallRecord* call = nullptr;         ///< every kind but endpoint (the record as it is now)
   const grpc::ByteBuffer* message = nullptr;  ///< message_in/out: its bytes
   std::uint32_t size = 0;                   ///< message_in/out: its size
@@ -165,8 +164,9 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   bool calls_only() const noexcept { return calls_only_; }
   std::size_t head_bytes() const noexcept { return head_bytes_; }
   const EventEncoder& encoder() const noexcept { return *encoder_; }
-  /// Appends one serialized Event (any thread); past kMaxBytes it is dropped.
-  void append(std::string_view event);
+  /// Appends one Event, serialized without its seq, and the seq (under the
+  /// registry's publishing lock, so in seq order); past kMaxBytes it is dropped.
+  void append(std::uint64_t seq, std::string_view event);
   /// Takes what is queued (loop thread): the events, framed as
   /// EventBatch.events, and how many. `reuse` (an emptied earlier batch)
   /// becomes the next buffer, so its memory is used again.
@@ -194,7 +194,6 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
 
 /// What the registry holds outside the loops (endpoints, counters).
 struct Snapshot {
-  std::uint64_t seq = 0;
   double time = 0;
   std::vector<EndpointView> endpoints;
   std::uint64_t dropped = 0;
@@ -202,9 +201,10 @@ struct Snapshot {
 
 /// The calling loop's records, copied (run on each loop for a Snapshot).
 struct LoopCalls {
-  std::vector<CallView> live, recent;
+  std::vector<CallView> live, recent;  ///< empty unless asked for
+  std::size_t live_count = 0;
 };
-LoopCalls local_calls();
+LoopCalls local_calls(bool copy_calls = true);
 /// How many finished calls each loop keeps (and a Snapshot shows).
 std::size_t recent_capacity() noexcept;
 
@@ -215,6 +215,8 @@ void enable(std::size_t recent_calls);
 /// Turns it off: no new records (live ones finish normally).
 void disable();
 Snapshot snapshot();
+/// The seq of the last event published so far.
+std::uint64_t last_seq() noexcept;
 std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
                                      std::size_t head_bytes, bool calls_only = false);
 /// The first `n` bytes of a message (at most).

@@ -228,6 +228,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   Task<void> stop(std::optional<Duration> grace);
   Task<bool> wait_for_termination(std::optional<Duration> timeout);
   caf::actor actor();
+  /// Its listening addresses, joined by ",".
+  std::string join_addresses() const;
 
   // -- serving loops (any thread; read-only after start) ----------------------
 

@@ -341,6 +341,14 @@ void Model::apply(TargetState& t, const v1::Event& e) {
       call.details = s.details();
       call.trailing_metadata = metadata_of(s.trailing_metadata());
       call.cancelled_by = s.cancelled_by();
+      // The call's final counts (messages seen twice around a snapshot, or
+      // not sent to a calls-only watch, are right again).
+      if (s.messages_in() || s.messages_out() || s.bytes_in() || s.bytes_out()) {
+        call.messages_in = s.messages_in();
+        call.messages_out = s.messages_out();
+        call.bytes_in = s.bytes_in();
+        call.bytes_out = s.bytes_out();
+      }
       t.add_timeline(call, {TimelineKind::status, e.time(), 0, {}, s.code()}, limit);
       t.finish(call, e.time(), limits_);  // may evict the call: `call` is not used after this
       break;

@@ -118,6 +118,31 @@ TEST(Model, StaleAndDuplicateEventsAreIgnoredAndGapsCounted) {
   EXPECT_EQ(m.target(t).missed_events, 2u);
 }
 
+TEST(Model, TheStatusCarriesTheFinalCounts) {
+  // A message event also counted in the snapshot, and one never sent
+  // (a calls-only watch): the status puts the counts right.
+  Model m;
+  TargetId t = m.add_target("x");
+  v1::Call c = make_call(1, "/a.S/M");
+  c.set_messages_in(1);
+  c.set_bytes_in(10);
+  m.ingest(t, snapshot(10, {c}));
+  m.ingest(t, message(11, 1, true, 10));  // the same message, seen again
+  EXPECT_EQ(m.find({t, 1})->messages_in, 2u);
+  v1::Event end = status(13, 1, 0);
+  end.mutable_status()->set_messages_in(1);
+  end.mutable_status()->set_bytes_in(10);
+  end.mutable_status()->set_messages_out(1);
+  end.mutable_status()->set_bytes_out(4);
+  m.ingest(t, end);
+  const CallRecord* r = m.find({t, 1});
+  EXPECT_TRUE(r->done);
+  EXPECT_EQ(r->messages_in, 1u);
+  EXPECT_EQ(r->bytes_in, 10u);
+  EXPECT_EQ(r->messages_out, 1u);
+  EXPECT_EQ(r->bytes_out, 4u);
+}
+
 TEST(Model, TimelineFollowsTheEventsInOrder) {
   Model m;
   TargetId t = m.add_target("x");
