@@ -76,7 +76,8 @@ Result summarize(std::vector<double> ms) {
 int main(int argc, char** argv) {
   int frames = argc > 1 ? std::atoi(argv[1]) : 200;
   try {
-    Window window({.width = 1280, .height = 800, .visible = false, .vsync = false, .title = "frame bench"});
+    int width = argc > 2 ? std::atoi(argv[2]) : 1280, height = argc > 3 ? std::atoi(argv[3]) : 800;
+    Window window({.width = width, .height = height, .visible = false, .vsync = false, .title = "frame bench"});
     double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     Model model({.finished_calls = 2000});
     TargetId t = model.add_target("bench");
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     struct Split {
       double ingest = 0, views = 0, render = 0, present = 0;
     } split;
-    auto run = [&](bool busy) {
+    auto run = [&](bool busy, bool draw = true) {
       std::vector<double> ms;
       split = {};
       for (int f = 0; f < frames + 10; ++f) {
@@ -128,7 +129,7 @@ int main(int argc, char** argv) {
         window.poll();
         auto ingested = Clock::now();
         window.begin_frame();
-        views::draw_inspector(model, view);
+        if (draw) views::draw_inspector(model, view);
         auto drawn = Clock::now();
         window.render();
         glFinish();
@@ -145,6 +146,9 @@ int main(int argc, char** argv) {
       }
       return summarize(ms);
     };
+    // The floor: an empty frame (clear, no panels) through the same GL stack.
+    Result empty = run(false, false);
+    std::printf("empty frame (the GL stack's floor at 1280x800): %.2f ms/frame (p50 %.2f)\n", empty.mean, empty.p50);
     Result still = run(false);
     {
       const ImDrawData* dd = ImGui::GetDrawData();
