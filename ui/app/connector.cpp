@@ -108,11 +108,12 @@ std::string describe(const AioRpcError& e, bool attached) {
 /// Network thread: what a snapshot names for reflection (a new process
 /// starts over: its descriptors may differ).
 void want_services(Shared& shared, Shared::Session& session, const v1::Snapshot& snapshot) {
-  if (session.pid != snapshot.pid()) {
-    session.pid = snapshot.pid();
+  if (session.pid && *session.pid != snapshot.pid()) {
     session.asked.clear();
     session.to_describe.clear();
   }
+  session.pid = snapshot.pid();
+  if (!session.to_describe.empty()) session.wake->set();  // asked (describe()) before the process was known
   for (const auto& e : snapshot.endpoints())
     if (e.kind() == v1::SERVER_ENDPOINT)
       for (const auto& svc : e.services()) shared.want(session, svc);
