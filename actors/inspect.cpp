@@ -378,6 +378,15 @@ Task<void> serve(Inspection::Impl* impl, std::promise<int>* bound) {
   // Never the process's poller: the application's loops do the I/O, the
   // inspector picks its completions up within 20 ms.
   so.background_poll_interval = Duration(0.02);
+  // Server reflection answers from the process's generated descriptor pool,
+  // so through this port an inspector can name and decode every service and
+  // message linked into the program (client-side calls too), whether or not
+  // the application's servers serve reflection. grpc++'s reflection service
+  // is synchronous; next to these async queues its queue does not poll (a
+  // "hybrid" server), so it adds no thread that takes the application's I/O.
+  // It is not behind the token interceptor (which sees Actio's handlers
+  // only): descriptors, never call data, are what it tells.
+  so.reflection = true;
   if (!impl->options.token.empty()) so.interceptors = {std::make_shared<TokenCheck>(impl->options.token)};
   auto srv = server(so);
   srv.state()->set_inspected(false);  // its own calls would only be noise

@@ -143,6 +143,17 @@ def check_json(path, expect):
     check(channel and channel[0]["state"] == "IDLE" and channel[0]["history"] == 4,
           f"the channel's state change was applied: {channel}")
     check(len(view["loops"]) == 3, "three loops")
+    # The fake serves no reflection: every service it names is reported as
+    # not described (and why), and messages stay hex with that reason.
+    failed = target.get("reflection_failures", {})
+    check(set(failed) == {"helloworld.Greeter", "routeguide.RouteGuide"}
+          and all("UNIMPLEMENTED" in why for why in failed.values()),
+          f"no reflection: the services are reported not described: {failed}")
+    check(target.get("services") == [], f"no services without reflection: {target.get('services')}")
+    if 2 in calls:
+        msgs = calls[2]["messages"]
+        check(msgs and all("json" not in m and "UNIMPLEMENTED" in m["note"] for m in msgs),
+              f"call 2's messages stay hex and say why: {msgs[:2]}")
 
 
 def main():

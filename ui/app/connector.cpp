@@ -1,11 +1,14 @@
 #include "connector.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 
 #include "actio/aio.hpp"
 #include "inspect.actio.h"
+#include "inspector_reflection.pb.h"
 
 namespace actio::inspector {
 
@@ -20,6 +23,8 @@ void apply(Model& model, Update& u) {
     void operator()(Update::Lost& lost) const { model.lost(target, std::move(lost.error)); }
     void operator()(v1::Snapshot& snapshot) const { model.ingest(target, snapshot); }
     void operator()(v1::Event& event) const { model.ingest(target, event); }
+    void operator()(Descriptors& batch) const { model.add_descriptors(target, batch); }
+    void operator()(InvocationResult& result) const { model.end_invocation(std::move(result)); }
   };
   std::visit(Visitor{model, u.target}, u.what);
 }
@@ -34,14 +39,24 @@ struct Connector::Shared {
   std::vector<Update> queue;
   bool overflowed = false;  // the queue was dropped: resync when the UI drains
   EventLoop* loop = nullptr;
+  bool started = false;  // the loop ran (loop == nullptr after that: it ended)
   bool stopping = false;
+  std::vector<std::function<void()>> early;  // posted before the loop ran
 
-  // Network thread only: each target's current watch and resync request.
+  // Network thread only: each target's current watch and resync request,
+  // and what reflection was asked (or is to be asked) of its process.
   struct Session {
     std::optional<Call> watch;
     bool resync = false;
+    std::optional<int> pid;               // the process of the last snapshot
+    std::set<std::string> asked;          // symbols asked of that process (or queued)
+    std::deque<std::string> to_describe;  // queued for describe_target
+    std::unique_ptr<actio::Event> wake;   // set when something is queued
   };
   std::vector<Session> sessions;
+  // Network thread only: invocations waiting for a worker.
+  std::deque<OutgoingCall> outgoing;
+  std::unique_ptr<actio::Event> outgoing_wake;
 
   void push(TargetId target, decltype(Update::what) what) {
     std::lock_guard lock(mu);
@@ -54,10 +69,22 @@ struct Connector::Shared {
     queue.push_back({target, std::move(what)});
   }
 
-  /// Runs `fn` on the network loop, if it still runs.
-  void post(std::function<void()> fn) {
+  /// Runs `fn` on the network loop, once it runs and while it runs (returns
+  /// false when it ended).
+  bool post(std::function<void()> fn) {
     std::lock_guard lock(mu);
-    if (loop) loop->post(std::move(fn));
+    if (!started && !stopping) {
+      early.push_back(std::move(fn));
+      return true;
+    }
+    return loop && loop->post(std::move(fn));
+  }
+
+  /// Network thread: queues `symbol` for reflection unless asked already.
+  void want(Session& s, std::string symbol) {
+    if (!options.reflection || symbol.empty() || !s.asked.insert(symbol).second) return;
+    s.to_describe.push_back(std::move(symbol));
+    if (s.wake) s.wake->set();
   }
 
   /// Network thread: every session drops its watch and starts again.
@@ -78,15 +105,169 @@ std::string describe(const AioRpcError& e, bool attached) {
   return std::string(to_string(e.code())) + ": " + e.details();
 }
 
+/// Network thread: what a snapshot names for reflection (a new process
+/// starts over: its descriptors may differ).
+void want_services(Shared& shared, Shared::Session& session, const v1::Snapshot& snapshot) {
+  if (session.pid && *session.pid != snapshot.pid()) {
+    session.asked.clear();
+    session.to_describe.clear();
+  }
+  session.pid = snapshot.pid();
+  if (!session.to_describe.empty()) session.wake->set();  // asked (describe()) before the process was known
+  for (const auto& e : snapshot.endpoints())
+    if (e.kind() == v1::SERVER_ENDPOINT)
+      for (const auto& svc : e.services()) shared.want(session, svc);
+  for (const auto& c : snapshot.live_calls()) shared.want(session, service_of(c.method()));
+  for (const auto& c : snapshot.recent_calls()) shared.want(session, service_of(c.method()));
+}
+
+/// Network thread: what an event names for reflection.
+void want_services(Shared& shared, Shared::Session& session, const v1::Event& event) {
+  if (event.kind_case() == v1::Event::kStarted) shared.want(session, service_of(event.started().method()));
+  if (event.kind_case() == v1::Event::kEndpoint && event.endpoint().kind() == v1::SERVER_ENDPOINT)
+    for (const auto& svc : event.endpoint().services()) shared.want(session, svc);
+}
+
+constexpr const char* kReflectionMethod = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo";
+
+/// Reflection's answers to `symbols` (one stream, one request each), and the
+/// symbols that failed for a passing reason (worth asking again later).
+struct Fetched {
+  Descriptors batch;
+  std::vector<std::string> retry;
+};
+
+bool passing(StatusCode code) {
+  return code == StatusCode::UNAVAILABLE || code == StatusCode::DEADLINE_EXCEEDED || code == StatusCode::CANCELLED ||
+         code == StatusCode::RESOURCE_EXHAUSTED;
+}
+
+Task<Fetched> fetch_descriptors(Channel channel, const Metadata& metadata, std::vector<std::string> symbols, int pid,
+                                Duration timeout) {
+  namespace rw = ::actio_inspector::reflection;
+  Fetched out;
+  out.batch.pid = pid;
+  std::size_t answered = 0;
+  try {
+    auto info = channel.stream_stream<rw::ServerReflectionRequest, rw::ServerReflectionResponse>(kReflectionMethod);
+    CallOptions call_options;
+    call_options.timeout = timeout;
+    call_options.metadata = metadata;
+    auto call = info(call_options);
+    for (const auto& symbol : symbols) {
+      rw::ServerReflectionRequest request;
+      request.set_file_containing_symbol(symbol);
+      co_await call.write(request);
+      std::optional<rw::ServerReflectionResponse> response = co_await call.read();
+      if (!response) break;  // ended early: the rest fail below
+      ++answered;
+      if (response->has_file_descriptor_response()) {
+        for (const auto& file : response->file_descriptor_response().file_descriptor_proto())
+          out.batch.files.push_back(file);
+        out.batch.described.push_back(symbol);
+      } else if (response->has_error_response()) {
+        const auto& e = response->error_response();
+        out.batch.failed.emplace_back(
+            symbol, code_name(e.error_code()) + (e.error_message().empty() ? "" : ": ") + e.error_message());
+      } else {
+        out.batch.failed.emplace_back(symbol, "reflection answered something else");
+      }
+    }
+    co_await call.done_writing();
+    for (;;) {  // to the end of the stream (its status)
+      std::optional<rw::ServerReflectionResponse> extra = co_await call.read();
+      if (!extra) break;
+    }
+  } catch (const AioRpcError& e) {
+    std::string why = std::string(to_string(e.code())) + (e.details().empty() ? "" : ": " + e.details());
+    for (std::size_t i = answered; i < symbols.size(); ++i) {
+      out.batch.failed.emplace_back(symbols[i], "reflection: " + why);
+      if (passing(e.code())) out.retry.push_back(symbols[i]);
+    }
+    answered = symbols.size();
+  }
+  for (std::size_t i = answered; i < symbols.size(); ++i) {
+    out.batch.failed.emplace_back(symbols[i], "reflection: the stream ended without an answer");
+    out.retry.push_back(symbols[i]);
+  }
+  co_return out;
+}
+
+/// One target's reflection: whatever is queued, in batches, while the
+/// process is attached.
+Task<void> describe_target(std::shared_ptr<Shared> shared, TargetId id, Channel channel) {
+  auto& session = shared->sessions[id];
+  Metadata metadata;
+  if (!shared->options.token.empty()) metadata.add("authorization", "Bearer " + shared->options.token);
+  for (;;) {
+    if (session.to_describe.empty() || !session.pid) {
+      session.wake->clear();
+      co_await session.wake->wait();
+      continue;
+    }
+    std::vector<std::string> symbols(session.to_describe.begin(), session.to_describe.end());
+    session.to_describe.clear();
+    int pid = *session.pid;
+    Fetched fetched =
+        co_await fetch_descriptors(channel, metadata, std::move(symbols), pid, shared->options.reflection_timeout);
+    if (session.pid == pid)
+      for (const auto& s : fetched.retry) session.asked.erase(s);  // asked again when named again
+    shared->push(id, std::move(fetched.batch));
+  }
+}
+
+/// One invocation: the method called with the raw request bytes.
+Task<InvocationResult> invoke_one(OutgoingCall call) {
+  InvocationResult result;
+  result.id = call.id;
+  Channel channel = insecure_channel(call.address);
+  CallOptions call_options;
+  call_options.timeout = Duration(call.timeout);
+  try {
+    if (call.server_streaming) {
+      auto multi = channel.unary_stream<std::string, std::string>(call.method);
+      auto c = multi(call.request, call_options);
+      for (;;) {
+        std::optional<std::string> reply = co_await c.read();
+        if (!reply) break;
+        result.replies.push_back(std::move(*reply));
+      }
+    } else {
+      auto multi = channel.unary_unary<std::string, std::string>(call.method);
+      std::string reply = co_await multi(call.request, call_options);
+      result.replies.push_back(std::move(reply));
+    }
+    result.code = 0;
+  } catch (const AioRpcError& e) {
+    result.code = static_cast<int>(e.code());
+    result.details = e.details();
+  } catch (const UsageError& e) {
+    result.code = static_cast<int>(StatusCode::INVALID_ARGUMENT);
+    result.details = e.what();
+  }
+  co_await channel.close();
+  co_return result;
+}
+
+/// Takes invocations off the queue, one at a time (several workers run).
+Task<void> invoke_worker(std::shared_ptr<Shared> shared) {
+  for (;;) {
+    if (shared->outgoing.empty()) {
+      shared->outgoing_wake->clear();
+      co_await shared->outgoing_wake->wait();
+      continue;
+    }
+    OutgoingCall call = std::move(shared->outgoing.front());
+    shared->outgoing.pop_front();
+    TargetId target = call.target;
+    InvocationResult result = co_await invoke_one(std::move(call));
+    shared->push(target, std::move(result));
+  }
+}
+
 /// One target: watch + snapshot + events, again and again.
-Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string address) {
+Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel channel) {
   const ConnectorOptions& options = shared->options;
-  ChannelOptions channel_options;
-  // Reconnect fast: a restarted process is attached in well under a second.
-  channel_options.args = {{"grpc.initial_reconnect_backoff_ms", 100},
-                          {"grpc.min_reconnect_backoff_ms", 100},
-                          {"grpc.max_reconnect_backoff_ms", 250}};
-  Channel channel = insecure_channel(address, channel_options);
   v1::InspectorStub stub(channel);
   Metadata metadata;
   if (!options.token.empty()) metadata.add("authorization", "Bearer " + options.token);
@@ -113,6 +294,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
       v1::SnapshotRequest snapshot_request;
       v1::Snapshot snapshot = co_await stub.Snapshot(
           snapshot_request, {.timeout = options.snapshot_timeout, .metadata = metadata, .wait_for_ready = true});
+      want_services(*shared, session, snapshot);
       shared->push(id, std::move(snapshot));
       attached = true;
       told_lost = false;
@@ -120,7 +302,10 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, std::string
       for (;;) {
         std::optional<v1::EventBatch> batch = co_await watch.read();
         if (!batch) break;
-        for (auto& event : *batch->mutable_events()) shared->push(id, std::move(event));
+        for (auto& event : *batch->mutable_events()) {
+          want_services(*shared, session, event);
+          shared->push(id, std::move(event));
+        }
       }
       error = "the process ended the watch";
     } catch (const AioRpcError& e) {
@@ -147,11 +332,26 @@ Task<int> watch_all(std::shared_ptr<Shared> shared, std::vector<std::string> tar
     std::lock_guard lock(shared->mu);
     if (shared->stopping) co_return 0;
     shared->loop = &EventLoop::require("actio-inspector");
+    shared->started = true;
+    // What the UI asked before the loop ran: it runs once the tasks below wait.
+    for (auto& fn : shared->early) shared->loop->post(std::move(fn));
+    shared->early.clear();
   }
   shared->sessions.resize(targets.size());
+  for (auto& s : shared->sessions) s.wake = std::make_unique<actio::Event>();
+  shared->outgoing_wake = std::make_unique<actio::Event>();
+  ChannelOptions channel_options;
+  // Reconnect fast: a restarted process is attached in well under a second.
+  channel_options.args = {{"grpc.initial_reconnect_backoff_ms", 100},
+                          {"grpc.min_reconnect_backoff_ms", 100},
+                          {"grpc.max_reconnect_backoff_ms", 250}};
   std::vector<Task<void>> tasks;
-  for (std::size_t i = 0; i < targets.size(); ++i)
-    tasks.push_back(watch_target(shared, static_cast<TargetId>(i), targets[i]));
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    Channel channel = insecure_channel(targets[i], channel_options);
+    tasks.push_back(watch_target(shared, static_cast<TargetId>(i), channel));
+    tasks.push_back(describe_target(shared, static_cast<TargetId>(i), channel));
+  }
+  for (int i = 0; i < 4; ++i) tasks.push_back(invoke_worker(shared));
   std::exception_ptr failure;
   try {
     co_await gather(std::move(tasks));  // ends only when stopped (or a target task failed)
@@ -223,6 +423,25 @@ std::size_t Connector::waiting() const {
 
 void Connector::resync() {
   shared_->post([shared = shared_] { shared->resync_all(); });
+}
+
+void Connector::describe(TargetId id, std::string symbol) {
+  shared_->post([shared = shared_, id, symbol = std::move(symbol)]() mutable {
+    if (id < shared->sessions.size()) shared->want(shared->sessions[id], std::move(symbol));
+  });
+}
+
+void Connector::invoke(OutgoingCall call) {
+  std::uint64_t id = call.id;
+  TargetId target = call.target;
+  bool posted = shared_->post([shared = shared_, call = std::move(call)]() mutable {
+    shared->outgoing.push_back(std::move(call));
+    if (shared->outgoing_wake) shared->outgoing_wake->set();
+  });
+  if (!posted)
+    shared_->push(
+        target, InvocationResult{
+                    id, static_cast<int>(StatusCode::UNAVAILABLE), "the inspector's network side is not running", {}});
 }
 
 }  // namespace actio::inspector

@@ -7,6 +7,14 @@
 /// process goes away or restarts. What arrives goes into a mutex-guarded queue;
 /// the UI thread moves it into the Model once per frame (drain), so the model
 /// has a single owner and the frame loop never waits on the network.
+///
+/// Reflection: after each snapshot, and whenever an event names a service
+/// not asked about yet (a server's services, the service of a call's method),
+/// the connector asks the process's own inspection port for the descriptors
+/// (grpc.reflection.v1alpha, file_containing_symbol) and queues them for the
+/// model. Invocations: the UI hands it an OutgoingCall (the request already
+/// encoded by the model); it calls the method with the raw bytes and queues
+/// the status and the replies.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +31,7 @@
 namespace actio::inspector {
 
 struct ConnectorOptions {
-  std::uint32_t message_head_bytes = 64;  ///< WatchRequest.message_head_bytes
+  std::uint32_t message_head_bytes = 256;  ///< WatchRequest.message_head_bytes
   /// Sent as "authorization: Bearer <token>" when set (a process started
   /// with ACTIO_INSPECT_TOKEN asks for it).
   std::string token;
@@ -34,6 +42,9 @@ struct ConnectorOptions {
   Duration snapshot_timeout = std::chrono::seconds(1);  ///< waiting for a connection included
   Duration backoff_min = std::chrono::milliseconds(100);
   Duration backoff_max = std::chrono::milliseconds(250);
+  /// Fetch descriptors by server reflection (services, JSON messages).
+  bool reflection = true;
+  Duration reflection_timeout = std::chrono::seconds(5);
 };
 
 /// One thing the network side saw, for the model.
@@ -43,7 +54,7 @@ struct Update {
     std::string error;
   };
   TargetId target = 0;
-  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event> what;
+  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult> what;
 };
 
 /// Applies one update to the model.
@@ -70,6 +81,13 @@ class Connector {
   std::size_t waiting() const;
   /// Every target drops its watch and takes a fresh snapshot.
   void resync();
+  /// Asks target `id` for the descriptors of `symbol` (a service), unless
+  /// that was asked already in this process's life; the answer comes as a
+  /// Descriptors update (found or failed).
+  void describe(TargetId id, std::string symbol);
+  /// Calls `call.method` on `call.address` with the encoded request; the
+  /// outcome comes as an InvocationResult update (up to 4 at once).
+  void invoke(OutgoingCall call);
   /// Cancels the clients and joins the thread. Idempotent.
   void stop();
 

@@ -1,6 +1,7 @@
 // The Connector against the fake Inspector server (a child process): attach,
 // a queue that overflows while the UI does not drain (pause) ends in a fresh
-// snapshot, resync() takes one too, stop() returns promptly.
+// snapshot, resync() takes one too, stop() returns promptly; reflection that
+// the process does not serve is reported; invocations with raw bytes.
 #include "connector.hpp"
 
 #include <gtest/gtest.h>
@@ -12,8 +13,11 @@
 #include <cstdio>
 #include <functional>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
+
+#include "actio/status.hpp"
 
 using namespace actio::inspector;
 using namespace std::chrono_literals;
@@ -130,4 +134,80 @@ TEST(Connector, ReportsAnUnreachableTarget) {
       connector, model, [](const Model& m) { return m.target(0).connection == Connection::lost; }, 3000ms));
   EXPECT_FALSE(model.target(0).last_error.empty());
   EXPECT_FALSE(model.target(0).has_snapshot);
+}
+
+namespace {
+/// Takes updates until one of type T arrives (or `timeout`).
+template <class T>
+std::optional<T> take_until(Connector& c, std::chrono::milliseconds timeout) {
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < end) {
+    for (auto& u : c.take())
+      if (auto* t = std::get_if<T>(&u.what)) return std::move(*t);
+    std::this_thread::sleep_for(5ms);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+TEST(Connector, ReportsThatTheProcessServesNoReflection) {
+  FakeServer server(0);  // the fake answers Snapshot and Watch only
+  Connector connector({server.target()});
+  connector.describe(0, "some.Early");  // before the process is known: asked once it is
+  // After the snapshot it asks about the services the fake names, and the early one.
+  std::set<std::string> failed;
+  auto end = std::chrono::steady_clock::now() + 5s;
+  while (failed.size() < 3 && std::chrono::steady_clock::now() < end) {
+    auto batch = take_until<Descriptors>(connector, 1000ms);
+    if (!batch) continue;
+    EXPECT_TRUE(batch->files.empty());
+    EXPECT_TRUE(batch->described.empty());
+    for (const auto& [symbol, why] : batch->failed) {
+      EXPECT_NE(why.find("UNIMPLEMENTED"), std::string::npos) << why;
+      failed.insert(symbol);
+    }
+  }
+  EXPECT_EQ(failed, (std::set<std::string>{"helloworld.Greeter", "routeguide.RouteGuide", "some.Early"}));
+  // Asked again on demand: a symbol not asked yet gets its answer too.
+  connector.describe(0, "some.Other");
+  auto again = take_until<Descriptors>(connector, 5000ms);
+  ASSERT_TRUE(again.has_value());
+  ASSERT_EQ(again->failed.size(), 1u);
+  EXPECT_EQ(again->failed[0].first, "some.Other");
+}
+
+TEST(Connector, InvokesUnaryAndServerStreamingMethodsWithRawBytes) {
+  FakeServer server(0);
+  Connector connector({server.target()});
+  actio::inspect::v1::SnapshotRequest request;
+  connector.invoke(
+      {1, 0, server.target(), "/actio.inspect.v1.Inspector/Snapshot", request.SerializeAsString(), false, 5});
+  auto unary = take_until<InvocationResult>(connector, 5000ms);
+  ASSERT_TRUE(unary.has_value());
+  EXPECT_EQ(unary->id, 1u);
+  EXPECT_EQ(unary->code, 0) << unary->details;
+  ASSERT_EQ(unary->replies.size(), 1u);
+  actio::inspect::v1::Snapshot snapshot;
+  ASSERT_TRUE(snapshot.ParseFromString(unary->replies[0]));
+  EXPECT_EQ(snapshot.live_calls_size() + snapshot.recent_calls_size(), 6);
+
+  // A stream that does not end: its replies so far, and the deadline.
+  actio::inspect::v1::WatchRequest watch;
+  connector.invoke({2, 0, server.target(), "/actio.inspect.v1.Inspector/Watch", watch.SerializeAsString(), true, 0.5});
+  auto streaming = take_until<InvocationResult>(connector, 5000ms);
+  ASSERT_TRUE(streaming.has_value());
+  EXPECT_EQ(streaming->id, 2u);
+  EXPECT_EQ(streaming->code, static_cast<int>(actio::StatusCode::DEADLINE_EXCEEDED));
+  EXPECT_GE(streaming->replies.size(), 1u);
+
+  connector.invoke({3, 0, server.target(), "/no.Such/Method", "", false, 5});
+  auto missing = take_until<InvocationResult>(connector, 5000ms);
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->code, static_cast<int>(actio::StatusCode::UNIMPLEMENTED));
+
+  connector.stop();
+  connector.invoke({4, 0, server.target(), "/actio.inspect.v1.Inspector/Snapshot", "", false, 5});
+  auto stopped = take_until<InvocationResult>(connector, 1000ms);
+  ASSERT_TRUE(stopped.has_value());
+  EXPECT_EQ(stopped->code, static_cast<int>(actio::StatusCode::UNAVAILABLE));
 }

@@ -3,7 +3,10 @@
 //
 //   actio-inspector --target 127.0.0.1:PORT [--target ...]
 //                   [--screenshot out.png --frames N] [--dump-json out.json]
-//                   [--width W --height H]
+//                   [--width W --height H] [--head-bytes N]
+//                   [--tab Services --method /pkg.Service/Method [--request '{...}']]
+//   actio-inspector --target 127.0.0.1:PORT --invoke /pkg.Service/Method --request '{...}'
+//                   (headless: prints the reply as JSON, or the status; exit 0 / 1)
 //
 // Threads: the Connector's network thread runs the Actio clients and queues
 // what arrives; this (UI) thread drains the queue into the Model at the start
@@ -49,15 +52,122 @@ struct Args {
   bool verbose = false;
   std::uint64_t select = 0;  // a call id of the first target; 0: the newest
   std::string tab;
+  std::string method;         // --screenshot: pick this method in the Services panel
+  bool press_invoke = false;  // --screenshot with --method and --request: invoke it
+  std::uint32_t head_bytes = 256;
+  // --invoke (headless)
+  std::string invoke;
+  std::string request = "{}";
+  std::string address;
+  double timeout = 10;
 };
+
+Limits limits_of(const Args& args) {
+  Limits limits;
+  limits.head_bytes = args.head_bytes;
+  return limits;
+}
+
+ConnectorOptions options_of(const Args& args) {
+  ConnectorOptions options;
+  options.token = args.token;
+  options.message_head_bytes = args.head_bytes;
+  return options;
+}
 
 /// --screenshot waits for this: every target has its snapshot and nothing
 /// arrived for a moment (the first events), or 3 s passed.
+/// (reflection answered about every service the processes name).
 bool ready_to_capture(const Model& model, Clock::duration quiet_for, Clock::duration waited) {
   if (waited >= std::chrono::seconds(3)) return true;
-  for (std::size_t i = 0; i < model.target_count(); ++i)
-    if (!model.target(static_cast<TargetId>(i)).has_snapshot) return false;
+  for (std::size_t i = 0; i < model.target_count(); ++i) {
+    auto id = static_cast<TargetId>(i);
+    if (!model.target(id).has_snapshot || !model.undescribed_services(id).empty()) return false;
+  }
   return quiet_for >= std::chrono::milliseconds(150);
+}
+
+/// --invoke: attach to the first target, have its descriptors for the
+/// method's service, call the method, print the reply (or the status).
+int run_invoke(const Args& args) {
+  const std::string& target = args.targets.front();
+  std::string service = service_of(args.invoke);
+  if (service.empty()) {
+    std::cerr << "actio-inspector: --invoke wants a method path /package.Service/Method, not '" << args.invoke << "'"
+              << std::endl;
+    return 1;
+  }
+  Model model(limits_of(args));
+  model.add_target(target);
+  Connector connector({target}, options_of(args));
+  auto wait_until = [&](auto done, Clock::duration limit) {
+    auto end = Clock::now() + limit;
+    for (;;) {
+      connector.drain(model);
+      if (done()) return true;
+      if (Clock::now() >= end || g_quit) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  // Attached, then reflection's answer about the service (found or not).
+  bool asked = false;
+  bool described = wait_until(
+      [&] {
+        if (!asked && model.target(0).connection == Connection::attached) {
+          connector.describe(0, service);
+          asked = true;
+        }
+        return asked && model.schema(0).knows(service);
+      },
+      std::chrono::seconds(5));
+  if (!described) {
+    const TargetInfo& t = model.target(0);
+    if (!t.has_snapshot)
+      std::cerr << "actio-inspector: cannot attach to " << target
+                << (t.last_error.empty() ? std::string() : ": " + t.last_error) << std::endl;
+    else
+      std::cerr << "actio-inspector: " << target << " did not describe " << service << " within 5 s" << std::endl;
+    return 1;
+  }
+  std::string address = args.address;
+  if (address.empty()) address = model.serving_address(0, service).value_or("");
+  if (address.empty() && model.schema(0).service(service)) {
+    std::cerr << "actio-inspector: no server of the process at " << target << " serves " << service
+              << "; give --address HOST:PORT" << std::endl;
+    return 1;
+  }
+  std::uint64_t id = 0;
+  auto outgoing = model.begin_invocation({0, address, args.invoke, args.request, args.timeout}, &id);
+  if (!outgoing) {
+    std::cerr << "actio-inspector: " << model.invocation(id)->details << std::endl;
+    return 1;
+  }
+  connector.invoke(std::move(*outgoing));
+  auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(args.timeout + 5));
+  bool done = wait_until([&] { return model.invocation(id)->done; }, limit);
+  connector.stop();
+  const Invocation* inv = model.invocation(id);
+  if (!args.dump_json.empty()) {
+    model.set_now(unix_now());
+    write_file(args.dump_json, model.to_json());
+  }
+  if (!done) {
+    std::cerr << "actio-inspector: no answer from " << address << std::endl;
+    return 1;
+  }
+  for (const Reply& r : inv->replies) {
+    if (r.json) {
+      std::cout << *r.json << std::endl;
+    } else {
+      std::cout << "(" << r.bytes.size() << " bytes that do not decode: " << r.note << ")" << std::endl;
+    }
+  }
+  if (inv->code != 0) {
+    std::cerr << "actio-inspector: " << code_name(inv->code) << (inv->details.empty() ? "" : ": ") << inv->details
+              << std::endl;
+    return 1;
+  }
+  return 0;
 }
 
 /// Prints what changed in the targets' connections since the last call.
@@ -84,17 +194,16 @@ class ConnectionLog {
 
 int run_inspector(const Args& args) {
   const bool headless = !args.screenshot.empty();
-  Model model;
+  Model model(limits_of(args));
   for (const auto& t : args.targets) model.add_target(t);
-  ConnectorOptions options;
-  options.token = args.token;
-  Connector connector(args.targets, options);
+  Connector connector(args.targets, options_of(args));
 
   Window window({.width = args.width, .height = args.height, .visible = !headless, .vsync = !headless});
   views::ViewState view;
   ConnectionLog log;
   auto started = Clock::now(), last_update = started;
   bool capturing = !headless;
+  bool prepared = false;  // --screenshot: the selection and the tab set up
   int rendered = 0;
   bool was_paused = false;
 
@@ -110,24 +219,52 @@ int run_inspector(const Args& args) {
     if (was_paused && !view.paused) last_update = Clock::now();
     was_paused = view.paused;
 
+    // The Services panel asked for an invocation: the model encodes it, the
+    // network thread sends it.
+    auto hand_over_invocation = [&] {
+      if (!view.invoke) return;
+      auto outgoing = model.begin_invocation(*view.invoke);
+      view.invoke.reset();
+      if (outgoing) connector.invoke(std::move(*outgoing));
+    };
+
     if (!capturing) {
       auto t = Clock::now();
       if (!ready_to_capture(model, t - last_update, t - started)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
       }
+      if (!prepared) {
+        prepared = true;
+        // A picture shows more with a call open: --select's, or the newest.
+        if (args.select)
+          model.select_call({0, args.select});
+        else if (!model.selection().call && !model.rows().empty())
+          model.select_call(model.rows().front()->key);
+        view.open_tab = args.tab;
+        if (!args.method.empty()) {
+          views::pick_method(model, view, 0, args.method,
+                             model.serving_address(0, service_of(args.method)).value_or(""));
+          if (args.press_invoke) {  // as if Invoke were pressed with --request in the editor
+            view.services.request = args.request;
+            view.invoke = InvokeRequest{0, view.services.address, args.method, args.request, args.timeout};
+            hand_over_invocation();
+          }
+        }
+      }
+      // With an invocation: its outcome in the picture (or the timeout's).
+      if (args.press_invoke && !model.invocations().empty() && !model.invocations().back().done &&
+          t - started < std::chrono::duration<double>(args.timeout + 3)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
       capturing = true;
-      // A picture shows more with a call open: --select's, or the newest.
-      if (args.select)
-        model.select_call({0, args.select});
-      else if (!model.selection().call && !model.rows().empty())
-        model.select_call(model.rows().front()->key);
-      view.open_tab = args.tab;
     }
 
     window.begin_frame();
     views::draw_inspector(model, view);
     window.render();
+    hand_over_invocation();
     if (headless && ++rendered >= args.frames) {
       if (!window.write_png(args.screenshot)) {
         std::cerr << "actio-inspector: cannot write " << args.screenshot << std::endl;
@@ -171,9 +308,39 @@ int main(int argc, char** argv) {
   app.add_option("--token", args.token, "bearer token the processes ask for (default: $ACTIO_INSPECT_TOKEN)")
       ->envname("ACTIO_INSPECT_TOKEN");
   app.add_option("--select", args.select, "--screenshot: show this call (id, first target) instead of the newest");
-  app.add_option("--tab", args.tab, "--screenshot: the call's tab to show")
-      ->check(CLI::IsMember({"Context", "Messages", "Timeline", "Interceptors"}));
+  app.add_option("--tab", args.tab, "--screenshot: the call's tab to show, or the Services panel")
+      ->check(CLI::IsMember({"Context", "Messages", "Timeline", "Interceptors", "Services"}));
+  app.add_option("--method", args.method, "--screenshot: pick this method (/pkg.Service/Method) in the Services panel");
+  app.add_option("--head-bytes", args.head_bytes,
+                 "bytes of each message to watch (a message is decoded to JSON when it fits)")
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--invoke", args.invoke,
+                 "headless: call this method (/pkg.Service/Method) of the first target's process, print the reply "
+                 "as JSON and exit 0 (or the status, exit 1)");
+  auto* request = app.add_option("--request", args.request,
+                                 "--invoke: the request as JSON; with --screenshot and --method: invoke the method "
+                                 "with it in the Services panel and show the outcome")
+                      ->capture_default_str();
+  app.add_option("--address", args.address,
+                 "--invoke: the server to call (default: the process's server that serves the method)");
+  app.add_option("--timeout", args.timeout, "--invoke: seconds the call may take")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  args.press_invoke = !args.screenshot.empty() && !args.method.empty() && request->count() > 0;
+
+  // The inspector is an Actio process too: it must not start inspection of
+  // itself (on the port meant for the process it watches) from the shell's
+  // ACTIO_INSPECT.
+  unsetenv("ACTIO_INSPECT");
+  if (!args.invoke.empty()) {
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+    try {
+      return run_invoke(args);
+    } catch (const std::exception& e) {
+      std::cerr << "actio-inspector: " << e.what() << std::endl;
+      return 1;
+    }
+  }
 
   auto has_env = [](const char* name) {
     const char* v = std::getenv(name);
@@ -183,10 +350,6 @@ int main(int argc, char** argv) {
     std::cerr << "actio-inspector: no display; use --screenshot under xvfb-run or set DISPLAY" << std::endl;
     return 2;
   }
-  // The inspector is an Actio process too: it must not start inspection of
-  // itself (on the port meant for the process it watches) from the shell's
-  // ACTIO_INSPECT.
-  unsetenv("ACTIO_INSPECT");
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   try {

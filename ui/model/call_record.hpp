@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,8 @@ enum class TimelineKind : std::uint8_t { started, headers, message_in, message_o
 /// "started", "headers", "message in", ...
 std::string_view to_string(TimelineKind kind) noexcept;
 
+struct MessageView;  // schema.hpp
+
 /// One step of a call's life as the inspector saw it.
 struct TimelineEntry {
   TimelineKind kind = TimelineKind::started;
@@ -78,6 +81,9 @@ struct TimelineEntry {
   std::uint32_t size = 0;  ///< messages: size in bytes
   std::string head;        ///< messages: the first bytes (bounded by Limits::head_bytes)
   int code = 0;            ///< status: the code
+  /// Messages: how it reads (JSON or why not), made on first use by
+  /// Model::message_view and kept until the process's schema changes.
+  mutable std::shared_ptr<const MessageView> view;
 };
 
 /// A call as it stands now, plus what happened to it while watched.

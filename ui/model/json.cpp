@@ -53,6 +53,12 @@ class Json {
     out_ += std::to_string(i);
     return *this;
   }
+  /// A value that is JSON already (written as plain ASCII).
+  Json& raw(std::string_view json) {
+    comma();
+    out_ += ascii_json(json);
+    return *this;
+  }
   Json& null() {
     comma();
     out_ += "null";
@@ -113,6 +119,46 @@ void write_metadata(Json& j, std::string_view name, const std::vector<Metadatum>
   j.end_array();
 }
 
+void write_json_or_hex(Json& j, const std::optional<std::string>& json, std::string_view bytes, std::string_view note) {
+  if (json) {
+    j.key("json").raw(*json);
+  } else {
+    static const char* kHex = "0123456789abcdef";
+    std::string hex;
+    for (unsigned char c : bytes) {
+      hex += kHex[c >> 4];
+      hex += kHex[c & 15];
+    }
+    j.field("hex", hex).field("note", note);
+  }
+}
+
+void write_services(Json& j, const Schema& schema) {
+  j.key("services").begin_array();
+  for (const auto& svc : schema.services()) {
+    j.begin_object().field("name", svc.name).field("file", svc.file);
+    j.key("methods").begin_array();
+    for (const auto& m : svc.methods) {
+      j.begin_object()
+          .field("name", m.name)
+          .field("path", m.path)
+          .field("input_type", m.input_type)
+          .field("output_type", m.output_type)
+          .field("client_streaming", m.client_streaming)
+          .field("server_streaming", m.server_streaming)
+          .end_object();
+    }
+    j.end_array().end_object();
+  }
+  j.end_array();
+  j.key("reflection_failures").begin_object();
+  for (const auto& [symbol, why] : schema.failures()) j.field(symbol, why);
+  j.end_object();
+  j.key("reflection_errors").begin_array();
+  for (const auto& e : schema.errors()) j.value(e);
+  j.end_array();
+}
+
 }  // namespace
 
 std::string Model::to_json() const {
@@ -133,8 +179,9 @@ std::string Model::to_json() const {
         .field("last_seq", t.last_seq)
         .field("missed_events", t.missed_events)
         .field("stale_events", t.stale_events)
-        .field("orphan_events", t.orphan_events)
-        .end_object();
+        .field("orphan_events", t.orphan_events);
+    write_services(j, schema(static_cast<TargetId>(i)));
+    j.end_object();
   }
   j.end_array();
 
@@ -165,6 +212,19 @@ std::string Model::to_json() const {
     write_metadata(j, "invocation_metadata", c->invocation_metadata);
     write_metadata(j, "initial_metadata", c->initial_metadata);
     write_metadata(j, "trailing_metadata", c->trailing_metadata);
+    j.key("messages").begin_array();
+    for (const auto& e : c->timeline) {
+      if (e.kind != TimelineKind::message_in && e.kind != TimelineKind::message_out) continue;
+      const MessageView& v = message_view(*c, e);
+      j.begin_object()
+          .field("dir", e.kind == TimelineKind::message_in ? "in" : "out")
+          .field("request", v.request)
+          .field("size", e.size)
+          .field("type", v.type);
+      write_json_or_hex(j, v.json, e.head, v.note);
+      j.end_object();
+    }
+    j.end_array();
     j.end_object();
   }
   j.end_array();
@@ -195,6 +255,30 @@ std::string Model::to_json() const {
         .field("calls_started", e->calls_started)
         .field("history", e->history.size())
         .end_object();
+  }
+  j.end_array();
+
+  j.key("invocations").begin_array();
+  for (const Invocation& inv : invocations_) {
+    j.begin_object()
+        .field("id", inv.id)
+        .field("target", inv.request.target)
+        .field("address", inv.request.address)
+        .field("method", inv.request.method)
+        .field("done", inv.done)
+        .field("not_sent", inv.not_sent);
+    if (inv.done && !inv.not_sent)
+      j.field("code", code_name(inv.code));
+    else
+      j.key("code").null();
+    j.field("details", inv.details);
+    j.key("replies").begin_array();
+    for (const Reply& r : inv.replies) {
+      j.begin_object();
+      write_json_or_hex(j, r.json, r.bytes, r.note);
+      j.end_object();
+    }
+    j.end_array().end_object();
   }
   j.end_array();
 

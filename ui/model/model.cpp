@@ -4,6 +4,7 @@
 #include <deque>
 #include <limits>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -123,6 +124,7 @@ struct Model::TargetState {
   std::map<std::string, MethodStats> methods;
   std::deque<v1::Event> pending;  // events of this session that came before its snapshot
   bool awaiting_snapshot = true;
+  Schema schema;  // from reflection; cleared when a snapshot comes from another pid
 
   void add_timeline(CallRecord& call, TimelineEntry entry, std::size_t limit) {
     if (limit > 1 && call.timeline.size() >= limit) {
@@ -204,6 +206,7 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
   t.methods.clear();
 
   auto& info = t.info;
+  if (info.has_snapshot && info.pid != s.pid()) t.schema.clear();  // another process now: other descriptors
   info.connection = Connection::attached;
   info.last_error.clear();
   info.pid = s.pid();
@@ -519,6 +522,126 @@ std::size_t Model::live_calls_on_loop(TargetId target, std::uint32_t loop) const
   std::size_t n = 0;
   for (const auto& [id, c] : targets_[target]->calls) n += !c.done && c.loop == loop;
   return n;
+}
+
+// -- reflection -----------------------------------------------------------------
+
+void Model::add_descriptors(TargetId id, const Descriptors& batch) {
+  auto& t = state(id);
+  if (batch.pid != t.info.pid) return;  // asked of a process that is gone
+  t.schema.add(batch);
+  touch();
+}
+
+const Schema& Model::schema(TargetId id) const { return state(id).schema; }
+
+std::optional<std::string> Model::serving_address(TargetId id, std::string_view service) const {
+  const auto& t = state(id);
+  for (const auto& [eid, e] : t.endpoints) {
+    if (e.kind != EndpointKind::server) continue;
+    if (std::find(e.services.begin(), e.services.end(), service) != e.services.end())
+      return dial_address(e.target, t.info.address);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Model::undescribed_services(TargetId id) const {
+  const auto& t = state(id);
+  std::set<std::string> named;
+  for (const auto& [eid, e] : t.endpoints)
+    if (e.kind == EndpointKind::server) named.insert(e.services.begin(), e.services.end());
+  for (const auto& [method, stats] : t.methods) {
+    std::string service = service_of(method);
+    if (!service.empty()) named.insert(std::move(service));
+  }
+  std::vector<std::string> out;
+  for (const auto& s : named)
+    if (!t.schema.knows(s)) out.push_back(s);
+  return out;
+}
+
+const MessageView& Model::message_view(const CallRecord& call, const TimelineEntry& entry) const {
+  const Schema& schema = state(call.key.target).schema;
+  if (!entry.view || entry.view->schema_generation != schema.generation())
+    entry.view = std::make_shared<const MessageView>(view_message(schema, call, entry));
+  return *entry.view;
+}
+
+// -- invoking -------------------------------------------------------------------
+
+std::optional<OutgoingCall> Model::begin_invocation(const InvokeRequest& request, std::uint64_t* id_out) {
+  Invocation inv;
+  inv.id = next_invocation_++;
+  inv.request = request;
+  if (id_out) *id_out = inv.id;
+  auto refuse = [&](std::string why) -> std::optional<OutgoingCall> {
+    inv.done = inv.not_sent = true;
+    inv.details = std::move(why);
+    invocations_.push_back(std::move(inv));
+    while (invocations_.size() > 32) invocations_.pop_front();
+    touch();
+    return std::nullopt;
+  };
+  if (request.target >= targets_.size()) return refuse("no process " + std::to_string(request.target));
+  const Schema& schema = state(request.target).schema;
+  std::string service = service_of(request.method);
+  if (service.empty()) return refuse("not a method path (/package.Service/Method): " + request.method);
+  const MethodInfo* m = schema.method(request.method);
+  if (!m) {
+    auto failure = schema.failures().find(service);
+    if (failure != schema.failures().end())
+      return refuse("the process cannot describe " + service + ": " + failure->second);
+    if (const ServiceInfo* svc = schema.service(service)) {
+      std::string names;
+      for (const auto& x : svc->methods) names += (names.empty() ? "" : ", ") + x.name;
+      return refuse(service + " has no method " + request.method.substr(request.method.rfind('/') + 1) + " (it has " +
+                    names + ")");
+    }
+    return refuse("no descriptors for " + service + " (reflection has not answered)");
+  }
+  inv.request_type = m->input_type;
+  inv.response_type = m->output_type;
+  inv.server_streaming = m->server_streaming;
+  if (m->client_streaming)
+    return refuse(request.method + " is client-streaming: only unary and server-streaming methods can be invoked");
+  if (request.address.empty()) return refuse("no address to call " + request.method + " on");
+  Converted bytes = schema.from_json(m->input_type, request.json);
+  if (!bytes.ok) return refuse(bytes.error);
+  OutgoingCall out{inv.id,         request.target,        request.address,
+                   request.method, std::move(bytes.text), m->server_streaming,
+                   request.timeout};
+  invocations_.push_back(std::move(inv));
+  while (invocations_.size() > 32) invocations_.pop_front();
+  touch();
+  return out;
+}
+
+void Model::end_invocation(InvocationResult result) {
+  for (auto& inv : invocations_) {
+    if (inv.id != result.id || inv.done) continue;
+    inv.done = true;
+    inv.code = result.code;
+    inv.details = std::move(result.details);
+    const Schema& schema = state(inv.request.target).schema;
+    for (auto& bytes : result.replies) {
+      Reply r;
+      Converted json = schema.to_json(inv.response_type, bytes, true);
+      if (json.ok)
+        r.json = std::move(json.text);
+      else
+        r.note = std::move(json.error);
+      r.bytes = std::move(bytes);
+      inv.replies.push_back(std::move(r));
+    }
+    touch();
+    return;
+  }
+}
+
+const Invocation* Model::invocation(std::uint64_t id) const {
+  for (const auto& inv : invocations_)
+    if (inv.id == id) return &inv;
+  return nullptr;
 }
 
 std::vector<MethodSummary> Model::method_stats() const {

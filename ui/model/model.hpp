@@ -8,6 +8,7 @@
 /// Not thread-safe: one thread (the UI thread) owns it.
 
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "call_record.hpp"
 #include "method_stats.hpp"
+#include "schema.hpp"
 
 namespace actio::inspect::v1 {
 class Snapshot;
@@ -29,7 +31,7 @@ struct Limits {
   std::size_t finished_calls = 1000;    ///< per process: finished calls kept (oldest go first)
   std::size_t live_calls = 200000;      ///< per process: running calls kept (later starts are counted, not kept)
   std::size_t timeline_entries = 256;   ///< per call
-  std::size_t head_bytes = 64;          ///< per message: bytes of its head kept
+  std::size_t head_bytes = 256;         ///< per message: bytes of its head kept
   std::size_t pending_events = 100000;  ///< per process: events held while waiting for the snapshot
 };
 
@@ -73,6 +75,57 @@ struct Selection {
   std::optional<CallKey> call;
   std::optional<std::string> method;
   std::optional<std::pair<TargetId, std::uint64_t>> endpoint;
+};
+
+/// A unary or server-streaming method to call, as the Services panel or
+/// --invoke asks for it.
+struct InvokeRequest {
+  TargetId target = 0;  ///< the process whose schema encodes the request
+  std::string address;  ///< host:port of the server to call
+  std::string method;   ///< "/pkg.Service/Method"
+  std::string json;     ///< the request
+  double timeout = 10;  ///< seconds
+};
+
+/// What the connector sends for an invocation (the request encoded).
+struct OutgoingCall {
+  std::uint64_t id = 0;
+  TargetId target = 0;
+  std::string address;
+  std::string method;
+  std::string request;  ///< wire bytes
+  bool server_streaming = false;
+  double timeout = 10;
+};
+
+/// How an invocation ended, as the connector saw it.
+struct InvocationResult {
+  std::uint64_t id = 0;
+  int code = 0;
+  std::string details;
+  std::vector<std::string> replies;  ///< wire bytes, in order
+};
+
+/// One reply of an invocation: JSON when it decodes, else why not.
+struct Reply {
+  std::string bytes;
+  std::optional<std::string> json;
+  std::string note;
+};
+
+/// An invocation the user made, and its outcome.
+struct Invocation {
+  std::uint64_t id = 0;
+  InvokeRequest request;
+  std::string request_type, response_type;
+  bool server_streaming = false;
+  bool done = false;
+  /// The request never left: a bad method, no descriptors, JSON that is not
+  /// the request type (`details` says which).
+  bool not_sent = false;
+  int code = 0;  ///< when done and sent
+  std::string details;
+  std::vector<Reply> replies;
 };
 
 /// Whether `call` passes `filter` (exposed for tests and the bench).
@@ -157,6 +210,39 @@ class Model {
   /// by method name.
   std::vector<MethodSummary> method_stats() const;
 
+  // -- reflection -----------------------------------------------------------
+
+  /// Adds what the connector fetched by reflection from process `id` (a
+  /// batch from another pid than the current snapshot's is dropped).
+  void add_descriptors(TargetId id, const Descriptors& batch);
+  /// Process `id`'s descriptors (empty until reflection answered). A
+  /// snapshot from another pid (the process restarted) clears them.
+  const Schema& schema(TargetId id) const;
+  /// Where to call `service` of process `id`: the address of a server of
+  /// the process that serves it (dial_address), if there is one.
+  std::optional<std::string> serving_address(TargetId id, std::string_view service) const;
+  /// Services process `id` names (its servers' services and those of the
+  /// methods of its calls) that reflection has not answered about yet.
+  std::vector<std::string> undescribed_services(TargetId id) const;
+  /// How a message of `call` reads: JSON when the method's descriptors are
+  /// known and the head is the whole message, else hex and why. Made once
+  /// per entry and schema change.
+  const MessageView& message_view(const CallRecord& call, const TimelineEntry& entry) const;
+
+  // -- invoking -------------------------------------------------------------
+
+  /// Starts an invocation: checks the method (unary or server-streaming)
+  /// and encodes the JSON request with the process's schema. Returns what
+  /// the connector must send, or nothing when that failed: then the
+  /// invocation is already done, not_sent, with the reason in its details.
+  /// `id` (optional) receives the invocation's id either way.
+  std::optional<OutgoingCall> begin_invocation(const InvokeRequest& request, std::uint64_t* id = nullptr);
+  /// The connector's answer: the status and the replies (decoded to JSON).
+  void end_invocation(InvocationResult result);
+  const Invocation* invocation(std::uint64_t id) const;
+  /// The most recent invocations, oldest first (a bounded list).
+  const std::deque<Invocation>& invocations() const noexcept { return invocations_; }
+
   // -- export ---------------------------------------------------------------
 
   /// The model's view as JSON: targets, counts, the table's rows (filter and
@@ -177,6 +263,8 @@ class Model {
   Filter filter_;
   Sort sort_;
   Selection selection_;
+  std::deque<Invocation> invocations_;
+  std::uint64_t next_invocation_ = 1;
   mutable std::vector<const CallRecord*> rows_;
   mutable bool rows_dirty_ = true;
 };

@@ -59,25 +59,29 @@ void context_tab(const CallRecord& c, double now) {
   metadata_table("trailing", c.trailing_metadata);
 }
 
-void messages_tab(const CallRecord& c) {
-  // Only the head bytes travel; decoding them needs the method's descriptors
-  // (server reflection), which is a later step.
-  ImGui::TextDisabled("hex (no descriptors): the first bytes of each message as the process sent them");
+void messages_tab(const Model& model, const CallRecord& c) {
+  // Only the head of each message travels (the connector's --head-bytes):
+  // a whole one decodes through the process's reflection descriptors.
+  ImGui::TextDisabled(
+      "JSON through the process's reflection descriptors; hex when they are missing or only the "
+      "head of a message came");
   std::size_t n = 0;
   if (!ImGui::BeginTable(
-          "messages", 4,
+          "messages", 5,
           ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_ScrollY | ImGuiTableFlags_Resizable))
     return;
   ImGui::TableSetupScrollFreeze(0, 1);
   ImGui::TableSetupColumn("dir", ImGuiTableColumnFlags_WidthFixed, 34);
   ImGui::TableSetupColumn("at", ImGuiTableColumnFlags_WidthFixed, 74);
   ImGui::TableSetupColumn("size", ImGuiTableColumnFlags_WidthFixed, 64);
-  ImGui::TableSetupColumn("head (hex)", ImGuiTableColumnFlags_WidthStretch);
+  ImGui::TableSetupColumn("type", ImGuiTableColumnFlags_WidthFixed, 150);
+  ImGui::TableSetupColumn("message", ImGuiTableColumnFlags_WidthStretch);
   ImGui::TableHeadersRow();
   for (const auto& e : c.timeline) {
     bool in = e.kind == TimelineKind::message_in;
     if (!in && e.kind != TimelineKind::message_out) continue;
     ++n;
+    const MessageView& v = model.message_view(c, e);
     ImGui::TableNextRow();
     ImGui::TableNextColumn();
     text(in ? "in" : "out");
@@ -86,8 +90,16 @@ void messages_tab(const CallRecord& c) {
     ImGui::TableNextColumn();
     text(format_bytes(e.size));
     ImGui::TableNextColumn();
+    ImGui::TextDisabled("%s", v.request ? "request" : "response");
+    if (!v.type.empty()) text(v.type);
+    ImGui::TableNextColumn();
+    if (v.json) {
+      text(*v.json);
+      continue;
+    }
+    if (!v.note.empty()) ImGui::TextDisabled("hex: %s", v.note.c_str());
     if (e.head.empty())
-      ImGui::TextDisabled("(no head bytes sent)");
+      ImGui::TextDisabled(e.size ? "(no head bytes sent)" : "(empty)");
     else
       text(hex_dump(e.head));
   }
@@ -197,7 +209,7 @@ void draw_call_detail(Model& model, ViewState& state) {
     ImGui::EndTabItem();
   }
   if (tab("Messages")) {
-    messages_tab(*c);
+    messages_tab(model, *c);
     ImGui::EndTabItem();
   }
   if (tab("Timeline")) {

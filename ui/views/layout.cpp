@@ -1,6 +1,7 @@
 // The inspector's one window (Dear ImGui 1.86 has tables but no docking):
 // top bar; left column (processes, loops, channels & servers); centre (the
-// calls table over the selected call); right column (per-method stats).
+// calls table over tabs: the selected call, the processes' services);
+// right column (per-method stats).
 #include <imgui.h>
 
 #include "views.hpp"
@@ -40,7 +41,19 @@ void draw_inspector(Model& model, ViewState& state) {
   draw_calls_table(model);
   ImGui::EndChild();
   ImGui::BeginChild("detail", ImVec2(0, 0), true);
-  draw_call_detail(model, state);
+  if (ImGui::BeginTabBar("centre_tabs")) {
+    bool services_first = state.open_tab == "Services";
+    if (ImGui::BeginTabItem("Call")) {
+      draw_call_detail(model, state);
+      ImGui::EndTabItem();
+    }
+    if (ImGui::BeginTabItem("Services", nullptr, services_first ? ImGuiTabItemFlags_SetSelected : 0)) {
+      draw_services(model, state);
+      ImGui::EndTabItem();
+    }
+    if (services_first) state.open_tab.clear();
+    ImGui::EndTabBar();
+  }
   ImGui::EndChild();
   ImGui::EndChild();
 

@@ -4,6 +4,7 @@
 /// UI-only ViewState below; they never talk to the network.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "model.hpp"
@@ -20,9 +21,21 @@ struct ViewState {
   int code = -1;        ///< -1 any, else a status code
   int target = -1;      ///< -1 any, else a TargetId
   double frame_ms = 0;  ///< shown in the top bar
-  /// A detail tab to bring to the front once ("Context", "Messages",
-  /// "Timeline", "Interceptors"); cleared when done.
+  /// A tab to bring to the front once: a call detail tab ("Context",
+  /// "Messages", "Timeline", "Interceptors") or "Services"; cleared when done.
   std::string open_tab;
+
+  /// The Services panel's own state (what it shows lives in the model).
+  struct Services {
+    TargetId target = 0;
+    std::string method;   ///< the picked method ("/pkg.Service/Method"), "" for none
+    std::string address;  ///< the server to call
+    std::string request;  ///< the JSON editor's text
+    double timeout = 10;  ///< seconds
+  } services;
+  /// An invocation the Services panel asks for: the app encodes it with the
+  /// model, hands it to the network side and clears this.
+  std::optional<InvokeRequest> invoke;
 };
 
 /// The whole window: top bar, left column (processes, loops, channels &
@@ -38,5 +51,10 @@ void draw_call_detail(Model& model, ViewState& state);
 void draw_endpoints(Model& model);
 void draw_loops(Model& model);
 void draw_stats(Model& model);
+void draw_services(Model& model, ViewState& state);
+/// Picks a method in the Services panel: its server's address, its request
+/// template in the editor (exposed for --screenshot and the bench).
+void pick_method(const Model& model, ViewState& state, TargetId target, const std::string& path,
+                 const std::string& address);
 
 }  // namespace actio::inspector::views

@@ -1,0 +1,207 @@
+// Services: per process, its servers → services → methods as server
+// reflection describes them (and the other services its calls use); a picked
+// unary or server-streaming method can be invoked with a JSON request. The
+// panel only fills ViewState::invoke; the app does the rest.
+#include <imgui.h>
+#include <imgui_stdlib.h>
+
+#include <algorithm>
+#include <set>
+
+#include "format.hpp"
+#include "views.hpp"
+
+namespace actio::inspector::views {
+
+namespace {
+
+std::string signature(const MethodInfo& m) {
+  return m.name + "(" + (m.client_streaming ? "stream " : "") + m.input_type + ") returns (" +
+         (m.server_streaming ? "stream " : "") + m.output_type + ")";
+}
+
+/// The methods of `service` as selectable rows (or why there are none).
+void service_node(const Model& model, ViewState& state, TargetId target, const std::string& service,
+                  const std::string& address) {
+  const Schema& schema = model.schema(target);
+  const ServiceInfo* info = schema.service(service);
+  ImGuiTreeNodeFlags flags = ImGuiTreeNodeFlags_DefaultOpen | (info ? 0 : ImGuiTreeNodeFlags_Leaf);
+  bool open = ImGui::TreeNodeEx(service.c_str(), flags);
+  if (!info) {
+    ImGui::SameLine();
+    auto failure = schema.failures().find(service);
+    if (failure != schema.failures().end())
+      ImGui::TextDisabled("(not described: %s)", failure->second.c_str());
+    else
+      ImGui::TextDisabled("(asking reflection...)");
+  }
+  if (!open) return;
+  if (info) {
+    for (const auto& m : info->methods) {
+      bool picked = state.services.target == target && state.services.method == m.path;
+      ImGui::PushID(m.path.c_str());
+      if (ImGui::Selectable(m.name.c_str(), picked, 0, ImVec2(ImGui::CalcTextSize(m.name.c_str()).x, 0)))
+        pick_method(model, state, target, m.path, address);
+      ImGui::SameLine();
+      ImGui::TextDisabled("%s%s -> %s%s", m.client_streaming ? "stream " : "", m.input_type.c_str(),
+                          m.server_streaming ? "stream " : "", m.output_type.c_str());
+      ImGui::PopID();
+    }
+  }
+  ImGui::TreePop();
+}
+
+/// The tree: processes → servers → services → methods, then the services
+/// only its calls name.
+void tree(const Model& model, ViewState& state) {
+  const auto endpoints = model.endpoints();
+  for (std::size_t i = 0; i < model.target_count(); ++i) {
+    auto target = static_cast<TargetId>(i);
+    const TargetInfo& t = model.target(target);
+    const Schema& schema = model.schema(target);
+    ImGui::PushID(static_cast<int>(i));
+    std::string title = "process " + std::to_string(i) + ": " + (t.process.empty() ? t.address : t.process) +
+                        (t.pid ? " (pid " + std::to_string(t.pid) + ")" : "");
+    if (ImGui::TreeNodeEx(title.c_str(), ImGuiTreeNodeFlags_DefaultOpen)) {
+      std::set<std::string> served;
+      for (const EndpointRecord* e : endpoints) {
+        if (e->target_id != target || e->kind != EndpointKind::server) continue;
+        std::string server = "server #" + std::to_string(e->id) + "  " + e->target;
+        ImGui::PushID(static_cast<int>(e->id));
+        if (ImGui::TreeNodeEx(server.c_str(), ImGuiTreeNodeFlags_DefaultOpen)) {
+          std::string address = dial_address(e->target, t.address);
+          for (const auto& svc : e->services) {
+            served.insert(svc);
+            service_node(model, state, target, svc, address);
+          }
+          ImGui::TreePop();
+        }
+        ImGui::PopID();
+      }
+      bool header = false;
+      for (const auto& svc : schema.services()) {
+        if (served.count(svc.name)) continue;
+        if (!header) {
+          ImGui::TextDisabled("called by this process (no server of its own):");
+          header = true;
+        }
+        service_node(model, state, target, svc.name, "");
+      }
+      if (schema.empty() && schema.failures().empty() && t.connection == Connection::attached)
+        ImGui::TextDisabled("no descriptors yet (server reflection on the inspection port)");
+      for (const auto& e : schema.errors()) ImGui::TextColored(code_color(13), "%s", e.c_str());
+      ImGui::TreePop();
+    }
+    ImGui::PopID();
+  }
+}
+
+/// The latest invocation of `method` on `target`, if any.
+const Invocation* last_invocation(const Model& model, TargetId target, const std::string& method) {
+  const auto& all = model.invocations();
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (it->request.target == target && it->request.method == method) return &*it;
+  return nullptr;
+}
+
+void outcome(const Invocation& inv) {
+  if (!inv.done) {
+    ImGui::TextDisabled("calling %s ...", inv.request.address.c_str());
+    return;
+  }
+  if (inv.not_sent) {
+    ImGui::TextColored(code_color(3), "not sent:");
+    ImGui::SameLine();
+    ImGui::TextWrapped("%s", inv.details.c_str());
+    return;
+  }
+  ImGui::TextColored(code_color(inv.code), "%s", code_name(inv.code).c_str());
+  if (!inv.details.empty()) {
+    ImGui::SameLine();
+    ImGui::TextWrapped("%s", inv.details.c_str());
+  }
+  if (inv.server_streaming) ImGui::TextDisabled("%zu replies", inv.replies.size());
+  for (std::size_t i = 0; i < inv.replies.size(); ++i) {
+    const Reply& r = inv.replies[i];
+    if (inv.replies.size() > 1) ImGui::TextDisabled("reply %zu", i + 1);
+    if (r.json) {
+      text(*r.json);
+    } else {
+      ImGui::TextDisabled("hex: %s", r.note.c_str());
+      text(hex_dump(r.bytes));
+    }
+  }
+}
+
+/// The picked method: what it is, the request editor, Invoke, the outcome.
+void invoke_pane(const Model& model, ViewState& state) {
+  auto& sv = state.services;
+  if (sv.method.empty() || sv.target >= model.target_count()) {
+    ImGui::TextDisabled("pick a method to see its types and invoke it");
+    return;
+  }
+  const MethodInfo* m = model.schema(sv.target).method(sv.method);
+  text(sv.method);
+  if (!m) {
+    ImGui::TextDisabled("(its descriptors are gone: the process changed)");
+    return;
+  }
+  ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+  ImGui::TextWrapped("rpc %s", signature(*m).c_str());
+  ImGui::PopStyleColor();
+  if (m->client_streaming) {
+    ImGui::TextDisabled("client-streaming: cannot be invoked from here (unary and server-streaming only)");
+    return;
+  }
+  float label = ImGui::CalcTextSize("timeout (s)").x + ImGui::GetStyle().ItemInnerSpacing.x;
+  ImGui::SetNextItemWidth(std::max(80.0f, ImGui::GetContentRegionAvail().x - label));
+  ImGui::InputTextWithHint("address", "host:port of the server", &sv.address);
+  ImGui::SetNextItemWidth(60);
+  ImGui::InputDouble("timeout (s)", &sv.timeout, 0, 0, "%.1f");
+  if (sv.timeout <= 0) sv.timeout = 10;
+  ImGui::TextDisabled("request: %s (JSON)", m->input_type.c_str());
+  float h = std::max(70.0f, ImGui::GetContentRegionAvail().y * 0.3f);
+  ImGui::InputTextMultiline("##request", &sv.request, ImVec2(-1, h), ImGuiInputTextFlags_AllowTabInput);
+  bool pending = false;
+  const Invocation* last = last_invocation(model, sv.target, sv.method);
+  if (last && !last->done) pending = true;
+  if (pending) ImGui::BeginDisabled();
+  if (ImGui::Button("Invoke")) state.invoke = InvokeRequest{sv.target, sv.address, sv.method, sv.request, sv.timeout};
+  if (pending) ImGui::EndDisabled();
+  ImGui::SameLine();
+  if (ImGui::Button("Template")) sv.request = model.schema(sv.target).json_template(m->input_type);
+  ImGui::Separator();
+  if (!last) {
+    ImGui::TextDisabled("not invoked yet");
+    return;
+  }
+  ImGui::BeginChild("outcome", ImVec2(0, 0), false);
+  outcome(*last);
+  ImGui::EndChild();
+}
+
+}  // namespace
+
+void pick_method(const Model& model, ViewState& state, TargetId target, const std::string& path,
+                 const std::string& address) {
+  auto& sv = state.services;
+  if (sv.target == target && sv.method == path) return;
+  sv.target = target;
+  sv.method = path;
+  sv.address = address;
+  const MethodInfo* m = target < model.target_count() ? model.schema(target).method(path) : nullptr;
+  sv.request = m ? model.schema(target).json_template(m->input_type) : "{}";
+}
+
+void draw_services(Model& model, ViewState& state) {
+  float width = ImGui::GetContentRegionAvail().x;
+  ImGui::BeginChild("service_tree", ImVec2(width * 0.48f, 0), false, ImGuiWindowFlags_HorizontalScrollbar);
+  tree(model, state);
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("invoke_pane", ImVec2(0, 0), true);
+  invoke_pane(model, state);
+  ImGui::EndChild();
+}
+
+}  // namespace actio::inspector::views
