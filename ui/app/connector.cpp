@@ -25,6 +25,7 @@ void apply(Model& model, Update& u) {
     void operator()(v1::Event& event) const { model.ingest(target, event); }
     void operator()(Descriptors& batch) const { model.add_descriptors(target, batch); }
     void operator()(InvocationResult& result) const { model.end_invocation(std::move(result)); }
+    void operator()(Update::Refresh& refresh) const { model.refresh(target, refresh.snapshot); }
   };
   std::visit(Visitor{model, u.target}, u.what);
 }
@@ -327,6 +328,30 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
   }
 }
 
+/// One target's loops, actors and counters, asked for every refresh_interval
+/// while its watch is on (a cheap snapshot: no calls).
+Task<void> refresh_target(std::shared_ptr<Shared> shared, TargetId id, Channel channel) {
+  const ConnectorOptions& options = shared->options;
+  if (options.refresh_interval.count() <= 0) co_return;
+  v1::InspectorStub stub(channel);
+  Metadata metadata;
+  if (!options.token.empty()) metadata.add("authorization", "Bearer " + options.token);
+  auto& session = shared->sessions[id];
+  v1::SnapshotRequest request;
+  request.set_skip_calls(true);
+  for (;;) {
+    co_await actio::sleep(options.refresh_interval);
+    if (!session.watch) continue;  // not attached: the next snapshot brings everything
+    try {
+      v1::Snapshot snapshot =
+          co_await stub.Snapshot(request, {.timeout = options.snapshot_timeout, .metadata = metadata});
+      shared->push(id, Update::Refresh{std::move(snapshot)});
+    } catch (const AioRpcError&) {
+      // The watch notices a lost process and reconnects; nothing to do here.
+    }
+  }
+}
+
 Task<int> watch_all(std::shared_ptr<Shared> shared, std::vector<std::string> targets) {
   {
     std::lock_guard lock(shared->mu);
@@ -350,6 +375,7 @@ Task<int> watch_all(std::shared_ptr<Shared> shared, std::vector<std::string> tar
     Channel channel = insecure_channel(targets[i], channel_options);
     tasks.push_back(watch_target(shared, static_cast<TargetId>(i), channel));
     tasks.push_back(describe_target(shared, static_cast<TargetId>(i), channel));
+    tasks.push_back(refresh_target(shared, static_cast<TargetId>(i), channel));
   }
   for (int i = 0; i < 4; ++i) tasks.push_back(invoke_worker(shared));
   std::exception_ptr failure;

@@ -42,6 +42,9 @@ struct ConnectorOptions {
   Duration snapshot_timeout = std::chrono::seconds(1);  ///< waiting for a connection included
   Duration backoff_min = std::chrono::milliseconds(100);
   Duration backoff_max = std::chrono::milliseconds(250);
+  /// While attached, loops, actors and counters are asked for this often
+  /// (SnapshotRequest.skip_calls); zero: never.
+  Duration refresh_interval = std::chrono::seconds(1);
   /// Fetch descriptors by server reflection (services, JSON messages).
   bool reflection = true;
   Duration reflection_timeout = std::chrono::seconds(5);
@@ -53,8 +56,13 @@ struct Update {
   struct Lost {
     std::string error;
   };
+  /// A snapshot without calls, polled while attached (loops, actors, counters).
+  struct Refresh {
+    inspect::v1::Snapshot snapshot;
+  };
   TargetId target = 0;
-  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult> what;
+  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult, Refresh>
+      what;
 };
 
 /// Applies one update to the model.

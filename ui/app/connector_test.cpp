@@ -98,6 +98,28 @@ TEST(Connector, AttachesAndFollowsTheWatch) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
 }
 
+TEST(Connector, LoopsAndActorsAreRefreshedWhileAttached) {
+  FakeServer server(0);
+  Model model;
+  model.add_target(server.target());
+  Connector connector({server.target()}, {.refresh_interval = 100ms});
+  auto handled = [](const Model& m) -> std::uint64_t {
+    auto loops = m.loops();
+    if (loops.empty() || loops[0]->actors.empty()) return 0;
+    return loops[0]->actors[0].handled;
+  };
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
+  std::uint64_t first = handled(model);
+  EXPECT_GE(first, 1u);
+  // Refreshes (no calls in them) bring newer loops; the calls stay.
+  ASSERT_TRUE(drain_until(
+      connector, model, [&](const Model& m) { return handled(m) >= first + 2; }, 3000ms));
+  EXPECT_EQ(model.loops()[0]->actors[0].kind, "mailbox");
+  EXPECT_GE(model.call_count(), 4u);
+  EXPECT_EQ(model.target(0).sessions, 1u);
+}
+
 TEST(Connector, AnOverflowingQueueEndsInAFreshSnapshot) {
   FakeServer server(200);  // 200 calls a second: the queue fills while nobody drains
   Model model;

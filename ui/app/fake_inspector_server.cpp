@@ -160,9 +160,22 @@ v1::EventBatch batch(const v1::Event& e) {
 class FakeInspector final : public v1::InspectorServicer {
  public:
   explicit FakeInspector(int churn) : churn_(churn) {}
+  std::uint64_t snapshots_ = 0;
 
-  actio::Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, actio::ServicerContext&) override {
-    co_return canned_snapshot();
+  actio::Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest& request, actio::ServicerContext&) override {
+    v1::Snapshot s = canned_snapshot();
+    // The loop's mailbox has handled one message per snapshot asked for: a
+    // refresh (skip_calls) shows a newer figure than the first snapshot.
+    auto* actor = s.mutable_loops(0)->add_actors();
+    actor->set_id(42);
+    actor->set_kind("mailbox");
+    actor->set_name("room");
+    actor->set_handled(++snapshots_);
+    if (request.skip_calls()) {
+      s.clear_live_calls();
+      s.clear_recent_calls();
+    }
+    co_return s;
   }
 
   actio::Task<void> Watch(const v1::WatchRequest& request, actio::ServicerContext& context) override {

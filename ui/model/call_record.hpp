@@ -150,7 +150,15 @@ struct EndpointRecord {
   std::vector<std::string> services;
 };
 
-/// An event loop (thread) of a process, as of the last snapshot.
+/// A CAF actor homed on a loop (actio.inspect.v1.Actor).
+struct ActorRecord {
+  std::uint64_t id = 0;
+  std::string kind, name;
+  std::uint64_t waiting = 0;  ///< delivered, not handled yet (a mailbox: not received yet)
+  std::uint64_t handled = 0;
+};
+
+/// An event loop (thread) of a process, as of the last snapshot or refresh.
 struct LoopRecord {
   TargetId target_id = 0;
   std::uint32_t index = 0;
@@ -159,6 +167,7 @@ struct LoopRecord {
   std::uint32_t inbox = 0;
   std::uint32_t live_calls = 0;  ///< at the snapshot
   std::uint32_t pending_ops = 0;
+  std::vector<ActorRecord> actors;
 };
 
 /// What the inspector knows about one attached process.

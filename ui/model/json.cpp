@@ -284,7 +284,14 @@ std::string Model::to_json() const {
 
   j.key("loops").begin_array();
   for (const LoopRecord* l : loops()) {
-    j.begin_object().field("target", l->target_id).field("index", l->index).field("name", l->name).end_object();
+    j.begin_object().field("target", l->target_id).field("index", l->index).field("name", l->name);
+    j.field("ready", l->ready_queue).field("inbox", l->inbox).field("pending_ops", l->pending_ops);
+    j.key("actors").begin_array();
+    for (const ActorRecord& a : l->actors) {
+      j.begin_object().field("id", a.id).field("kind", a.kind).field("name", a.name);
+      j.field("waiting", a.waiting).field("handled", a.handled).end_object();
+    }
+    j.end_array().end_object();
   }
   j.end_array();
 

@@ -106,7 +106,9 @@ EndpointRecord endpoint_of(TargetId target, const v1::Endpoint& e) {
 }
 
 LoopRecord loop_of(TargetId target, const v1::Loop& l) {
-  return {target, l.index(), l.name(), l.ready_queue(), l.inbox(), l.live_calls(), l.pending_ops()};
+  LoopRecord r{target, l.index(), l.name(), l.ready_queue(), l.inbox(), l.live_calls(), l.pending_ops(), {}};
+  for (const auto& a : l.actors()) r.actors.push_back({a.id(), a.kind(), a.name(), a.waiting(), a.handled()});
+  return r;
 }
 
 }  // namespace
@@ -252,6 +254,34 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
   auto pending = std::move(t.pending);
   t.pending.clear();
   for (const auto& e : pending) apply(t, e);
+  touch();
+}
+
+void Model::refresh(TargetId id, const v1::Snapshot& s) {
+  auto& t = state(id);
+  // Only the process this session attached to (a restart brings a snapshot first).
+  if (t.awaiting_snapshot || !t.info.has_snapshot || s.pid() != t.info.pid) return;
+  t.loops.clear();
+  for (const auto& l : s.loops()) t.loops.push_back(loop_of(id, l));
+  for (const auto& e : s.endpoints()) {
+    EndpointRecord r = endpoint_of(id, e);
+    auto it = t.endpoints.find(r.id);
+    if (it == t.endpoints.end()) {
+      t.endpoints.emplace(r.id, std::move(r));
+      continue;
+    }
+    // The counters and state are newer; the history this session saw stays.
+    EndpointRecord& known = it->second;
+    known.calls_started = r.calls_started;
+    known.calls_ok = r.calls_ok;
+    known.calls_failed = r.calls_failed;
+    known.calls_active = r.calls_active;
+    if (known.state != r.state) {
+      known.state = r.state;
+      known.history = std::move(r.history);
+    }
+  }
+  t.info.dropped_events = s.dropped_events();
   touch();
 }
 

@@ -161,6 +161,10 @@ class Model {
   /// Applies one event: held until the session's snapshot, ignored when its
   /// seq is not after the last applied one, otherwise applied in order.
   void ingest(TargetId id, const inspect::v1::Event& event);
+  /// A snapshot without calls (SnapshotRequest.skip_calls), polled: replaces
+  /// the loops (queues, actors) and updates the endpoints' counters and state
+  /// of the process this session attached to; anything else is ignored.
+  void refresh(TargetId id, const inspect::v1::Snapshot& snapshot);
   /// The wall clock the views measure ages and deadlines against (unix s).
   void set_now(double unix_seconds) noexcept { now_ = unix_seconds; }
   double now() const noexcept { return now_; }

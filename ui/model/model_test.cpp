@@ -143,6 +143,55 @@ TEST(Model, TheStatusCarriesTheFinalCounts) {
   EXPECT_EQ(r->bytes_out, 4u);
 }
 
+TEST(Model, ARefreshReplacesLoopsAndActorsAndUpdatesCountersOfThatProcessOnly) {
+  Model m;
+  TargetId t = m.add_target("x");
+  v1::Snapshot s = snapshot(3, {make_call(1, "/a.S/M")});
+  auto* e = s.add_endpoints();
+  e->set_id(1);
+  e->set_kind(v1::SERVER_ENDPOINT);
+  e->set_state("running");
+  e->set_calls_started(1);
+  s.add_loops()->set_index(0);
+  m.ingest(t, s);
+  ASSERT_EQ(m.loops().size(), 1u);
+  EXPECT_TRUE(m.loops()[0]->actors.empty());
+
+  v1::Snapshot r;  // what skip_calls answers: no calls
+  r.set_pid(42);
+  auto* re = r.add_endpoints();
+  re->set_id(1);
+  re->set_kind(v1::SERVER_ENDPOINT);
+  re->set_state("running");
+  re->set_calls_started(7);
+  re->set_calls_ok(6);
+  auto* l = r.add_loops();
+  l->set_index(0);
+  l->set_inbox(3);
+  auto* a = l->add_actors();
+  a->set_id(9);
+  a->set_kind("mailbox");
+  a->set_waiting(2);
+  a->set_handled(5);
+  r.add_loops()->set_index(1);
+  m.refresh(t, r);
+  ASSERT_EQ(m.loops().size(), 2u);
+  EXPECT_EQ(m.loops()[0]->inbox, 3u);
+  ASSERT_EQ(m.loops()[0]->actors.size(), 1u);
+  EXPECT_EQ(m.loops()[0]->actors[0].kind, "mailbox");
+  EXPECT_EQ(m.loops()[0]->actors[0].waiting, 2u);
+  EXPECT_EQ(m.endpoints()[0]->calls_started, 7u);
+  EXPECT_EQ(m.endpoints()[0]->calls_ok, 6u);
+  EXPECT_EQ(m.call_count(), 1u);  // the calls stay
+  EXPECT_NE(m.to_json().find("\"kind\":\"mailbox\""), std::string::npos);
+
+  // Another process on that address (not attached yet): ignored.
+  r.set_pid(43);
+  r.mutable_loops(0)->set_inbox(99);
+  m.refresh(t, r);
+  EXPECT_EQ(m.loops()[0]->inbox, 3u);
+}
+
 TEST(Model, TimelineFollowsTheEventsInOrder) {
   Model m;
   TargetId t = m.add_target("x");

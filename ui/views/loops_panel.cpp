@@ -1,10 +1,57 @@
-// Loops (threads) of every process: queues as of the snapshot, live calls now.
+// Loops (threads) of every process: queues and actors as of the last refresh
+// (about every second), live calls now.
 #include <imgui.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
 
 #include "format.hpp"
 #include "views.hpp"
 
 namespace actio::inspector::views {
+
+namespace {
+
+/// The CAF actors homed on the loops: a Channel, Server or Call once its
+/// actor() was asked for, and every Mailbox (its "waiting" is what it holds).
+void draw_actors(const std::vector<const LoopRecord*>& loops) {
+  std::size_t count = 0;
+  for (const LoopRecord* l : loops) count += l->actors.size();
+  char label[64];
+  std::snprintf(label, sizeof label, "Actors (%zu)###actors", count);
+  if (!ImGui::TreeNodeEx(label, count ? ImGuiTreeNodeFlags_DefaultOpen : 0)) return;
+  if (count == 0) {
+    ImGui::TextDisabled("no loop actors (a Channel, Server or Call becomes one when its actor() is asked for)");
+  } else if (ImGui::BeginTable("actors", 3,
+                               ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_ScrollY,
+                               ImVec2(0, ImGui::GetTextLineHeightWithSpacing() * static_cast<float>(std::min<std::size_t>(count, 8) + 1)))) {
+    ImGui::TableSetupColumn("loop: actor", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn("wait");
+    ImGui::TableSetupColumn("handled");
+    ImGui::TableHeadersRow();
+    for (const LoopRecord* l : loops) {
+      for (const ActorRecord& a : l->actors) {
+        ImGui::TableNextRow();
+        ImGui::TableNextColumn();
+        ImGui::Text("%u:%u %s %s", l->target_id, l->index, a.kind.c_str(), a.name.c_str());
+        if (ImGui::IsItemHovered())
+          ImGui::SetTooltip("%s %s\nCAF actor #%llu on loop %u of process %u\nwaiting: delivered, not handled yet (a "
+                            "mailbox: not received yet)",
+                            a.kind.c_str(), a.name.c_str(), static_cast<unsigned long long>(a.id), l->index,
+                            l->target_id);
+        ImGui::TableNextColumn();
+        ImGui::Text("%llu", static_cast<unsigned long long>(a.waiting));
+        ImGui::TableNextColumn();
+        ImGui::Text("%llu", static_cast<unsigned long long>(a.handled));
+      }
+    }
+    ImGui::EndTable();
+  }
+  ImGui::TreePop();
+}
+
+}  // namespace
 
 void draw_loops(Model& model) {
   if (!ImGui::CollapsingHeader("Loops", ImGuiTreeNodeFlags_DefaultOpen)) return;
@@ -38,9 +85,10 @@ void draw_loops(Model& model) {
     ImGui::TableNextColumn();
     // Running calls now; the snapshot's figure in the tooltip.
     ImGui::Text("%zu", model.live_calls_on_loop(l->target_id, l->index));
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%u at the snapshot; queues are as of the snapshot", l->live_calls);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("%u at the last refresh; queues are as of the last refresh", l->live_calls);
   }
   ImGui::EndTable();
+  draw_actors(loops);
 }
 
 }  // namespace actio::inspector::views
