@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actio/aio.hpp"
+#include "detail/inspect_encode.hpp"
 #include "detail/loop_actor.hpp"
 #include "detail/registry.hpp"
 #include "detail/server_state.hpp"
@@ -31,153 +32,6 @@ bool redacted(const std::string& key, const Options& options) {
 
 namespace {
 
-void fill(google::protobuf::RepeatedPtrField<v1::MetadataEntry>* out, const Metadata& md, const Options& options) {
-  for (const auto& [k, v] : md) {
-    auto* e = out->Add();
-    e->set_key(k);
-    if (redacted(k, options)) {
-      e->set_value("<redacted " + std::to_string(v.size()) + " bytes>");
-      e->set_redacted(true);
-    } else {
-      e->set_value(v);
-    }
-  }
-}
-
-void fill(v1::InterceptorStep* out, const InterceptorRecord& r) {
-  out->set_name(r.name);
-  out->set_runs(r.runs);
-  out->set_total_seconds(r.total.count());
-  out->set_in_continuation_seconds(r.in_continuation.count());
-  out->set_continuation_calls(r.continuation_calls);
-  for (const auto& c : r.changes) out->add_changes(c);
-}
-
-std::uint64_t endpoint_id(const reg::CallView& c) { return c.endpoint_id; }
-std::uint64_t endpoint_id(const reg::CallRecord& c) { return c.endpoint ? c.endpoint->id : 0; }
-
-/// A call as the proto carries it, from a snapshot's copy or a live record.
-template <class C>
-void fill(v1::Call* out, const C& c, const Options& options) {
-  out->set_id(c.id);
-  out->set_side(static_cast<v1::Side>(static_cast<int>(c.side)));
-  out->set_shape(static_cast<v1::Shape>(static_cast<int>(c.shape)));
-  out->set_method(c.method);
-  out->set_peer(c.peer);
-  out->set_endpoint_id(endpoint_id(c));
-  out->set_loop(c.loop);
-  out->set_start_time(c.start_time);
-  out->set_deadline(c.deadline);
-  fill(out->mutable_invocation_metadata(), c.invocation_metadata, options);
-  fill(out->mutable_initial_metadata(), c.initial_metadata, options);
-  fill(out->mutable_trailing_metadata(), c.trailing_metadata, options);
-  out->set_messages_in(c.messages_in);
-  out->set_messages_out(c.messages_out);
-  out->set_bytes_in(c.bytes_in);
-  out->set_bytes_out(c.bytes_out);
-  out->set_half_closed(c.half_closed);
-  out->set_done(c.done);
-  out->set_code(static_cast<int>(c.code));
-  out->set_details(c.details);
-  out->set_cancelled_by(c.cancelled_by);
-  out->set_end_time(c.end_time);
-  for (const auto& r : c.interceptors) fill(out->add_interceptors(), r);
-}
-
-void fill(v1::Endpoint* out, const reg::EndpointView& e) {
-  out->set_id(e.id);
-  out->set_kind(e.kind == reg::EndpointRecord::Kind::channel ? v1::CHANNEL : v1::SERVER_ENDPOINT);
-  out->set_target(e.target);
-  out->set_loop(e.loop);
-  out->set_state(e.state);
-  out->set_calls_started(e.calls_started);
-  out->set_calls_ok(e.calls_ok);
-  out->set_calls_failed(e.calls_failed);
-  out->set_calls_active(e.calls_active);
-  for (const auto& [t, s] : e.history) {
-    auto* h = out->add_history();
-    h->set_time(t);
-    h->set_state(s);
-  }
-  for (const auto& s : e.services) out->add_services(s);
-}
-
-void fill(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {
-  using Kind = reg::EventRef::Kind;
-  // No seq: Watcher::append puts it in front, in order, under the registry's lock.
-  out->set_time(e.time);
-  if (e.kind == Kind::endpoint) {
-    fill(out->mutable_endpoint(), *e.endpoint);
-    return;
-  }
-  const reg::CallRecord& c = *e.call;
-  out->set_call_id(c.id);
-  switch (e.kind) {
-    case Kind::started:
-      fill(out->mutable_started(), c, options);
-      break;
-    case Kind::headers:
-      fill(out->mutable_headers()->mutable_metadata(), c.initial_metadata, options);
-      break;
-    case Kind::message_in:
-    case Kind::message_out: {
-      auto* m = e.kind == Kind::message_in ? out->mutable_message_in() : out->mutable_message_out();
-      m->set_size(e.size);
-      if (head_bytes > 0 && e.message) m->set_head(reg::head_of(*e.message, head_bytes));
-      break;
-    }
-    case Kind::half_closed:
-      out->set_half_closed(true);
-      break;
-    case Kind::status: {
-      auto* s = out->mutable_status();
-      s->set_code(static_cast<int>(c.code));
-      s->set_details(c.details);
-      fill(s->mutable_trailing_metadata(), c.trailing_metadata, options);
-      s->set_cancelled_by(c.cancelled_by);
-      s->set_messages_in(c.messages_in);
-      s->set_messages_out(c.messages_out);
-      s->set_bytes_in(c.bytes_in);
-      s->set_bytes_out(c.bytes_out);
-      break;
-    }
-    case Kind::interceptors:
-      for (const auto& r : c.interceptors) fill(out->mutable_interceptors()->add_steps(), r);
-      break;
-    case Kind::endpoint:
-      break;
-  }
-}
-
-/// Serializes events for the watchers of this inspection, on the threads
-/// that publish them: each is built in a thread-local arena (its first block
-/// reused, so a small event allocates nothing) and appended as bytes.
-class Encoder final : public reg::EventEncoder {
- public:
-  explicit Encoder(const Options& options) : options_(options) {}
-  void encode(const reg::EventRef& event, std::size_t head_bytes, std::string& out) const override {
-    struct Scratch {
-      alignas(16) char block[16384];
-      google::protobuf::Arena arena;
-      Scratch() : arena(first_block(block, sizeof block)) {}
-      static google::protobuf::ArenaOptions first_block(char* at, std::size_t size) {
-        google::protobuf::ArenaOptions o;
-        o.initial_block = at;
-        o.initial_block_size = size;
-        return o;
-      }
-    };
-    thread_local Scratch scratch;
-    auto* e = google::protobuf::Arena::CreateMessage<v1::Event>(&scratch.arena);
-    fill(e, event, head_bytes, options_);
-    e->AppendToString(&out);
-    scratch.arena.Reset();
-  }
-
- private:
-  Options options_;
-};
-
 std::string program_name() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -193,7 +47,7 @@ constexpr Duration kBatchWindow = std::chrono::milliseconds(5);
 class InspectorService final : public v1::InspectorServicer {
  public:
   explicit InspectorService(Options options)
-      : options_(std::move(options)), encoder_(std::make_shared<Encoder>(options_)) {}
+      : options_(std::move(options)), encoder_(std::make_shared<encode::Encoder>(options_)) {}
 
   Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest& request, ServicerContext&) override {
     // The seq before the loops are asked: every later event is sent to the
@@ -236,9 +90,9 @@ class InspectorService final : public v1::InspectorServicer {
     std::sort(recent.begin(), recent.end(), [](auto* a, auto* b) { return a->end_time < b->end_time; });
     std::size_t keep = reg::recent_capacity();
     if (recent.size() > keep) recent.erase(recent.begin(), recent.end() - static_cast<std::ptrdiff_t>(keep));
-    for (const auto* c : live) fill(out.add_live_calls(), *c, options_);
-    for (const auto* c : recent) fill(out.add_recent_calls(), *c, options_);
-    for (const auto& e : s.endpoints) fill(out.add_endpoints(), e);
+    for (const auto* c : live) encode::fill(out.add_live_calls(), *c, options_);
+    for (const auto* c : recent) encode::fill(out.add_recent_calls(), *c, options_);
+    for (const auto& e : s.endpoints) encode::fill(out.add_endpoints(), e);
     out.set_dropped_events(s.dropped);
     co_return out;
   }
@@ -331,7 +185,7 @@ class InspectorService final : public v1::InspectorServicer {
 
  private:
   Options options_;
-  std::shared_ptr<const Encoder> encoder_;
+  std::shared_ptr<const encode::Encoder> encoder_;
 };
 
 /// Refuses calls without the bearer token.
