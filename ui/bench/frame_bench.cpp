@@ -9,6 +9,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -154,8 +155,20 @@ int main(int argc, char** argv) {
       const ImDrawData* dd = ImGui::GetDrawData();
       int cmds = 0;
       for (int i = 0; i < dd->CmdListsCount; ++i) cmds += dd->CmdLists[i]->CmdBuffer.Size;
-      std::printf("draw data: %d lists, %d commands, %d vertices, %d indices\n", dd->CmdListsCount, cmds,
-                  dd->TotalVtxCount, dd->TotalIdxCount);
+      // The area the rasteriser fills (every triangle, overlaps counted).
+      double area = 0;
+      for (int i = 0; i < dd->CmdListsCount; ++i) {
+        const ImDrawList* list = dd->CmdLists[i];
+        for (int k = 0; k + 2 < list->IdxBuffer.Size; k += 3) {
+          const ImVec2& a = list->VtxBuffer[list->IdxBuffer[k]].pos;
+          const ImVec2& b = list->VtxBuffer[list->IdxBuffer[k + 1]].pos;
+          const ImVec2& c = list->VtxBuffer[list->IdxBuffer[k + 2]].pos;
+          area += 0.5 * std::abs((b.x - a.x) * (c.y - a.y) - (c.x - a.x) * (b.y - a.y));
+        }
+      }
+      std::printf("draw data: %d lists, %d commands, %d vertices, %d triangles, %.2f Mpx filled (%.2fx the window)\n",
+                  dd->CmdListsCount, cmds, dd->TotalVtxCount, dd->TotalIdxCount / 3, area / 1e6,
+                  area / (dd->DisplaySize.x * dd->DisplaySize.y));
     }
     std::printf("inspector frame, %d live calls, still model: %.2f ms/frame (p50 %.2f, p95 %.2f) over %d frames\n",
                 kCalls, still.mean, still.p50, still.p95, frames);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <optional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -458,6 +459,26 @@ int compare(Column column, const CallRecord& a, const CallRecord& b) {
   return 0;
 }
 
+/// compare()'s order as a number, for the columns that are numbers (sorting
+/// on a key kept beside the pointer reads each record once, not per compare).
+std::optional<double> numeric_key(Column column, const CallRecord& c) {
+  switch (column) {
+    case Column::id: return static_cast<double>(c.key.id);
+    case Column::target: return static_cast<double>(c.key.target);
+    case Column::side: return static_cast<double>(c.side);
+    case Column::state: return state_rank(c);
+    case Column::age: return -c.start_time;
+    case Column::deadline:
+      return !c.done && c.deadline > 0 ? c.deadline : std::numeric_limits<double>::infinity();
+    case Column::messages_in: return static_cast<double>(c.messages_in);
+    case Column::messages_out: return static_cast<double>(c.messages_out);
+    case Column::code: return c.done ? c.code : -1;
+    case Column::method:
+    case Column::peer: break;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool matches(const Filter& f, const CallRecord& c) {
@@ -491,12 +512,35 @@ void Model::set_sort(Sort sort) {
 const std::vector<const CallRecord*>& Model::rows() const {
   if (!rows_dirty_) return rows_;
   rows_.clear();
-  for (const auto& t : targets_) {
-    for (const auto& [id, call] : t->calls)
-      if (matches(filter_, call)) rows_.push_back(&call);
+  bool numeric = numeric_key(sort_.column, CallRecord{}).has_value();
+  if (!numeric) {
+    for (const auto& t : targets_) {
+      for (const auto& [id, call] : t->calls)
+        if (matches(filter_, call)) rows_.push_back(&call);
+    }
+    std::sort(rows_.begin(), rows_.end(),
+              [this](const CallRecord* a, const CallRecord* b) { return row_before(sort_, *a, *b); });
+  } else {
+    // row_before's order, on keys copied out of the records once.
+    struct Row {
+      double key, start;
+      CallKey id;
+      const CallRecord* call;
+    };
+    std::vector<Row> sorted;
+    for (const auto& t : targets_) {
+      for (const auto& [id, call] : t->calls)
+        if (matches(filter_, call)) sorted.push_back({*numeric_key(sort_.column, call), call.start_time, call.key, &call});
+    }
+    bool ascending = sort_.ascending;
+    std::sort(sorted.begin(), sorted.end(), [ascending](const Row& a, const Row& b) {
+      if (a.key != b.key) return ascending ? a.key < b.key : a.key > b.key;
+      if (a.start != b.start) return a.start > b.start;
+      return a.id < b.id;
+    });
+    rows_.reserve(sorted.size());
+    for (const Row& r : sorted) rows_.push_back(r.call);
   }
-  std::sort(rows_.begin(), rows_.end(),
-            [this](const CallRecord* a, const CallRecord* b) { return row_before(sort_, *a, *b); });
   rows_dirty_ = false;
   return rows_;
 }
@@ -548,10 +592,17 @@ std::vector<const LoopRecord*> Model::loops() const {
 }
 
 std::size_t Model::live_calls_on_loop(TargetId target, std::uint32_t loop) const {
-  if (target >= targets_.size()) return 0;
-  std::size_t n = 0;
-  for (const auto& [id, c] : targets_[target]->calls) n += !c.done && c.loop == loop;
-  return n;
+  if (loop_counts_generation_ != generation_) {
+    loop_counts_.clear();
+    for (const auto& t : targets_) {
+      for (const auto& [id, c] : t->calls) {
+        if (!c.done) ++loop_counts_[{t->id, c.loop}];
+      }
+    }
+    loop_counts_generation_ = generation_;
+  }
+  auto it = loop_counts_.find({target, loop});
+  return it == loop_counts_.end() ? 0 : it->second;
 }
 
 // -- reflection -----------------------------------------------------------------

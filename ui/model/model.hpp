@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -271,6 +272,9 @@ class Model {
   std::uint64_t next_invocation_ = 1;
   mutable std::vector<const CallRecord*> rows_;
   mutable bool rows_dirty_ = true;
+  // live_calls_on_loop(): every loop's count, made in one pass per generation.
+  mutable std::uint64_t loop_counts_generation_ = ~std::uint64_t{0};
+  mutable std::map<std::pair<TargetId, std::uint32_t>, std::size_t> loop_counts_;
 };
 
 }  // namespace actio::inspector
