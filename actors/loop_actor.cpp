@@ -173,13 +173,16 @@ struct Mailbox::State {
   bool closed = false;
 };
 
-Mailbox::Mailbox() : state_(std::make_shared<State>()) {
+Mailbox::Mailbox() : Mailbox(std::string()) {}
+
+Mailbox::Mailbox(std::string name) : state_(std::make_shared<State>()) {
   state_->loop = &EventLoop::require("Mailbox");
   std::weak_ptr<State> weak = state_;
   // Every message goes to the default handler: the behaviour only keeps the
   // actor alive (it matches a message nobody sends).
   using unused_atom = caf::atom_constant<caf::atom("mbunused")>;
-  state_->actor = std::make_unique<detail::LoopActor>(*state_->loop, caf::behavior{[](unused_atom) {}}, "mailbox");
+  state_->actor = std::make_unique<detail::LoopActor>(*state_->loop, caf::behavior{[](unused_atom) {}}, "mailbox",
+                                                      std::move(name));
   state_->actor->self()->set_default_handler(
       [weak](caf::scheduled_actor*, caf::message_view& xs) -> caf::result<caf::message> {
         auto st = weak.lock();

@@ -141,7 +141,7 @@ TEST(Inspect, LoopsListTheirActorsAndASnapshotCanSkipTheCalls) {
     auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/Stream")("");
     EXPECT_EQ(co_await stream.read(), std::optional<std::string>("first"));
     caf::actor call_actor = stream.actor();
-    Mailbox inbox;
+    Mailbox inbox("test inbox");
     caf::anon_send(inbox.actor(), std::string("one"));
     caf::anon_send(inbox.actor(), std::string("two"));
     for (int i = 0; i < 100 && inbox.size() < 2; ++i) co_await sleep(10ms);
@@ -175,6 +175,7 @@ TEST(Inspect, LoopsListTheirActorsAndASnapshotCanSkipTheCalls) {
     CO_ASSERT_EQ(by_kind.count("client call"), 1u);
     EXPECT_EQ(by_kind["client call"]->name(), "/test.Svc/Stream");
     EXPECT_EQ(by_kind["client call"]->id(), call_actor.id());
+    EXPECT_EQ(by_kind["mailbox"]->name(), "test inbox");
     EXPECT_EQ(by_kind["mailbox"]->waiting(), 2u);
     EXPECT_EQ(by_kind["mailbox"]->handled(), 2u);
 

@@ -28,8 +28,10 @@ namespace actio {
 
 class Mailbox {
  public:
-  /// A mailbox homed on the calling thread's loop (UsageError outside one).
+  /// A mailbox homed on the calling thread's loop (UsageError outside one);
+  /// `name` is what the inspector shows beside it (e.g. its owner).
   Mailbox();
+  explicit Mailbox(std::string name);
   ~Mailbox();
   Mailbox(const Mailbox&) = delete;
   Mailbox& operator=(const Mailbox&) = delete;

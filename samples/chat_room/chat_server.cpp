@@ -67,7 +67,7 @@ class ChatRoom final : public chat::ChatRoomServicer {
     if (!first || first->from().empty() || first->from() == "room")
       context.abort(actio::StatusCode::INVALID_ARGUMENT, "the first message must name the member");
     std::string name = first->from();
-    actio::Mailbox inbox;  // the room sends (from, text) here
+    actio::Mailbox inbox(name);  // the room sends (from, text) here
     if (!co_await actio::ask<bool>(room_, 2s, join_atom::value, name, inbox.actor()))
       context.abort(actio::StatusCode::ALREADY_EXISTS, name + " is already in the room");
     std::cout << "chat_server: " << name << " joined" << std::endl;
