@@ -172,12 +172,7 @@ class InspectorService final : public v1::InspectorServicer {
         continue;
       }
       batch.push_back('\x10');  // EventBatch.dropped_events (field 2, varint)
-      std::uint64_t dropped = watcher->dropped();
-      while (dropped >= 0x80) {
-        batch.push_back(static_cast<char>(dropped | 0x80));
-        dropped >>= 7;
-      }
-      batch.push_back(static_cast<char>(dropped));
+      reg::put_varint(batch, watcher->dropped());
       co_await context.write(batch);
       spare = std::move(batch);
     }

@@ -144,16 +144,7 @@ class Wire {
  public:
   explicit Wire(std::string& out) : out_(out) {}
 
-  void varint(std::uint64_t v) {
-    char buf[10];
-    std::size_t n = 0;
-    while (v >= 0x80) {
-      buf[n++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out_.append(buf, n);
-  }
+  void varint(std::uint64_t v) { reg::put_varint(out_, v); }
   void tag(int field, int type) { varint(static_cast<std::uint64_t>(field) << 3 | static_cast<std::uint64_t>(type)); }
   void u64(int field, std::uint64_t v) {
     if (v == 0) return;
@@ -197,7 +188,7 @@ class Wire {
       out_[at] = static_cast<char>(len);
     } else {
       std::string prefix;
-      Wire(prefix).varint(len);
+      reg::put_varint(prefix, len);
       out_.replace(at, 1, prefix);
     }
   }

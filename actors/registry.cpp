@@ -119,7 +119,14 @@ EventRef call_event(EventRef::Kind kind, const CallRecord& r) {
   return e;
 }
 
-/// Appends `v` as a protobuf varint.
+std::size_t varint_size(std::uint64_t v) {
+  std::size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
+
+}  // namespace
+
 void put_varint(std::string& out, std::uint64_t v) {
   while (v >= 0x80) {
     out.push_back(static_cast<char>(v | 0x80));
@@ -127,8 +134,6 @@ void put_varint(std::string& out, std::uint64_t v) {
   }
   out.push_back(static_cast<char>(v));
 }
-
-}  // namespace
 
 std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
   std::string out;
@@ -205,19 +210,10 @@ void Watcher::append(std::uint64_t seq, std::string_view event) {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  char seq_field[11];
-  std::size_t n = 0;
-  seq_field[n++] = '\x08';  // Event.seq (field 1, varint)
-  for (std::uint64_t v = seq;; v >>= 7) {
-    if (v < 0x80) {
-      seq_field[n++] = static_cast<char>(v);
-      break;
-    }
-    seq_field[n++] = static_cast<char>(v | 0x80);
-  }
   buffer_.push_back('\x0a');  // EventBatch.events (field 1, length-delimited)
-  put_varint(buffer_, n + event.size());
-  buffer_.append(seq_field, n);
+  put_varint(buffer_, 1 + varint_size(seq) + event.size());
+  buffer_.push_back('\x08');  // Event.seq (field 1, varint), then the rest
+  put_varint(buffer_, seq);
   buffer_.append(event);
   ++events_;
   if (!std::exchange(wake_posted_, true)) {

@@ -219,6 +219,8 @@ Snapshot snapshot();
 std::uint64_t last_seq() noexcept;
 std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
                                      std::size_t head_bytes, bool calls_only = false);
+/// Appends `v` as a protobuf varint.
+void put_varint(std::string& out, std::uint64_t v);
 /// The first `n` bytes of a message (at most).
 std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n);
 void remove_watcher(const std::shared_ptr<Watcher>& watcher);
