@@ -2,11 +2,15 @@
 // actio.inspect.v1.Inspector on a loop and thread of its own.
 #include "actio/inspect.hpp"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -16,11 +20,14 @@
 #include "detail/registry.hpp"
 #include "detail/server_state.hpp"
 #include "inspect.actio.h"
+#include "inspect_reflection.pb.h"
 
 namespace actio::inspect {
 
 namespace v1 = ::actio::inspect::v1;
+namespace rw = ::actio::inspect::v1::reflection;
 namespace reg = ::actio::detail::inspect;
+namespace pb = ::google::protobuf;
 
 bool redacted(const std::string& key, const Options& options) {
   for (const auto& k : options.show_keys) {
@@ -183,6 +190,158 @@ class InspectorService final : public v1::InspectorServicer {
   std::shared_ptr<const encode::Encoder> encoder_;
 };
 
+/// gRPC server reflection (grpc.reflection.v1alpha.ServerReflection) as an
+/// ordinary Actio handler on the inspection server, so that it goes through
+/// the server's interceptors (the token) and runs on the inspector's own loop.
+/// It answers from the process's generated descriptor pool — every service
+/// and message linked into the program — as grpc++'s own service does: a
+/// file comes with the files it imports, transitively; an unknown name is an
+/// error_response with NOT_FOUND; each response echoes the request and its
+/// host. The messages are Actio's wire-identical copies
+/// (inspect_reflection.proto): grpc++_reflection's classes hold the real names.
+class ReflectionService {
+ public:
+  static constexpr const char* kService = "grpc.reflection.v1alpha.ServerReflection";
+  static constexpr const char* kMethod = "ServerReflectionInfo";
+
+  /// `server` lists the services (its method table is read-only once it
+  /// runs, and it outlives its handlers, this one included).
+  explicit ReflectionService(const detail::ServerState* server) : server_(server) {}
+
+  rw::ServerReflectionResponse answer(const rw::ServerReflectionRequest& request) const {
+    rw::ServerReflectionResponse response;
+    Outcome status;
+    switch (request.message_request_case()) {
+      case rw::ServerReflectionRequest::kFileByFilename:
+        status = file_by_name(request.file_by_filename(), response);
+        break;
+      case rw::ServerReflectionRequest::kFileContainingSymbol:
+        status = file_containing_symbol(request.file_containing_symbol(), response);
+        break;
+      case rw::ServerReflectionRequest::kFileContainingExtension:
+        status = file_containing_extension(request.file_containing_extension(), response);
+        break;
+      case rw::ServerReflectionRequest::kAllExtensionNumbersOfType:
+        status = extension_numbers(request.all_extension_numbers_of_type(), response);
+        break;
+      case rw::ServerReflectionRequest::kListServices:
+        list_services(response);
+        break;
+      case rw::ServerReflectionRequest::MESSAGE_REQUEST_NOT_SET:
+        status = Outcome{StatusCode::UNIMPLEMENTED, ""};
+        break;
+    }
+    if (status.code != StatusCode::OK) {
+      auto* error = response.mutable_error_response();
+      error->set_error_code(static_cast<int>(status.code));
+      error->set_error_message(status.message);
+    }
+    response.set_valid_host(request.host());
+    *response.mutable_original_request() = request;
+    return response;
+  }
+
+  /// The bidi handler: one response per request, in order, until the client
+  /// half-closes; then OK.
+  static Task<void> info(std::shared_ptr<const ReflectionService> self,
+                         RequestStream<rw::ServerReflectionRequest>& requests, ServicerContext& context) {
+    while (auto request = co_await requests.read()) {
+      rw::ServerReflectionResponse response = self->answer(*request);
+      co_await context.write(response);
+    }
+  }
+
+  /// Registers the handler on `srv` (which must not have started).
+  static void add_to(Server& srv) {
+    auto self = std::make_shared<const ReflectionService>(srv.state().get());
+    auto handler =
+        stream_stream_rpc_method_handler<rw::ServerReflectionRequest, rw::ServerReflectionResponse>(
+            [self](RequestStream<rw::ServerReflectionRequest>& requests, ServicerContext& context) {
+              return info(self, requests, context);
+            });
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler(kService, {{kMethod, std::move(handler)}})});
+  }
+
+ private:
+  struct Outcome {
+    StatusCode code = StatusCode::OK;
+    std::string message;
+  };
+
+  static const pb::DescriptorPool& pool() { return *pb::DescriptorPool::generated_pool(); }
+
+  /// `file` and everything it imports, transitively, each file once, the
+  /// file itself first (an importer before what it imports).
+  static void add_files(const pb::FileDescriptor* file, rw::ServerReflectionResponse& response) {
+    auto* out = response.mutable_file_descriptor_response();
+    std::set<std::string> sent;
+    std::vector<const pb::FileDescriptor*> todo{file};
+    while (!todo.empty()) {
+      const pb::FileDescriptor* f = todo.back();
+      todo.pop_back();
+      if (!sent.insert(f->name()).second) continue;
+      pb::FileDescriptorProto proto;
+      f->CopyTo(&proto);
+      proto.SerializeToString(out->add_file_descriptor_proto());
+      // Depth first, in import order: the first import is taken next.
+      for (int i = f->dependency_count() - 1; i >= 0; --i) todo.push_back(f->dependency(i));
+    }
+  }
+
+  static Outcome file_by_name(const std::string& name, rw::ServerReflectionResponse& response) {
+    const pb::FileDescriptor* file = pool().FindFileByName(name);
+    if (!file) return {StatusCode::NOT_FOUND, "File not found."};
+    add_files(file, response);
+    return {};
+  }
+
+  static Outcome file_containing_symbol(const std::string& symbol, rw::ServerReflectionResponse& response) {
+    const pb::FileDescriptor* file = pool().FindFileContainingSymbol(symbol);
+    if (!file) return {StatusCode::NOT_FOUND, "Symbol not found."};
+    add_files(file, response);
+    return {};
+  }
+
+  static Outcome file_containing_extension(const rw::ExtensionRequest& request,
+                                          rw::ServerReflectionResponse& response) {
+    const pb::Descriptor* type = pool().FindMessageTypeByName(request.containing_type());
+    if (!type) return {StatusCode::NOT_FOUND, "Type not found."};
+    const pb::FieldDescriptor* extension = pool().FindExtensionByNumber(type, request.extension_number());
+    if (!extension) return {StatusCode::NOT_FOUND, "Extension not found."};
+    add_files(extension->file(), response);
+    return {};
+  }
+
+  static Outcome extension_numbers(const std::string& type_name, rw::ServerReflectionResponse& response) {
+    const pb::Descriptor* type = pool().FindMessageTypeByName(type_name);
+    if (!type) return {StatusCode::NOT_FOUND, "Type not found."};
+    std::vector<const pb::FieldDescriptor*> extensions;
+    pool().FindAllExtensions(type, &extensions);
+    auto* out = response.mutable_all_extension_numbers_response();
+    out->set_base_type_name(type_name);
+    for (const auto* e : extensions) out->add_extension_number(e->number());
+    return {};
+  }
+
+  /// This server's services, from the paths of its methods ("/pkg.Svc/M"),
+  /// in the order it registered them with gRPC.
+  void list_services(rw::ServerReflectionResponse& response) const {
+    auto* out = response.mutable_list_services_response();
+    std::string last;
+    for (int i = 0; i < server_->method_count(); ++i) {
+      const std::string& path = server_->method_name(i);
+      auto slash = path.find('/', 1);
+      if (path.empty() || path[0] != '/' || slash == std::string::npos) continue;
+      std::string service = path.substr(1, slash - 1);
+      if (service == last) continue;
+      out->add_service()->set_name(service);
+      last = std::move(service);
+    }
+  }
+
+  const detail::ServerState* server_;
+};
+
 /// Refuses calls without the bearer token.
 class TokenCheck final : public ServerInterceptor {
  public:
@@ -227,19 +386,14 @@ Task<void> serve(Inspection::Impl* impl, std::promise<int>* bound) {
   // Never the process's poller: the application's loops do the I/O, the
   // inspector picks its completions up within 20 ms.
   so.background_poll_interval = Duration(0.02);
-  // Server reflection answers from the process's generated descriptor pool,
-  // so through this port an inspector can name and decode every service and
-  // message linked into the program (client-side calls too), whether or not
-  // the application's servers serve reflection. grpc++'s reflection service
-  // is synchronous; next to these async queues its queue does not poll (a
-  // "hybrid" server), so it adds no thread that takes the application's I/O.
-  // It is not behind the token interceptor (which sees Actio's handlers
-  // only): descriptors, never call data, are what it tells.
-  so.reflection = true;
+  // Server reflection (ReflectionService) is an Actio handler like the
+  // Inspector's: behind the token, on this server's loop, no grpc++ sync
+  // threads.
   if (!impl->options.token.empty()) so.interceptors = {std::make_shared<TokenCheck>(impl->options.token)};
   auto srv = server(so);
   srv.state()->set_inspected(false);  // its own calls would only be noise
   v1::add_InspectorServicer_to_server(std::make_shared<InspectorService>(impl->options), srv);
+  ReflectionService::add_to(srv);
   int port = 0;
   try {
     port = srv.add_insecure_port(impl->options.address);

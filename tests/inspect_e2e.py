@@ -11,6 +11,11 @@ calls by method, side and state (3 GetFeature done OK, 1 ListFeatures done
 OK, 1 RouteChat still active with the note it got), the server endpoint and
 its service, the loops.
 
+The inspection port has a token (ACTIO_INSPECT_TOKEN), which the inspector
+sends (--token) with every call, reflection's too; a grpc.aio client calling
+reflection there by path is refused without it (UNAUTHENTICATED) and
+answered with it.
+
 Reflection (through the process's inspection port): the view lists
 routeguide.RouteGuide with its four methods and their streaming flags, and
 the RouteChat notes written while the inspector watched are decoded to JSON
@@ -36,6 +41,7 @@ import stubs  # noqa: E402
 import check_screenshot  # noqa: E402  (png_pixels, check_png)
 
 PROTO = os.path.join(HERE, "..", "samples", "route_guide", "route_guide.proto")
+TOKEN = "e2e-t0ken"
 failures = []
 
 
@@ -76,7 +82,7 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         # The newest call (the RouteChat) on its Messages tab: the notes as JSON.
         proc = await asyncio.create_subprocess_exec(
             "xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
-            "--target", f"127.0.0.1:{inspect_port}", "--screenshot", png, "--frames", "5",
+            "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, "--screenshot", png, "--frames", "5",
             "--dump-json", js, "--width", "1280", "--height", "800", "--tab", "Messages", env=env)
         # Notes while it watches (the one before it attached has no event);
         # the first where "still here" was, so the server sends that one back.
@@ -96,7 +102,7 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         # The Services panel: GetFeature picked and invoked from it.
         proc = await asyncio.create_subprocess_exec(
             "xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
-            "--target", f"127.0.0.1:{inspect_port}", "--screenshot", services_png, "--frames", "5",
+            "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, "--screenshot", services_png, "--frames", "5",
             "--width", "1280", "--height", "800", "--tab", "Services", "--dump-json", services_js,
             "--method", "/routeguide.RouteGuide/GetFeature",
             "--request", '{"latitude": 465000000, "longitude": 78000000}', env=env)
@@ -110,6 +116,27 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         listed = [f async for f in stub.ListFeatures(pb2.Rectangle(
             lo=pb2.Point(latitude=465000000, longitude=78000000), hi=pb2.Point(latitude=465150000, longitude=78500000)))]
     return png, js, (services_png, services_js), expected, listed
+
+
+async def check_reflection_token(inspect_port):
+    """grpc.aio calls the inspection port's reflection by path, with raw bytes
+    (Debian's python3-grpcio has no grpc_reflection package)."""
+    import grpc
+    method = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+    list_services = b"\x3a\x00"  # ServerReflectionRequest{list_services: ""} (field 7)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{inspect_port}") as channel:
+        info = channel.stream_stream(method)
+        try:
+            replies = [r async for r in info(iter([list_services]), timeout=10)]
+            check(False, f"reflection without the token is refused (got {replies})")
+        except grpc.aio.AioRpcError as e:
+            check(e.code() == grpc.StatusCode.UNAUTHENTICATED,
+                  f"reflection without the token: UNAUTHENTICATED (got {e.code()})")
+        replies = [r async for r in info(iter([list_services]), timeout=10,
+                                         metadata=(("authorization", f"Bearer {TOKEN}"),))]
+        check(len(replies) == 1 and b"actio.inspect.v1.Inspector" in replies[0]
+              and b"grpc.reflection.v1alpha.ServerReflection" in replies[0],
+              f"reflection with the token lists the inspection server's services: {replies}")
 
 
 def check_view(js):
@@ -181,7 +208,7 @@ def check_panel_invocation(js, expected):
 
 
 def run_invoke(args, inspect_port, *extra):
-    cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", *extra]
+    cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, *extra]
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
     print("$", " ".join(cmd[1:]), "->", r.returncode, "| stdout:", r.stdout.strip()[:300], "| stderr:",
@@ -253,7 +280,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     pb2, pb2_grpc = stubs.load_stubs(PROTO)
     port, inspect_port = free_port(), free_port()
-    env = dict(os.environ, ACTIO_INSPECT=f"127.0.0.1:{inspect_port}")
+    env = dict(os.environ, ACTIO_INSPECT=f"127.0.0.1:{inspect_port}", ACTIO_INSPECT_TOKEN=TOKEN)
     server = subprocess.Popen([args.server, "--port", str(port)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -272,6 +299,7 @@ def main():
         else:
             check(False, f"{js} was written")
         check_invoke(args, inspect_port, expected, listed)
+        asyncio.run(check_reflection_token(inspect_port))
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=15)

@@ -8,7 +8,7 @@
 
 #include "actio/aio.hpp"
 #include "inspect.actio.h"
-#include "inspector_reflection.pb.h"
+#include "inspect_reflection.pb.h"
 
 namespace actio::inspector {
 
@@ -145,7 +145,7 @@ bool passing(StatusCode code) {
 
 Task<Fetched> fetch_descriptors(Channel channel, const Metadata& metadata, std::vector<std::string> symbols, int pid,
                                 Duration timeout) {
-  namespace rw = ::actio_inspector::reflection;
+  namespace rw = ::actio::inspect::v1::reflection;
   Fetched out;
   out.batch.pid = pid;
   std::size_t answered = 0;
