@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import time
 
@@ -71,6 +72,10 @@ def run(args, config):
         server.wait(timeout=15)
 
 
+def rate_ratio(a, b):
+    return a / b if b else float("nan")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--server", required=True)
@@ -81,18 +86,30 @@ def main():
     p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--concurrency", type=int, default=64)
     args = p.parse_args()
-    best = {}
+    best, ratios, cpu = {}, {}, {}
     for r in range(args.rounds):
+        rates = {}
         for config in ("off", "on", "watched", "watched_calls"):
             res = run(args, config)
             rate = res["calls_or_msgs_per_s"]
+            rates[config] = rate
             extra = ""
             if "watch" in res:
                 extra = f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
-            print(f"round {r + 1} {config:13s} calls/s={rate:.0f} p50_us={res.get('p50_us')}{extra}", flush=True)
+            # The server process's CPU per call (all its threads, the inspector's included).
+            us = 1e6 * res["server_cpu_s"] / res["count"] if res.get("count") else float("nan")
+            cpu.setdefault(config, []).append(us)
+            print(f"round {r + 1} {config:13s} calls/s={rate:.0f} p50_us={res.get('p50_us')} "
+                  f"server_us/call={us:.1f}{extra}", flush=True)
             best[config] = max(best.get(config, 0), rate)
+        # Within a round the four runs are minutes apart at most: their ratio
+        # is steadier than ratios of bests when the host's speed drifts.
+        for config in ("on", "watched", "watched_calls"):
+            ratios.setdefault(config, []).append(rate_ratio(rates[config], rates["off"]))
     for config in ("on", "watched", "watched_calls"):
-        print(f"{config}/off = {best[config] / best['off']:.3f} (best of {args.rounds})")
+        print(f"{config}/off = {best[config] / best['off']:.3f} (best of {args.rounds}), "
+              f"median of per-round ratios {statistics.median(ratios[config]):.3f}, "
+              f"server CPU/call {statistics.median(cpu[config]):.1f} us vs {statistics.median(cpu['off']):.1f} us off")
 
 
 if __name__ == "__main__":

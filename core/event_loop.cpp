@@ -45,6 +45,7 @@ struct EventLoop::Impl {
 
   std::deque<Ready> ready;
   std::map<std::pair<Clock::time_point, std::uint64_t>, std::function<void()>> timers;
+  Clock::time_point last_peek{};  // background mode: when the queue was last looked into
   std::uint64_t next_timer_seq = 1;
   std::map<std::uint64_t, std::function<void()>> shutdown_hooks;
   std::uint64_t next_hook = 1;
@@ -235,14 +236,25 @@ void EventLoop::run_once(bool block) {
   } else {
     deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
   }
-  if (poll_interval_.count() > 0 && gpr_time_cmp(deadline, gpr_time_0(GPR_CLOCK_MONOTONIC)) != 0) {
-    // Background mode (set_poll_interval): wait for posts, then only peek.
-    auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(poll_interval_);
-    if (!im.timers.empty()) until = std::min(until, im.timers.begin()->first.first);
-    std::unique_lock lock(im.inbox_mu);
-    im.inbox_cv.wait_until(lock, until, [&] {
-      return !im.inbox.empty() || im.stop_flag.load(std::memory_order_acquire);
-    });
+  if (poll_interval_.count() > 0) {
+    // Background mode (set_poll_interval): never block in the queue, and
+    // peek into it at most once per interval. A peek polls every connection
+    // of the process (gRPC 1.51's one epoll set), so a busy background loop
+    // (an inspector feeding a watcher) that peeked on every wake would take
+    // the application's reads; its own completions wait for the next peek.
+    auto next_peek = im.last_peek + std::chrono::duration_cast<Clock::duration>(poll_interval_);
+    if (Clock::now() < next_peek) {
+      if (gpr_time_cmp(deadline, gpr_time_0(GPR_CLOCK_MONOTONIC)) != 0) {
+        auto until = next_peek;
+        if (!im.timers.empty()) until = std::min(until, im.timers.begin()->first.first);
+        std::unique_lock lock(im.inbox_mu);
+        im.inbox_cv.wait_until(lock, until, [&] {
+          return !im.inbox.empty() || im.stop_flag.load(std::memory_order_acquire);
+        });
+      }
+      if (Clock::now() < next_peek) return;
+    }
+    im.last_peek = Clock::now();
     deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
   }
   void* tag = nullptr;

@@ -100,12 +100,13 @@ class EventLoop {
   void add_io_interest() noexcept { ++io_interest_; }
   void remove_io_interest() noexcept { --io_interest_; }
   /// Background mode: never block inside the completion queue; wait for
-  /// posts and timers instead and look at the queue at least every
-  /// `interval`. In gRPC 1.51 a thread blocked on any queue polls every
-  /// connection of the process, so a background loop (the inspector) that
-  /// blocked there would take the I/O of the application's loops and hand it
-  /// across threads; in this mode their pollers do that I/O and the
-  /// background loop picks its completions up, at most `interval` late.
+  /// posts and timers instead and look into the queue once per `interval`
+  /// (not more often, however busy). In gRPC 1.51 a thread blocked on any
+  /// queue, or peeking into it, polls every connection of the process, so a
+  /// background loop (the inspector) doing so would take the I/O of the
+  /// application's loops and hand it across threads; in this mode their
+  /// pollers do that I/O and the background loop picks its completions up,
+  /// at most `interval` late.
   void set_poll_interval(Duration interval) noexcept { poll_interval_ = interval; }
   /// Registers `fn`, run once when the loop shuts down (e.g. cancel calls).
   std::uint64_t add_shutdown_hook(std::function<void()> fn);
