@@ -166,8 +166,9 @@ class InspectorService final : public v1::InspectorServicer {
     co_await context.send_initial_metadata(none);
     // One message per batch: the events arrive serialized and framed as
     // EventBatch.events; the batch is those bytes plus dropped_events. After
-    // a wake, a short wait lets a busy process fill the batch: one wake and
-    // one message per kBatchWindow at most.
+    // a wake, a short wait lets a busy process fill the batch; and as this
+    // loop looks into its queue once per background poll interval (20 ms),
+    // each write's completion takes up to that: one message per 5-25 ms.
     std::string spare;
     for (;;) {
       co_await watcher->ready().wait();
