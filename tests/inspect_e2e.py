@@ -265,6 +265,26 @@ def check_invoke(args, inspect_port, expected, listed):
     r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RouteChat")
     check(r.returncode == 1 and "client-streaming" in r.stderr,
           f"a bidi method is refused: exit 1 ({r.returncode}, {r.stderr.strip()})")
+    # Metadata goes with an invocation: the inspection port itself wants its
+    # token, and --invoke does not send the inspector's own token to a server.
+    snapshot = ["--invoke", "/actio.inspect.v1.Inspector/Snapshot", "--request", '{"skip_calls": true}',
+                "--address", f"127.0.0.1:{inspect_port}"]
+    r = run_invoke(args, inspect_port, *snapshot)
+    check(r.returncode == 1 and "UNAUTHENTICATED" in r.stderr,
+          f"--invoke without metadata: the server's UNAUTHENTICATED, exit 1 ({r.returncode}, {r.stderr.strip()})")
+    r = run_invoke(args, inspect_port, *snapshot, "--metadata", f"authorization=Bearer {TOKEN}")
+    try:
+        reply = json.loads(r.stdout) if r.returncode == 0 else {}
+    except ValueError:
+        reply = {}
+    check(r.returncode == 0 and reply.get("pid", 0) > 0 and not reply.get("liveCalls"),
+          f"--invoke with --metadata authorization: the snapshot, without calls ({r.returncode}, {r.stdout[:200]})")
+    r = run_invoke(args, inspect_port, *snapshot, "--metadata", "Bad Key=x")
+    check(r.returncode == 1 and "invalid metadata key" in r.stderr,
+          f"--metadata with a bad key: a clear error, exit 1 ({r.returncode}, {r.stderr.strip()})")
+    r = run_invoke(args, inspect_port, *snapshot, "--metadata", "novalue")
+    check(r.returncode == 1 and "KEY=VALUE" in r.stderr,
+          f"--metadata without '=': a clear error, exit 1 ({r.returncode}, {r.stderr.strip()})")
     r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/GetFeature", "--address",
                    f"127.0.0.1:{free_port()}", "--timeout", "2")
     check(r.returncode == 1 and "UNAVAILABLE" in r.stderr,

@@ -224,7 +224,10 @@ Task<InvocationResult> invoke_one(OutgoingCall call) {
   Channel channel = insecure_channel(call.address);
   CallOptions call_options;
   call_options.timeout = Duration(call.timeout);
+  Metadata metadata;
   try {
+    for (const auto& [key, value] : call.metadata) metadata.add(key, value);  // a bad key: UsageError
+    call_options.metadata = metadata;
     if (call.server_streaming) {
       auto multi = channel.unary_stream<std::string, std::string>(call.method);
       auto c = multi(call.request, call_options);

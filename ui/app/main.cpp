@@ -57,6 +57,7 @@ struct Args {
   std::uint32_t head_bytes = 256;
   // --invoke (headless)
   std::string invoke;
+  std::vector<std::string> metadata;  // KEY=VALUE
   std::string request = "{}";
   std::string address;
   double timeout = 10;
@@ -137,7 +138,17 @@ int run_invoke(const Args& args) {
     return 1;
   }
   std::uint64_t id = 0;
-  auto outgoing = model.begin_invocation({0, address, args.invoke, args.request, args.timeout}, &id);
+  InvokeRequest request{0, address, args.invoke, args.request, args.timeout, {}};
+  for (const auto& kv : args.metadata) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "actio-inspector: --metadata wants KEY=VALUE, not '" << kv << "'" << std::endl;
+      connector.stop();
+      return 1;
+    }
+    request.metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  auto outgoing = model.begin_invocation(request, &id);
   if (!outgoing) {
     std::cerr << "actio-inspector: " << model.invocation(id)->details << std::endl;
     return 1;
@@ -324,6 +335,7 @@ int main(int argc, char** argv) {
   app.add_option("--address", args.address,
                  "--invoke: the server to call (default: the process's server that serves the method)");
   app.add_option("--timeout", args.timeout, "--invoke: seconds the call may take")->check(CLI::PositiveNumber);
+  app.add_option("--metadata", args.metadata, "--invoke: KEY=VALUE sent with the call (repeatable)");
   CLI11_PARSE(app, argc, argv);
   args.press_invoke = !args.screenshot.empty() && !args.method.empty() && request->count() > 0;
 

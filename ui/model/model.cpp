@@ -690,7 +690,7 @@ std::optional<OutgoingCall> Model::begin_invocation(const InvokeRequest& request
   if (!bytes.ok) return refuse(bytes.error);
   OutgoingCall out{inv.id,         request.target,        request.address,
                    request.method, std::move(bytes.text), m->server_streaming,
-                   request.timeout};
+                   request.timeout,        request.metadata};
   invocations_.push_back(std::move(inv));
   while (invocations_.size() > 32) invocations_.pop_front();
   touch();

@@ -86,6 +86,8 @@ struct InvokeRequest {
   std::string method;   ///< "/pkg.Service/Method"
   std::string json;     ///< the request
   double timeout = 10;  ///< seconds
+  /// Sent with the call (lowercase keys; "-bin" keys take raw bytes).
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 /// What the connector sends for an invocation (the request encoded).
@@ -97,6 +99,7 @@ struct OutgoingCall {
   std::string request;  ///< wire bytes
   bool server_streaming = false;
   double timeout = 10;
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 /// How an invocation ended, as the connector saw it.

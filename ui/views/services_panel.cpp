@@ -14,6 +14,35 @@
 namespace actio::inspector::views {
 
 namespace {
+/// "key: value" per line (blank lines skipped; a line without ':' is a key
+/// with an empty value, which the call then refuses or sends as given).
+std::vector<std::pair<std::string, std::string>> metadata_lines(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto trim = [](std::string s) {
+    auto b = s.find_first_not_of(" \t\r");
+    auto e = s.find_last_not_of(" \t\r");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find('\n', start);
+    std::string line = trim(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (!line.empty()) {
+      auto colon = line.find(':');
+      if (colon == std::string::npos) {
+        out.emplace_back(line, "");
+      } else {
+        out.emplace_back(trim(line.substr(0, colon)), trim(line.substr(colon + 1)));
+      }
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+namespace {
 
 std::string signature(const MethodInfo& m) {
   return m.name + "(" + (m.client_streaming ? "stream " : "") + m.input_type + ") returns (" +
@@ -159,6 +188,8 @@ void invoke_pane(const Model& model, ViewState& state) {
   ImGui::SetNextItemWidth(60);
   ImGui::InputDouble("timeout (s)", &sv.timeout, 0, 0, "%.1f");
   if (sv.timeout <= 0) sv.timeout = 10;
+  ImGui::InputTextMultiline("metadata", &sv.metadata, ImVec2(-label, ImGui::GetTextLineHeight() * 2.6f));
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("sent with the call: one \"key: value\" per line");
   ImGui::TextDisabled("request: %s (JSON)", m->input_type.c_str());
   float h = std::max(70.0f, ImGui::GetContentRegionAvail().y * 0.3f);
   ImGui::InputTextMultiline("##request", &sv.request, ImVec2(-1, h), ImGuiInputTextFlags_AllowTabInput);
@@ -166,7 +197,8 @@ void invoke_pane(const Model& model, ViewState& state) {
   const Invocation* last = last_invocation(model, sv.target, sv.method);
   if (last && !last->done) pending = true;
   if (pending) ImGui::BeginDisabled();
-  if (ImGui::Button("Invoke")) state.invoke = InvokeRequest{sv.target, sv.address, sv.method, sv.request, sv.timeout};
+  if (ImGui::Button("Invoke"))
+    state.invoke = InvokeRequest{sv.target, sv.address, sv.method, sv.request, sv.timeout, metadata_lines(sv.metadata)};
   if (pending) ImGui::EndDisabled();
   ImGui::SameLine();
   if (ImGui::Button("Template")) sv.request = model.schema(sv.target).json_template(m->input_type);

@@ -32,6 +32,7 @@ struct ViewState {
     std::string address;  ///< the server to call
     std::string request;  ///< the JSON editor's text
     double timeout = 10;  ///< seconds
+    std::string metadata;  ///< sent with the call: "key: value" per line
   } services;
   /// An invocation the Services panel asks for: the app encodes it with the
   /// model, hands it to the network side and clears this.
