@@ -2,6 +2,7 @@
 // detail/inspect_encode.hpp).
 #include "detail/inspect_encode.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace actio::inspect::encode {
@@ -107,7 +108,7 @@ void fill_event(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, 
     case Kind::message_out: {
       auto* m = e.kind == Kind::message_in ? out->mutable_message_in() : out->mutable_message_out();
       m->set_size(e.size);
-      if (head_bytes > 0 && e.message) m->set_head(reg::head_of(*e.message, head_bytes));
+      if (e.message) reg::append_head(*m->mutable_head(), *e.message, head_bytes);
       break;
     }
     case Kind::half_closed:
@@ -173,6 +174,16 @@ class Wire {
     tag(field, 2);
     varint(v.size());
     out_.append(v);
+  }
+  /// The first `n` bytes of a message as a bytes field, copied straight
+  /// from its slices (left out if they cannot be read).
+  void head(int field, const grpc::ByteBuffer& message, std::size_t n) {
+    std::size_t len = message.Valid() ? std::min(n, message.Length()) : 0;
+    if (len == 0) return;
+    std::size_t start = out_.size();
+    tag(field, 2);
+    varint(len);
+    if (reg::append_head(out_, message, len) != len) out_.resize(start);
   }
   /// Raw bytes, no tag (after tag() + varint(size)).
   void bytes_raw(std::string_view v) { out_.append(v); }
@@ -279,7 +290,7 @@ void append_event(std::string& out, const reg::EventRef& e, std::size_t head_byt
     case Kind::message_out:
       w.message(e.kind == Kind::message_in ? 12 : 13, [&] {
         w.u64(1, e.size);
-        if (head_bytes > 0 && e.message) w.bytes(2, reg::head_of(*e.message, head_bytes));
+        if (e.message) w.head(2, *e.message, head_bytes);
       });
       break;
     case Kind::half_closed:

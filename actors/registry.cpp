@@ -4,6 +4,7 @@
 #include <grpcpp/channel.h>
 
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 
 namespace actio::detail::inspect {
@@ -135,17 +136,20 @@ void put_varint(std::string& out, std::uint64_t v) {
   out.push_back(static_cast<char>(v));
 }
 
-std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n) {
-  std::string out;
-  if (n == 0 || !bytes.Valid()) return out;
-  std::vector<grpc::Slice> slices;
-  if (!bytes.Dump(&slices).ok()) return out;
+std::size_t append_head(std::string& out, const grpc::ByteBuffer& bytes, std::size_t n) {
+  if (n == 0 || !bytes.Valid()) return 0;
+  thread_local std::vector<grpc::Slice> slices;  // its capacity is reused, message after message
+  slices.clear();
+  if (!bytes.Dump(&slices).ok()) return 0;
+  std::size_t appended = 0;
   for (const auto& s : slices) {
-    std::size_t take = std::min(n - out.size(), s.size());
+    std::size_t take = std::min(n - appended, s.size());
     out.append(reinterpret_cast<const char*>(s.begin()), take);
-    if (out.size() == n) break;
+    appended += take;
+    if (appended == n) break;
   }
-  return out;
+  slices.clear();  // the slices' references go now, not with the next message
+  return appended;
 }
 
 bool enabled() noexcept { return reg().on.load(std::memory_order_relaxed); }

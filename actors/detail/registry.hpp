@@ -21,12 +21,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actio/event.hpp"
@@ -221,8 +219,8 @@ std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const Even
                                      std::size_t head_bytes, bool calls_only = false);
 /// Appends `v` as a protobuf varint.
 void put_varint(std::string& out, std::uint64_t v);
-/// The first `n` bytes of a message (at most).
-std::string head_of(const grpc::ByteBuffer& bytes, std::size_t n);
+/// Appends the first `n` bytes of a message (at most) to `out`; returns how many.
+std::size_t append_head(std::string& out, const grpc::ByteBuffer& bytes, std::size_t n);
 void remove_watcher(const std::shared_ptr<Watcher>& watcher);
 
 // -- hooks (on the call's loop thread) ----------------------------------------------------
