@@ -68,26 +68,26 @@ void ClientCall::inspect(const CallOptions& options) {
 
 void ClientCall::make_proxy() { icpt_ = std::make_unique<Interception>(*this); }
 
-void ClientCall::start_unary(grpc::GenericStub& stub) {
-  unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, request_, loop_->cq());
+void ClientCall::start_unary(Stub& stub) {
+  unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, SendBuffer{&request_}, loop_->cq());
   unary_reader_->StartCall();
   unary_reader_->Finish(&response_, &grpc_status_, &finish_op_);
   finish_issued_ = true;
   start_op();
 }
 
-void ClientCall::start_unary_stream(grpc::GenericStub& stub) {
+void ClientCall::start_unary_stream(Stub& stub) {
   // Corked: StartCall only buffers the initial metadata (no op, its tag never
   // comes back), and WriteLast sends metadata, request and half-close in one
   // batch, as a typed server-streaming stub does.
   ctx_.set_initial_metadata_corked(true);
   stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
   stream_->StartCall(nullptr);
-  stream_->WriteLast(request_, grpc::WriteOptions(), &write_op_);
+  stream_->WriteLast(SendBuffer{&request_}, grpc::WriteOptions(), &write_op_);
   start_op();
 }
 
-void ClientCall::start_streaming(grpc::GenericStub& stub) {
+void ClientCall::start_streaming(Stub& stub) {
   stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
   stream_->StartCall(&start_op_);
   start_op();
@@ -132,7 +132,7 @@ Task<void> ClientCall::write_pending_message() {
   if (done_ || !start_ok_) throw InvalidStateError("RPC already finished.");
   write_ev_.clear();
   write_ok_ = false;  // a cancel wakes us before the op completes: not written
-  stream_->Write(write_buf_, &swrite_op_);
+  stream_->Write(SendBuffer{&write_buf_}, &swrite_op_);
   start_op();
   co_await CallWaiter(write_ev_, this);
   if (!write_ok_) throw InvalidStateError("RPC already finished.");
@@ -226,7 +226,7 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
   if (icpt_) co_return co_await icpt_->read();
   for (;;) {
     if (!pumped_.empty()) {  // read ahead while someone awaited the status
-      read_buf_ = std::move(pumped_.front());
+      read_buf_.Swap(&pumped_.front());  // (a ByteBuffer "move" would copy)
       pumped_.pop_front();
       co_return true;
     }
@@ -236,8 +236,13 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
       co_await CallWaiter(pump_ev_, this);
       continue;
     }
-    bool got = co_await read_one(read_buf_);
-    if (got) co_return true;
+    if (md_pending_) {  // one metadata receiver at a time
+      co_await CallWaiter(initial_ev_, this);
+      continue;
+    }
+    start_read(read_buf_);
+    co_await CallWaiter(read_ev_, this);
+    if (finish_read(read_buf_)) co_return true;
   }
   // The stream ended, failed or was cancelled: the final status decides.
   co_await CallWaiter(done_ev_, this);
@@ -264,18 +269,20 @@ void ClientCall::on_initial_md(bool ok) {
   release();
 }
 
-Task<bool> ClientCall::read_one(grpc::ByteBuffer& into) {
-  if (md_pending_) co_await CallWaiter(initial_ev_, this);  // one metadata receiver at a time
-  if (done_) co_return false;
+// A read is two halves around the wait, so that read() and the pump await
+// the op directly (no coroutine frame of its own per message).
+void ClientCall::start_read(grpc::ByteBuffer& into) {
   read_ev_.clear();
   read_got_message_ = false;
   read_pending_ = true;
   stream_->Read(&into, &read_op_);
   start_op();
-  co_await CallWaiter(read_ev_, this);
+}
+
+bool ClientCall::finish_read(const grpc::ByteBuffer& got_into) {
   bool got = std::exchange(read_got_message_, false);
-  if (got && rec_) inspect::message(*rec_, true, into);
-  co_return got;
+  if (got && rec_) inspect::message(*rec_, true, got_into);
+  return got;
 }
 
 void ClientCall::fetch_status() {
@@ -299,8 +306,13 @@ Detached ClientCall::pump(Call /*keep: holds the call while pumping*/) {
         co_await read_ev_.wait();
         continue;
       }
-      bool got = co_await read_one(pump_buf_);
-      if (got) pumped_.push_back(std::exchange(pump_buf_, {}));
+      if (md_pending_) {  // one metadata receiver at a time
+        co_await CallWaiter(initial_ev_, this);
+        continue;
+      }
+      start_read(pump_buf_);
+      co_await CallWaiter(read_ev_, this);
+      if (finish_read(pump_buf_)) pumped_.emplace_back().Swap(&pump_buf_);
       pump_ev_.set();
     }
   } catch (...) {

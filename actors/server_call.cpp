@@ -132,35 +132,39 @@ Detached ServerCall::drive() {
 
 void ServerCall::send_status() {
   status_sent_ = true;
-  struct Report {  // after the observers may have changed the response
-    ServerCall* self;
-    ~Report() {
-      if (!self->rec_) return;
-      if (self->code_ == StatusCode::OK &&
-          (self->kind() == RpcKind::unary_unary || self->kind() == RpcKind::stream_unary)) {
-        inspect::message(*self->rec_, false, self->response_);
+  {
+    // Reported after the observers may have changed the response, and before
+    // its bytes go to gRPC (which takes them over: detail/send_buffer.hpp).
+    struct Report {
+      ServerCall* self;
+      ~Report() {
+        if (!self->rec_) return;
+        if (self->code_ == StatusCode::OK &&
+            (self->kind() == RpcKind::unary_unary || self->kind() == RpcKind::stream_unary)) {
+          inspect::message(*self->rec_, false, self->response_);
+        }
+        inspect::finished(*self->rec_, self->code_, self->details_, self->trailing_md_,
+                          self->code_ == StatusCode::CANCELLED ? "local" : nullptr);
       }
-      inspect::finished(*self->rec_, self->code_, self->details_, self->trailing_md_,
-                        self->code_ == StatusCode::CANCELLED ? "local" : nullptr);
+    } report{this};
+    bool unary_response = kind() == RpcKind::unary_unary || kind() == RpcKind::stream_unary;
+    if (code_ == StatusCode::OK && unary_response && !response_observers_.empty()) {
+      observe(response_observers_, response_);
     }
-  } report{this};
-  bool unary_response = kind() == RpcKind::unary_unary || kind() == RpcKind::stream_unary;
-  if (code_ == StatusCode::OK && unary_response && !response_observers_.empty()) {
-    observe(response_observers_, response_);
   }
   for (const auto& [k, v] : trailing_md_) ctx_.AddTrailingMetadata(k, v);
   grpc::Status status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_);
   if (kind() == RpcKind::stream_unary && code_ == StatusCode::OK) {
     grpc::WriteOptions options;
     if (no_compress_next_) options.set_no_compression();
-    stream_.WriteAndFinish(response_, options, status, &finish_op_);
+    stream_.WriteAndFinish(SendBuffer{&response_}, options, status, &finish_op_);
   } else if (streaming_request()) {
     stream_.Finish(status, &finish_op_);
   } else if (kind() == RpcKind::unary_stream) {
     writer_.Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
                    &finish_op_);
   } else if (code_ == StatusCode::OK) {
-    responder_.Finish(response_, grpc::Status::OK, &finish_op_);
+    responder_.Finish(SendBuffer{&response_}, grpc::Status::OK, &finish_op_);
   } else {
     responder_.FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);
   }
@@ -345,7 +349,7 @@ Task<void> ServerCall::send_initial_metadata(Metadata md) {
   co_await send_md_done_.wait();
 }
 
-Task<void> ServerCall::write(grpc::ByteBuffer message) {
+Task<void> ServerCall::write(std::unique_ptr<grpc::ByteBuffer> message) {
   if (aborted_) throw AbortError();
   if (status_sent_) throw UsageError("RPC already finished.");
   if (cancelled_) throw CancelledError("the RPC was cancelled");
@@ -361,14 +365,14 @@ Task<void> ServerCall::write(grpc::ByteBuffer message) {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
-  if (!response_observers_.empty()) observe(response_observers_, message);
-  if (rec_) inspect::message(*rec_, false, message);
+  if (!response_observers_.empty()) observe(response_observers_, *message);
+  if (rec_) inspect::message(*rec_, false, *message);
   grpc::WriteOptions options;
   if (std::exchange(no_compress_next_, false)) options.set_no_compression();
   if (kind() == RpcKind::stream_stream) {
-    stream_.Write(message, options, &write_op_);
+    stream_.Write(SendBuffer{message.get()}, options, &write_op_);
   } else {
-    writer_.Write(message, options, &write_op_);
+    writer_.Write(SendBuffer{message.get()}, options, &write_op_);
   }
   start_op();
   co_await write_done_.wait();
@@ -483,8 +487,9 @@ std::optional<Duration> ServicerContext::time_remaining() const {
 Task<void> ServicerContext::send_initial_metadata(const Metadata& metadata) {
   return on_loop(call_, "ServicerContext::send_initial_metadata").send_initial_metadata(metadata);
 }
-Task<void> ServicerContext::write_bytes_(grpc::ByteBuffer&& message) {
-  return on_loop(call_, "ServicerContext::write").write(std::move(message));
+Task<void> ServicerContext::write_bytes_(grpc::ByteBuffer* message) {
+  std::unique_ptr<grpc::ByteBuffer> owned(message);
+  return on_loop(call_, "ServicerContext::write").write(std::move(owned));
 }
 Task<bool> ServicerContext::read_next_() { return on_loop(call_, "ServicerContext::read").read_next(); }
 const grpc::ByteBuffer& ServicerContext::read_buffer_() const { return call_->read_buffer(); }

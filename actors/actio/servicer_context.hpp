@@ -8,6 +8,7 @@
 #include <vector>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "actio/codec.hpp"
 #include "actio/errors.hpp"
@@ -138,8 +139,9 @@ class ServicerContext {
   /// For read(): the next request's bytes.
   Task<bool> read_next_();
   const grpc::ByteBuffer& read_buffer_() const;
-  /// For write(): sends encoded bytes.
-  Task<void> write_bytes_(grpc::ByteBuffer&& message);
+  /// For write(): sends encoded bytes; takes `message` (from
+  /// detail::new_byte_buffer) over, whatever happens.
+  Task<void> write_bytes_(grpc::ByteBuffer* message);
   /// For handler adapters: ends the call with INTERNAL (undecodable request).
   [[noreturn]] void fail_to_parse_request_();
   void set_value_(const std::type_info& type, std::shared_ptr<void> value);
@@ -157,12 +159,14 @@ void delete_byte_buffer(grpc::ByteBuffer* bb) noexcept;
 
 template <class M>
 Task<void> ServicerContext::write(const M& message) {
+  // grpc::ByteBuffer has no move constructor (a "move" is a copy of its
+  // slice list), so the encoded bytes travel by pointer.
   struct Owned {
     grpc::ByteBuffer* bb = detail::new_byte_buffer();
     ~Owned() { detail::delete_byte_buffer(bb); }
   } owned;
   detail::encode(Codec<M>{}, message, *owned.bb);
-  return write_bytes_(std::move(*owned.bb));
+  return write_bytes_(std::exchange(owned.bb, nullptr));
 }
 
 template <class M>

@@ -11,6 +11,7 @@
 #include "actio/event.hpp"
 #include "actio/interceptor.hpp"
 #include "detail/registry.hpp"
+#include "detail/send_buffer.hpp"
 #include "actio/event_loop.hpp"
 #include "actio/options.hpp"
 
@@ -38,7 +39,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   // -- properties -----------------------------------------------------------
 
   EventLoop& loop() const noexcept { return *loop_; }
-  grpc::GenericStub& stub() noexcept { return stub_; }
+  Stub& stub() noexcept { return stub_; }
   grpc::Channel& channel() noexcept { return *channel_; }
   const std::string& target() const noexcept { return target_; }
   bool closed() const noexcept { return closed_; }
@@ -69,7 +70,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   EventLoop* loop_;
   std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
-  grpc::GenericStub stub_;
+  Stub stub_;
   bool secure_;
   InterceptorLists interceptors_;
   std::shared_ptr<inspect::EndpointRecord> endpoint_;  // null unless inspected

@@ -19,6 +19,7 @@
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
 #include "detail/registry.hpp"
+#include "detail/send_buffer.hpp"
 
 namespace actio::detail {
 
@@ -54,11 +55,11 @@ class ClientCall {
   // -- starting -------------------------------------------------------------
 
   /// Starts a unary call with the encoded request.
-  void start_unary(grpc::GenericStub& stub);
+  void start_unary(Stub& stub);
   /// Starts a unary-stream call: sends the request and half-closes.
-  void start_unary_stream(grpc::GenericStub& stub);
+  void start_unary_stream(Stub& stub);
   /// Starts a stream-request call (stream-unary or bidi).
-  void start_streaming(grpc::GenericStub& stub);
+  void start_streaming(Stub& stub);
   /// Checks a write is allowed now, encodes it, and returns the write.
   Task<void> write_request(EncodeFn encode, const void* request, const void* codec, bool from_iterator);
   /// Half-closes (idempotent; a no-op once the call is done).
@@ -140,7 +141,8 @@ class ClientCall {
   }
   void issue_finish();
   /// Issues one Read into `into`: true if a message came.
-  Task<bool> read_one(grpc::ByteBuffer& into);
+  void start_read(grpc::ByteBuffer& into);
+  bool finish_read(const grpc::ByteBuffer& got_into);
   Detached pump(Call keep);
   /// Records the final status, wakes waiters, schedules done callbacks.
   void set_done();
@@ -171,7 +173,7 @@ class ClientCall {
   grpc::ByteBuffer response_;
   grpc::Status grpc_status_;
   std::unique_ptr<grpc::GenericClientAsyncResponseReader> unary_reader_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  std::unique_ptr<ClientStream> stream_;
   grpc::ByteBuffer read_buf_;
   grpc::ByteBuffer write_buf_;
   Event read_ev_;

@@ -21,6 +21,7 @@
 #include "actio/server.hpp"
 #include "actio/servicer_context.hpp"
 #include "detail/registry.hpp"
+#include "detail/send_buffer.hpp"
 
 namespace actio::detail {
 
@@ -33,17 +34,17 @@ class ActioService : public grpc::Service {
  public:
   ActioService(const std::vector<const std::string*>& method_names, const std::vector<RpcKind>& kinds);
   void request_unary(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
-                     grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
+                     grpc::ServerAsyncResponseWriter<SendBuffer>* writer, grpc::CompletionQueue* cq,
                      grpc::ServerCompletionQueue* notify_cq, void* tag) {
     RequestAsyncUnary(index, ctx, request, writer, cq, notify_cq, tag);
   }
   void request_server_streaming(int index, grpc::ServerContext* ctx, grpc::ByteBuffer* request,
-                                grpc::ServerAsyncWriter<grpc::ByteBuffer>* writer, grpc::CompletionQueue* cq,
+                                grpc::ServerAsyncWriter<SendBuffer>* writer, grpc::CompletionQueue* cq,
                                 grpc::ServerCompletionQueue* notify_cq, void* tag) {
     RequestAsyncServerStreaming(index, ctx, request, writer, cq, notify_cq, tag);
   }
   void request_bidi(int index, grpc::ServerContext* ctx,
-                    grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream,
+                    grpc::ServerAsyncReaderWriter<SendBuffer, grpc::ByteBuffer>* stream,
                     grpc::CompletionQueue* cq, grpc::ServerCompletionQueue* notify_cq, void* tag) {
     RequestAsyncBidiStreaming(index, ctx, stream, cq, notify_cq, tag);
   }
@@ -91,7 +92,7 @@ class ServerCall {
   std::optional<Duration> time_remaining() const;
   Task<void> send_initial_metadata(Metadata md);
   /// Sends one response message (streaming responses); one write at a time.
-  Task<void> write(grpc::ByteBuffer message);
+  Task<void> write(std::unique_ptr<grpc::ByteBuffer> message);
   /// Reads the next request of a streaming-request call into read_buffer():
   /// false once the client half-closed (always false for unary requests).
   Task<bool> read_next();
@@ -161,9 +162,9 @@ class ServerCall {
   grpc::ServerContext ctx_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_;
-  grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_;
-  grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer> stream_;
+  grpc::ServerAsyncResponseWriter<SendBuffer> responder_;
+  grpc::ServerAsyncWriter<SendBuffer> writer_;
+  grpc::ServerAsyncReaderWriter<SendBuffer, grpc::ByteBuffer> stream_;
   grpc::ByteBuffer read_buf_;
   Event read_done_;
   bool read_pending_ = false;
