@@ -3,6 +3,10 @@
 nobody watching, on with a watcher reading every event of the Watch stream,
 and on with a watcher asking for call-level events only, each driven
 by the raw gRPC C++ client (unary, 64 B, c=64 by default), rounds alternated.
+With --load-control, a fifth way: on, nobody watching, and a process that
+burns as much CPU as the watcher process did in the same round (spinning in
+a duty cycle): what the watcher's process costs the server only by sharing
+the machine's two cores.
 
   inspect_overhead.py --server build/bench/echo_server --client build/bench/raw_client \
                       --watch build/bench/inspect_watch [--rounds 2] [--seconds 5]
@@ -36,7 +40,18 @@ def wait_port(port, timeout=5.0):
     raise SystemExit(f"nothing listens on {port}")
 
 
-def run(args, config):
+SPIN = """
+import sys, time
+duty, end = float(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    t = time.monotonic()
+    while time.monotonic() < t + 0.005 * duty:
+        pass
+    time.sleep(0.005 * (1 - duty))
+"""
+
+
+def run(args, config, duty=0.0):
     port = free_port()
     env = dict(os.environ)
     inspect_port = None
@@ -49,7 +64,10 @@ def run(args, config):
         wait_port(port)
         if inspect_port:
             wait_port(inspect_port)
-        if config.startswith("watched"):
+        if config == "on_load":
+            watcher = subprocess.Popen(["/usr/bin/python3", "-c", SPIN, str(duty),
+                                        str(args.warmup + args.seconds + 0.5)])
+        elif config.startswith("watched"):
             extra = ["--calls-only"] if config == "watched_calls" else []
             watcher = subprocess.Popen([args.watch, "--target", f"127.0.0.1:{inspect_port}",
                                         "--seconds", str(args.warmup + args.seconds + 0.5)] + extra,
@@ -61,9 +79,16 @@ def run(args, config):
                               "--server-pid", str(server.pid)],
                              capture_output=True, text=True, check=True, timeout=120)
         result = json.loads(out.stdout.strip().splitlines()[-1])
-        if watcher:
-            w = json.loads(watcher.communicate(timeout=30)[0].strip().splitlines()[-1])
+        if watcher and config != "on_load":
+            text = watcher.stdout.read()
+            _, status, usage = os.wait4(watcher.pid, 0)
+            watcher.returncode = os.waitstatus_to_exitcode(status)
+            w = json.loads(text.strip().splitlines()[-1])
+            # The watcher process's CPU over its life (a little longer than the window).
+            w["cpu_fraction"] = (usage.ru_utime + usage.ru_stime) / (args.warmup + args.seconds + 0.5)
             result["watch"] = w
+        elif watcher:
+            watcher.wait(timeout=30)
         return result
     finally:
         if watcher and watcher.poll() is None:
@@ -85,17 +110,26 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--load-control", action="store_true",
+                   help="also run 'on' beside a spinner using the watcher's CPU share")
     args = p.parse_args()
     best, ratios, cpu = {}, {}, {}
     for r in range(args.rounds):
         rates = {}
-        for config in ("off", "on", "watched", "watched_calls"):
-            res = run(args, config)
+        configs = ("off", "on", "watched", "watched_calls") + (("on_load",) if args.load_control else ())
+        duty = 0.0
+        for config in configs:
+            res = run(args, config, duty)
             rate = res["calls_or_msgs_per_s"]
             rates[config] = rate
             extra = ""
             if "watch" in res:
-                extra = f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
+                extra = (f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
+                         f" watcher_cpu={res['watch']['cpu_fraction']:.3f}")
+                if config == "watched":
+                    duty = min(1.0, res["watch"]["cpu_fraction"])
+            if config == "on_load":
+                extra = f" spinner_duty={duty:.3f}"
             # The server process's CPU per call (all its threads, the inspector's included).
             us = 1e6 * res["server_cpu_s"] / res["count"] if res.get("count") else float("nan")
             cpu.setdefault(config, []).append(us)
@@ -104,9 +138,9 @@ def main():
             best[config] = max(best.get(config, 0), rate)
         # Within a round the four runs are minutes apart at most: their ratio
         # is steadier than ratios of bests when the host's speed drifts.
-        for config in ("on", "watched", "watched_calls"):
+        for config in configs[1:]:
             ratios.setdefault(config, []).append(rate_ratio(rates[config], rates["off"]))
-    for config in ("on", "watched", "watched_calls"):
+    for config in configs[1:]:
         print(f"{config}/off = {best[config] / best['off']:.3f} (best of {args.rounds}), "
               f"median of per-round ratios {statistics.median(ratios[config]):.3f}, "
               f"server CPU/call {statistics.median(cpu[config]):.1f} us vs {statistics.median(cpu['off']):.1f} us off")
