@@ -270,8 +270,8 @@ def main():
         with open(replay_js) as f:
             replayed = json.load(f)
         # The dump's table follows the filter too: compare it with the filter off (below) and check the shown.
-        check(all(c["method"].endswith("/GetFeature") for c in replayed["calls"]) and replayed["counts"]["shown"] == 3,
-              f"--filter GetFeature shows the 3 GetFeature calls ({replayed['counts']})")
+        check(all(c["method"].endswith("/GetFeature") for c in replayed["calls"])
+              and replayed["counts"]["shown"] == 3, f"--filter GetFeature shows the 3 GetFeature calls ({replayed['counts']})")
     else:
         check(False, f"{replay_js} was written")
     if os.path.isfile(export_js):

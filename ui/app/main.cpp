@@ -28,6 +28,7 @@
 
 #include "connector.hpp"
 #include "model.hpp"
+#include "recorder.hpp"
 #include "recording.hpp"
 #include "views.hpp"
 #include "window.hpp"
@@ -77,7 +78,7 @@ struct Args {
   std::string filter;       // --filter: the method filter the window starts with
 };
 
-/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder.
+/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (the recorder names its files the same way).
 std::string timestamped(const std::string& prefix, const std::string& ext) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -103,126 +104,21 @@ bool export_calls(const Model& model, const std::string& path, views::ViewState&
   return ok;
 }
 
-/// The app's side of recording: opens and closes the RecordingWriter as the
-/// top bar's toggle says, writes what the connector delivered, and keeps
-/// what a recording started mid-session needs (reflection's answers, written
-/// after each target's fresh snapshot).
-class Recorder {
- public:
-  Recorder(std::vector<std::string> targets, std::string first_path, double max_mb)
-      : targets_(std::move(targets)),
-        first_path_(std::move(first_path)),
-        max_bytes_(static_cast<std::uint64_t>(max_mb * 1024 * 1024)),
-        known_(targets_.size()) {}
-
-  bool writing() const { return writer_ != nullptr; }
-
-  /// Follows the toggle. Starting mid-session (something was received
-  /// already) asks the connector for fresh snapshots, so the file starts
-  /// from one per target.
-  void follow(views::ViewState& view, Connector& connector, bool received_before) {
-    if (view.record.on && !writer_) start(view, connector, received_before);
-    if (!view.record.on && writer_) stop(view, "stopped");
-  }
-
-  /// What the connector delivered (before the model gets it).
-  void record(const std::vector<Update>& updates, views::ViewState& view) {
-    std::size_t from = 0;
-    for (std::size_t i = 0; i < updates.size(); ++i) {
-      const Update& u = updates[i];
-      if (u.target >= known_.size()) continue;
-      Known& k = known_[u.target];
-      if (const auto* snapshot = std::get_if<actio::inspect::v1::Snapshot>(&u.what)) {
-        if (snapshot->pid() != k.pid) k.descriptors.clear();
-        k.pid = snapshot->pid();
-        if (writer_ && k.owed) {  // a recording started mid-session: its descriptors after its snapshot
-          k.owed = false;
-          write(std::span(updates).subspan(from, i + 1 - from), view);
-          from = i + 1;
-          for (const auto& d : k.descriptors)
-            if (writer_) {
-              Update batch{u.target, d, u.time};
-              write(std::span<const Update>(&batch, 1), view);
-            }
-        }
-      } else if (const auto* d = std::get_if<Descriptors>(&u.what)) {
-        if (d->pid == k.pid) k.descriptors.push_back(*d);
-      }
-    }
-    if (writer_) write(std::span(updates).subspan(from), view);
-    if (writer_) view.record.bytes = writer_->bytes();
-  }
-
-  void stop(views::ViewState& view, const std::string& reason) {
-    if (!writer_) return;
-    writer_->close(reason);
-    view.record.bytes = writer_->bytes();
-    view.record.message = "recorded";
-    view.record.detail = "recorded to " + writer_->path();
-    std::cerr << "actio-inspector: recording " << writer_->path() << " ended (" << reason << ", "
-              << writer_->bytes() << " bytes, " << writer_->records() << " records)" << std::endl;
-    writer_.reset();
-    view.record.writing = false;
+/// The top bar's record toggle and what it shows, kept in step with the recorder.
+void follow_toggle(Recorder& recorder, views::ViewState& view, Connector& connector, bool received_before) {
+  if (view.record.on && !recorder.writing() && !recorder.start(received_before ? &connector : nullptr))
     view.record.on = false;
-  }
+  if (!view.record.on && recorder.writing()) recorder.stop("stopped");
+}
 
- private:
-  struct Known {
-    int pid = 0;
-    std::vector<Descriptors> descriptors;  // reflection's answers for that process
-    bool owed = false;
-  };
-
-  void start(views::ViewState& view, Connector& connector, bool received_before) {
-    std::string path = first_path_.empty() ? timestamped("actio-inspector", ".actiorec") : first_path_;
-    first_path_.clear();
-    try {
-      writer_ = std::make_unique<RecordingWriter>(path, targets_, max_bytes_, unix_now());
-    } catch (const RecordingError& e) {
-      view.record.on = false;
-      view.record.message = "cannot record";
-      view.record.detail = e.what();
-      std::cerr << "actio-inspector: " << e.what() << std::endl;
-      return;
-    }
-    view.record.writing = true;
-    view.record.path = path;
-    view.record.bytes = writer_->bytes();
-    view.record.message.clear();
-    view.record.detail.clear();
-    if (received_before) {
-      for (auto& k : known_) k.owed = true;
-      connector.resync();
-    }
-  }
-
-  bool write(std::span<const Update> updates, views::ViewState& view) {
-    if (!writer_) return false;
-    if (writer_->write(updates)) return true;
-    std::string path = writer_->path();
-    if (writer_->capped()) {
-      std::string cap = max_bytes_ < 1024 * 1024 ? std::to_string(max_bytes_) + " bytes"
-                                                 : std::to_string(max_bytes_ / (1024 * 1024)) + " MB";
-      view.record.message = "recording stopped: size cap";
-      view.record.detail = "recording stopped: " + path + " reached the size cap (" + cap + ", --record-max-mb)";
-    } else {
-      view.record.message = "recording stopped: write failed";
-      view.record.detail = "recording stopped: " + path + ": " + writer_->stop_reason();
-    }
-    std::cerr << "actio-inspector: " << view.record.detail << std::endl;
-    view.record.bytes = writer_->bytes();
-    writer_.reset();
-    view.record.writing = false;
-    view.record.on = false;
-    return false;
-  }
-
-  std::vector<std::string> targets_;
-  std::string first_path_;
-  std::uint64_t max_bytes_;
-  std::vector<Known> known_;
-  std::unique_ptr<RecordingWriter> writer_;
-};
+void show_recorder(const Recorder& recorder, views::ViewState& view) {
+  if (view.record.writing && !recorder.writing()) view.record.on = false;  // it stopped by itself (the cap)
+  view.record.writing = recorder.writing();
+  view.record.path = recorder.path();
+  view.record.bytes = recorder.bytes();
+  view.record.message = recorder.message();
+  view.record.detail = recorder.detail();
+}
 
 Limits limits_of(const Args& args) {
   Limits limits;
@@ -438,11 +334,12 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
   // Moves what arrived into the model (recording it first when recording).
   auto drain = [&] {
     if (connector) {
-      if (recorder) recorder->follow(view, *connector, received);
+      follow_toggle(*recorder, view, *connector, received);
       std::vector<Update> updates = connector->take();
+      if (!updates.empty()) recorder->record(updates);
+      show_recorder(*recorder, view);
       if (updates.empty()) return false;
       received = true;
-      if (recorder) recorder->record(updates, view);
       for (auto& u : updates) apply(model, u);
       model.set_now(unix_now());
       return true;
@@ -460,7 +357,8 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
       if (drain()) last_update = Clock::now();
       if (connector) model.set_now(unix_now());
     } else if (recorder && connector) {
-      recorder->follow(view, *connector, received);  // the toggle works while paused too
+      follow_toggle(*recorder, view, *connector, received);  // the toggle works while paused too
+      show_recorder(*recorder, view);
     }
     last_frame = frame_start;
     view.waiting = connector ? connector->waiting() : 0;
@@ -547,7 +445,7 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
     if (!view.paused) drain();
     model.set_now(unix_now());
   }
-  if (recorder) recorder->stop(view, "stopped");
+  if (recorder) recorder->stop("stopped");
   int rc = 0;
   if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
     std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
