@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -175,16 +176,10 @@ void RecordingWriter::close(const std::string& reason) {
 
 // -- reading ------------------------------------------------------------------
 
-Recording read_recording(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw RecordingError("cannot open " + path + ": " + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw RecordingError("cannot read " + path + ": " + std::strerror(errno));
-  return parse_recording(buf.str(), path);
-}
+namespace {
 
-Recording parse_recording(std::string_view bytes, const std::string& name) {
+/// Checks the magic and the version at the start of `bytes` (throws).
+void parse_header(std::string_view bytes, const std::string& name) {
   const std::size_t head = kRecordingMagic.size() + 4;
   if (bytes.empty()) throw RecordingError(name + " is empty, not an actio-inspector recording");
   if (bytes.size() < kRecordingMagic.size() ? !kRecordingMagic.starts_with(bytes)
@@ -197,6 +192,13 @@ Recording parse_recording(std::string_view bytes, const std::string& name) {
   if (version != kRecordingVersion)
     throw RecordingError(name + " is a recording of format version " + std::to_string(version) +
                          "; this actio-inspector reads version " + std::to_string(kRecordingVersion));
+}
+
+}  // namespace
+
+Recording parse_recording(std::string_view bytes, const std::string& name) {
+  const std::size_t head = kRecordingMagic.size() + 4;
+  parse_header(bytes, name);
 
   Recording out;
   std::size_t pos = head;
@@ -284,6 +286,26 @@ Recording parse_recording(std::string_view bytes, const std::string& name) {
     throw RecordingError(name + " is truncated: it ends after " + std::to_string(count) +
                          " records without its end record (the recording was not finished)");
   return out;
+}
+
+Recording read_recording(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw RecordingError(path + " is a folder, not a recording");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw RecordingError("cannot open " + path + ": " + std::strerror(errno));
+  // The magic and the version first: a big file that is something else is
+  // refused without reading it all.
+  std::string bytes(kRecordingMagic.size() + 4, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw RecordingError("cannot read " + path + ": " + std::strerror(errno));
+  if (bytes.size() < kRecordingMagic.size() + 4) return parse_recording(bytes, path);  // throws: says what is wrong
+  parse_header(bytes, path);
+  std::ostringstream rest;
+  rest << in.rdbuf();
+  if (in.bad()) throw RecordingError("cannot read " + path + ": " + std::strerror(errno));
+  bytes += rest.str();
+  return parse_recording(bytes, path);
 }
 
 // -- replaying ----------------------------------------------------------------

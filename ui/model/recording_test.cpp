@@ -235,6 +235,24 @@ TEST(Recording, WrongMagicOrVersionOrNoFile) {
   std::string oversized = bytes.substr(0, 12) + std::string(11, '\xff');
   EXPECT_NE(error_of(oversized).find("has no valid size"), std::string::npos) << error_of(oversized);
 
+  try {
+    read_recording(std::filesystem::temp_directory_path().string());
+    ADD_FAILURE() << "a folder was read";
+  } catch (const RecordingError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder, not a recording"), std::string::npos) << e.what();
+  }
+  // From a file: a foreign one is refused from its first bytes, a short one is truncated.
+  TempFile foreign("foreign");
+  foreign.write(std::string(100000, 'x'));
+  EXPECT_THROW(read_recording(foreign.path), RecordingError);
+  foreign.write("ACTIO");
+  try {
+    read_recording(foreign.path);
+    ADD_FAILURE() << "5 bytes were read";
+  } catch (const RecordingError& e) {
+    EXPECT_NE(std::string(e.what()).find("is truncated: it ends inside its header"), std::string::npos) << e.what();
+  }
+
   TempFile missing("missing");
   try {
     read_recording(missing.path);
