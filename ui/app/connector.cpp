@@ -15,20 +15,11 @@ namespace actio::inspector {
 namespace v1 = actio::inspect::v1;
 using namespace std::chrono_literals;
 
-void apply(Model& model, Update& u) {
-  struct Visitor {
-    Model& model;
-    TargetId target;
-    void operator()(Update::Connecting&) const { model.connecting(target); }
-    void operator()(Update::Lost& lost) const { model.lost(target, std::move(lost.error)); }
-    void operator()(v1::Snapshot& snapshot) const { model.ingest(target, snapshot); }
-    void operator()(v1::Event& event) const { model.ingest(target, event); }
-    void operator()(Descriptors& batch) const { model.add_descriptors(target, batch); }
-    void operator()(InvocationResult& result) const { model.end_invocation(std::move(result)); }
-    void operator()(Update::Refresh& refresh) const { model.refresh(target, refresh.snapshot); }
-  };
-  std::visit(Visitor{model, u.target}, u.what);
+namespace {
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+}  // namespace
 
 // -- what both threads share --------------------------------------------------
 
@@ -59,7 +50,9 @@ struct Connector::Shared {
   std::deque<OutgoingCall> outgoing;
   std::unique_ptr<actio::Event> outgoing_wake;
 
-  void push(TargetId target, decltype(Update::what) what) {
+  /// Queues an update, stamped with its arrival (`time`, or now).
+  void push(TargetId target, decltype(Update::what) what, double time = 0) {
+    if (time <= 0) time = unix_now();
     std::lock_guard lock(mu);
     if (overflowed) return;
     if (queue.size() >= options.max_waiting) {
@@ -67,7 +60,7 @@ struct Connector::Shared {
       queue.clear();
       return;
     }
-    queue.push_back({target, std::move(what)});
+    queue.push_back({target, std::move(what), time});
   }
 
   /// Runs `fn` on the network loop, once it runs and while it runs (returns
@@ -306,9 +299,10 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
       for (;;) {
         std::optional<v1::EventBatch> batch = co_await watch.read();
         if (!batch) break;
+        const double arrived = unix_now();  // one time for the batch: a recording keeps it one record
         for (auto& event : *batch->mutable_events()) {
           want_services(*shared, session, event);
-          shared->push(id, std::move(event));
+          shared->push(id, std::move(event), arrived);
         }
       }
       error = "the process ended the watch";

@@ -27,6 +27,7 @@
 #include "actio/options.hpp"
 #include "inspect.pb.h"
 #include "model.hpp"
+#include "update.hpp"
 
 namespace actio::inspector {
 
@@ -49,24 +50,6 @@ struct ConnectorOptions {
   bool reflection = true;
   Duration reflection_timeout = std::chrono::seconds(5);
 };
-
-/// One thing the network side saw, for the model.
-struct Update {
-  struct Connecting {};
-  struct Lost {
-    std::string error;
-  };
-  /// A snapshot without calls, polled while attached (loops, actors, counters).
-  struct Refresh {
-    inspect::v1::Snapshot snapshot;
-  };
-  TargetId target = 0;
-  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult, Refresh>
-      what;
-};
-
-/// Applies one update to the model.
-void apply(Model& model, Update& update);
 
 class Connector {
  public:

@@ -1,7 +1,8 @@
 // The Connector against the fake Inspector server (a child process): attach,
 // a queue that overflows while the UI does not drain (pause) ends in a fresh
 // snapshot, resync() takes one too, stop() returns promptly; reflection that
-// the process does not serve is reported; invocations with raw bytes.
+// the process does not serve is reported; invocations with raw bytes; a
+// recording started mid-session replays on its own.
 #include "connector.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 #include <thread>
 
 #include "actio/status.hpp"
+#include "recorder.hpp"
 
 using namespace actio::inspector;
 using namespace std::chrono_literals;
@@ -143,8 +145,10 @@ TEST(Connector, ResyncTakesANewSnapshot) {
   ASSERT_TRUE(drain_until(
       connector, model, [](const Model& m) { return attached_in_session(m, 1); }, 5000ms));
   connector.resync();
+  // The new watch's events may come a moment after the new snapshot: wait for both.
   ASSERT_TRUE(drain_until(
-      connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
+      connector, model, [](const Model& m) { return attached_in_session(m, 2) && m.call_count() == 7; }, 3000ms))
+      << "calls: " << model.call_count();
   EXPECT_EQ(model.call_count(), 7u);
 }
 
@@ -232,4 +236,53 @@ TEST(Connector, InvokesUnaryAndServerStreamingMethodsWithRawBytes) {
   auto stopped = take_until<InvocationResult>(connector, 1000ms);
   ASSERT_TRUE(stopped.has_value());
   EXPECT_EQ(stopped->code, static_cast<int>(actio::StatusCode::UNAVAILABLE));
+}
+
+TEST(Connector, ARecordingStartedMidSessionReplaysOnItsOwn) {
+  FakeServer server(0);
+  Model live;
+  live.add_target(server.target());
+  Connector connector({server.target()});
+  std::string path = "/tmp/actio_connector_test_" + std::to_string(getpid()) + ".actiorec";
+  Recorder recorder({server.target()}, path, 100);
+  // What the app does each frame: record what arrived, then apply it.
+  auto pump = [&](std::function<bool(const Model&)> done, std::chrono::milliseconds timeout) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      std::vector<Update> updates = connector.take();
+      recorder.record(updates);
+      for (auto& u : updates) apply(live, u);
+      if (done(live)) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return false;
+  };
+  // Attached, every event seen, reflection answered (the fake serves none:
+  // its two services are reported as failures) -- all before recording.
+  ASSERT_TRUE(pump([](const Model& m) { return m.target(0).last_seq == 16 && m.schema(0).failures().size() >= 2; },
+                   5000ms));
+  // The toggle, mid-session: a fresh snapshot starts the file, the
+  // process's reflection answers come right after it.
+  ASSERT_TRUE(recorder.start(&connector));
+  EXPECT_TRUE(recorder.writing());
+  ASSERT_TRUE(pump([](const Model& m) { return attached_in_session(m, 2) && m.call_count() == 7; }, 3000ms));
+  recorder.stop();
+  EXPECT_FALSE(recorder.writing());
+  EXPECT_EQ(recorder.message(), "recorded");
+
+  Replayer replay(read_recording(path));
+  std::remove(path.c_str());
+  Model replayed;
+  replay.add_targets(replayed);
+  replay.feed(replayed, 0, 0);
+  EXPECT_TRUE(attached_in_session(replayed, 1));
+  EXPECT_EQ(replayed.target(0).pid, live.target(0).pid);
+  EXPECT_EQ(replayed.call_count(), live.call_count());
+  EXPECT_EQ(replayed.live_count(), live.live_count());
+  std::set<std::pair<std::uint64_t, std::string>> live_calls, replayed_calls;
+  for (const CallRecord* c : live.rows()) live_calls.emplace(c->key.id, std::string(c->state()));
+  for (const CallRecord* c : replayed.rows()) replayed_calls.emplace(c->key.id, std::string(c->state()));
+  EXPECT_EQ(replayed_calls, live_calls);
+  EXPECT_FALSE(replayed.schema(0).failures().empty()) << "reflection's answers were written after the snapshot";
+  EXPECT_EQ(replayed.schema(0).failures(), live.schema(0).failures());
 }

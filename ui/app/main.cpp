@@ -7,6 +7,9 @@
 //                   [--tab Services --method /pkg.Service/Method [--request '{...}']]
 //   actio-inspector --target 127.0.0.1:PORT --invoke /pkg.Service/Method --request '{...}'
 //                   (headless: prints the reply as JSON, or the status; exit 0 / 1)
+//   actio-inspector --target ... --record FILE [--record-max-mb N]    (and the top bar's "record")
+//   actio-inspector --replay FILE [--replay-speed X] [--screenshot ...] [--dump-json ...] [--export ...]
+//   --export FILE: the calls the filter (--filter) shows, as JSON, at exit (and the top bar's "export")
 //
 // Threads: the Connector's network thread runs the Actio clients and queues
 // what arrives; this (UI) thread drains the queue into the Model at the start
@@ -15,13 +18,19 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <thread>
 
 #include "connector.hpp"
 #include "model.hpp"
+#include "recorder.hpp"
+#include "recording.hpp"
 #include "views.hpp"
 #include "window.hpp"
 
@@ -61,7 +70,56 @@ struct Args {
   std::string request = "{}";
   std::string address;
   double timeout = 10;
+  // recording, replay, export
+  std::string record;  // --record FILE: record from the start
+  double record_max_mb = 100;
+  std::string replay;  // --replay FILE: no live target
+  double replay_speed = 1;
+  std::string export_path;  // --export FILE: written at exit (and by the top bar's button)
+  std::string filter;       // --filter: the method filter the window starts with
 };
+
+/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (the recorder names its files the same way).
+std::string timestamped(const std::string& prefix, const std::string& ext) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return prefix + "-" + buf + ext;
+}
+
+/// The model's filter as the app starts (the top bar keeps it afterwards).
+void apply_start_filter(Model& model, views::ViewState& view, const Args& args) {
+  std::snprintf(view.method_filter, sizeof view.method_filter, "%s", args.filter.c_str());
+  Filter filter;
+  filter.method = args.filter;
+  model.set_filter(filter);
+}
+
+/// Writes the calls the filter shows; says how it went (short, and in full).
+bool export_calls(const Model& model, const std::string& path, views::ViewState& view) {
+  bool ok = write_file(path, model.export_json());
+  view.export_message = ok ? "exported " + std::to_string(model.rows().size()) + " calls" : "export failed";
+  view.export_detail = ok ? "to " + path : "cannot write " + path;
+  return ok;
+}
+
+/// The top bar's record toggle and what it shows, kept in step with the recorder.
+void follow_toggle(Recorder& recorder, views::ViewState& view, Connector& connector, bool received_before) {
+  if (view.record.on && !recorder.writing() && !recorder.start(received_before ? &connector : nullptr))
+    view.record.on = false;
+  if (!view.record.on && recorder.writing()) recorder.stop("stopped");
+}
+
+void show_recorder(const Recorder& recorder, views::ViewState& view) {
+  if (view.record.writing && !recorder.writing()) view.record.on = false;  // it stopped by itself (the cap)
+  view.record.writing = recorder.writing();
+  view.record.path = recorder.path();
+  view.record.bytes = recorder.bytes();
+  view.record.message = recorder.message();
+  view.record.detail = recorder.detail();
+}
 
 Limits limits_of(const Args& args) {
   Limits limits;
@@ -203,14 +261,70 @@ class ConnectionLog {
   std::vector<std::pair<Connection, std::uint64_t>> seen_;
 };
 
-int run_inspector(const Args& args) {
+/// The replay's part of the view state.
+void show_replay(views::ViewState& view, const Replayer& replayer) {
+  view.replay.position = replayer.position();
+  view.replay.applied = replayer.applied();
+  view.replay.total = replayer.total();
+}
+
+/// --replay without a window (no display, no --screenshot; --dump-json or
+/// --export given): feeds the recording at its pace, writes, exits.
+int run_replay_headless(const Args& args, Recording recording) {
+  Model model(limits_of(args));
+  views::ViewState view;
+  apply_start_filter(model, view, args);
+  Replayer replayer(std::move(recording));
+  replayer.add_targets(model);
+  auto started = Clock::now();
+  while (!g_quit) {
+    replayer.feed(model, std::chrono::duration<double>(Clock::now() - started).count(), args.replay_speed);
+    if (replayer.done()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::cout << "actio-inspector: replayed " << replayer.applied() << " of " << replayer.total() << " updates of "
+            << args.replay << " (" << model.call_count() << " calls)" << std::endl;
+  int rc = 0;
+  if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
+    std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
+    rc = 1;
+  }
+  if (!args.export_path.empty() && !export_calls(model, args.export_path, view)) {
+    std::cerr << "actio-inspector: " << view.export_detail << std::endl;
+    rc = 1;
+  }
+  return rc;
+}
+
+int run_inspector(const Args& args, std::optional<Recording> recording) {
   const bool headless = !args.screenshot.empty();
   Model model(limits_of(args));
-  for (const auto& t : args.targets) model.add_target(t);
-  Connector connector(args.targets, options_of(args));
+  views::ViewState view;
+  apply_start_filter(model, view, args);
+  // The updates come from the live targets, or from a recording.
+  std::unique_ptr<Connector> connector;
+  std::unique_ptr<Replayer> replayer;
+  std::optional<Recorder> recorder;
+  if (recording) {
+    replayer = std::make_unique<Replayer>(std::move(*recording));
+    replayer->add_targets(model);
+    view.record.available = false;
+    view.replay = {.active = true,
+                   .file = args.replay,
+                   .length = replayer->length(),
+                   .speed = args.replay_speed,
+                   .total = replayer->total()};
+  } else {
+    for (const auto& t : args.targets) model.add_target(t);
+    connector = std::make_unique<Connector>(args.targets, options_of(args));
+    recorder.emplace(args.targets, args.record, args.record_max_mb);
+    view.record.on = !args.record.empty();
+  }
+  bool received = false;  // anything came from the targets yet
+  double replay_clock = 0;  // seconds of replay (stands still while paused)
+  auto last_frame = Clock::now();
 
   Window window({.width = args.width, .height = args.height, .visible = !headless, .vsync = !headless});
-  views::ViewState view;
   ConnectionLog log;
   auto started = Clock::now(), last_update = started;
   bool capturing = !headless;
@@ -218,30 +332,65 @@ int run_inspector(const Args& args) {
   int rendered = 0;
   bool was_paused = false;
 
+  // Moves what arrived into the model (recording it first when recording).
+  auto drain = [&] {
+    if (connector) {
+      follow_toggle(*recorder, view, *connector, received);
+      std::vector<Update> updates = connector->take();
+      if (!updates.empty()) recorder->record(updates);
+      show_recorder(*recorder, view);
+      if (updates.empty()) return false;
+      received = true;
+      for (auto& u : updates) apply(model, u);
+      model.set_now(unix_now());
+      return true;
+    }
+    bool fed = replayer->feed(model, replay_clock, args.replay_speed) > 0;
+    show_replay(view, *replayer);
+    return fed;
+  };
+
   while (!window.should_close() && !g_quit) {
     auto frame_start = Clock::now();
     window.poll();
     if (!view.paused) {
-      if (connector.drain(model) > 0) last_update = Clock::now();
-      model.set_now(unix_now());
+      replay_clock += std::chrono::duration<double>(frame_start - last_frame).count();
+      if (drain()) last_update = Clock::now();
+      if (connector) model.set_now(unix_now());
+    } else if (recorder && connector) {
+      follow_toggle(*recorder, view, *connector, received);  // the toggle works while paused too
+      show_recorder(*recorder, view);
     }
-    view.waiting = connector.waiting();
+    last_frame = frame_start;
+    view.waiting = connector ? connector->waiting() : 0;
     if (args.verbose) log.update(model);
     if (was_paused && !view.paused) last_update = Clock::now();
     was_paused = view.paused;
 
     // The Services panel asked for an invocation: the model encodes it, the
-    // network thread sends it.
+    // network thread sends it (a replay has nobody to call).
     auto hand_over_invocation = [&] {
       if (!view.invoke) return;
-      auto outgoing = model.begin_invocation(*view.invoke);
+      std::uint64_t id = 0;
+      auto outgoing = model.begin_invocation(*view.invoke, &id);
       view.invoke.reset();
-      if (outgoing) connector.invoke(std::move(*outgoing));
+      if (!outgoing) return;
+      if (connector)
+        connector->invoke(std::move(*outgoing));
+      else
+        model.end_invocation({id, 14, "a replay has no live process to call", {}});  // UNAVAILABLE
     };
+    // The top bar's export button.
+    if (view.export_now) {
+      view.export_now = false;
+      std::string path = args.export_path.empty() ? timestamped("actio-inspector-export", ".json") : args.export_path;
+      export_calls(model, path, view);
+    }
 
     if (!capturing) {
       auto t = Clock::now();
-      if (!ready_to_capture(model, t - last_update, t - started)) {
+      bool ready = replayer ? replayer->done() : ready_to_capture(model, t - last_update, t - started);
+      if (!ready) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
       }
@@ -292,16 +441,22 @@ int run_inspector(const Args& args) {
     if (!headless) std::this_thread::sleep_until(frame_start + std::chrono::milliseconds(8));
   }
 
-  connector.stop();
-  if (!args.dump_json.empty()) {
-    if (!view.paused) connector.drain(model);
+  if (connector) {
+    connector->stop();
+    if (!view.paused) drain();
     model.set_now(unix_now());
-    if (!write_file(args.dump_json, model.to_json())) {
-      std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
-      return 1;
-    }
   }
-  return 0;
+  if (recorder) recorder->stop("stopped");
+  int rc = 0;
+  if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
+    std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
+    rc = 1;
+  }
+  if (!args.export_path.empty() && !export_calls(model, args.export_path, view)) {
+    std::cerr << "actio-inspector: " << view.export_detail << std::endl;
+    rc = 1;
+  }
+  return rc;
 }
 
 }  // namespace
@@ -309,7 +464,8 @@ int run_inspector(const Args& args) {
 int main(int argc, char** argv) {
   Args args;
   CLI::App app{"actio-inspector: live calls, channels, servers and loops of Actio processes"};
-  app.add_option("--target", args.targets, "host:port of a process serving actio.inspect.v1 (repeatable)")->required();
+  auto* target = app.add_option("--target", args.targets,
+                                "host:port of a process serving actio.inspect.v1 (repeatable; not with --replay)");
   app.add_option("--screenshot", args.screenshot, "render offscreen, write the window to this PNG and exit");
   app.add_option("--frames", args.frames, "frames to render before the screenshot")->check(CLI::PositiveNumber);
   app.add_option("--dump-json", args.dump_json, "write the model's view as JSON at exit");
@@ -336,7 +492,29 @@ int main(int argc, char** argv) {
                  "--invoke: the server to call (default: the process's server that serves the method)");
   app.add_option("--timeout", args.timeout, "--invoke: seconds the call may take")->check(CLI::PositiveNumber);
   app.add_option("--metadata", args.metadata, "--invoke: KEY=VALUE sent with the call (repeatable)");
+  auto* record = app.add_option("--record", args.record,
+                                "write everything the targets send (snapshots, watch events, reflection) to this "
+                                "file, from the start (the top bar's \"record\" toggles it)");
+  app.add_option("--record-max-mb", args.record_max_mb, "recording stops (with a message) at this size in MB")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  auto* replay = app.add_option("--replay", args.replay, "show a recording (--record) instead of live targets");
+  app.add_option("--replay-speed", args.replay_speed,
+                 "--replay: times the recorded pace (0: everything at once)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--export", args.export_path,
+                 "write the calls the filter shows (context, metadata, messages, timeline) as JSON at exit; the top "
+                 "bar's \"export\" button writes here too");
+  app.add_option("--filter", args.filter, "start with this method filter (a case-insensitive substring)");
+  replay->excludes(target);
+  replay->excludes(record);
   CLI11_PARSE(app, argc, argv);
+  if (args.targets.empty() && args.replay.empty()) return app.exit(CLI::RequiredError("--target (or --replay FILE)"));
+  if (!args.invoke.empty() && !args.replay.empty()) {
+    std::cerr << "actio-inspector: --invoke calls a live process; it does not go with --replay" << std::endl;
+    return 1;
+  }
   args.press_invoke = !args.screenshot.empty() && !args.method.empty() && request->count() > 0;
 
   // The inspector is an Actio process too: it must not start inspection of
@@ -354,18 +532,38 @@ int main(int argc, char** argv) {
     }
   }
 
+  // A recording is read whole before anything else: a missing, foreign,
+  // newer or damaged file is a clear error (exit 1), before any window.
+  std::optional<Recording> recording;
+  if (!args.replay.empty()) {
+    try {
+      recording = read_recording(args.replay);
+    } catch (const std::exception& e) {
+      std::cerr << "actio-inspector: cannot replay: " << e.what() << std::endl;
+      return 1;
+    }
+  }
+
   auto has_env = [](const char* name) {
     const char* v = std::getenv(name);
     return v && *v;
   };
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
   if (args.screenshot.empty() && !has_env("DISPLAY") && !has_env("WAYLAND_DISPLAY")) {
+    if (recording && (!args.dump_json.empty() || !args.export_path.empty())) {
+      try {
+        return run_replay_headless(args, std::move(*recording));
+      } catch (const std::exception& e) {
+        std::cerr << "actio-inspector: " << e.what() << std::endl;
+        return 1;
+      }
+    }
     std::cerr << "actio-inspector: no display; use --screenshot under xvfb-run or set DISPLAY" << std::endl;
     return 2;
   }
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
   try {
-    return run_inspector(args);
+    return run_inspector(args, std::move(recording));
   } catch (const std::exception& e) {
     std::cerr << "actio-inspector: " << e.what() << std::endl;
     return 2;

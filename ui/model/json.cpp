@@ -159,6 +159,85 @@ void write_services(Json& j, const Schema& schema) {
   j.end_array();
 }
 
+/// One call as the model holds it: what the table and the dump show, and
+/// with `full` (export) everything else too: times, byte counts, the
+/// interceptor chain and every timeline entry.
+void write_call(Json& j, const Model& model, const CallRecord& call, bool full) {
+  const CallRecord* c = &call;
+  j.begin_object()
+      .field("target", c->key.target)
+      .field("id", c->key.id)
+      .field("method", c->method)
+      .field("side", to_string(c->side))
+      .field("shape", to_string(c->shape))
+      .field("peer", c->peer)
+      .field("state", c->state())
+      .field("live", !c->done);
+  if (c->done) {
+    j.field("code", code_name(c->code)).field("details", c->details).field("cancelled_by", c->cancelled_by);
+  } else {
+    j.key("code").null();
+  }
+  j.field("messages_in", c->messages_in).field("messages_out", c->messages_out);
+  j.field("timeline", c->timeline.size()).field("interceptors", c->interceptors.size());
+  if (full) {
+    j.field("endpoint", c->endpoint_id).field("loop", c->loop);
+    j.field("start_time", c->start_time);
+    if (c->deadline > 0)
+      j.field("deadline", c->deadline);
+    else
+      j.key("deadline").null();
+    if (c->done)
+      j.field("end_time", c->end_time);
+    else
+      j.key("end_time").null();
+    j.field("duration", c->duration(model.now()));
+    j.field("bytes_in", c->bytes_in).field("bytes_out", c->bytes_out).field("half_closed", c->half_closed);
+    j.field("from_snapshot", c->from_snapshot).field("timeline_dropped", c->timeline_dropped);
+  }
+  write_metadata(j, "invocation_metadata", c->invocation_metadata);
+  write_metadata(j, "initial_metadata", c->initial_metadata);
+  write_metadata(j, "trailing_metadata", c->trailing_metadata);
+  j.key("messages").begin_array();
+  for (const auto& e : c->timeline) {
+    if (e.kind != TimelineKind::message_in && e.kind != TimelineKind::message_out) continue;
+    const MessageView& v = model.message_view(*c, e);
+    j.begin_object()
+        .field("dir", e.kind == TimelineKind::message_in ? "in" : "out")
+        .field("request", v.request)
+        .field("size", e.size)
+        .field("type", v.type);
+    if (full) j.field("time", e.time);
+    write_json_or_hex(j, v.json, e.head, v.note);
+    j.end_object();
+  }
+  j.end_array();
+  if (full) {
+    j.key("interceptor_chain").begin_array();
+    for (const auto& step : c->interceptors) {
+      j.begin_object()
+          .field("name", step.name)
+          .field("runs", step.runs)
+          .field("total_seconds", step.total_seconds)
+          .field("own_seconds", step.own_seconds())
+          .field("continuation_calls", step.continuation_calls);
+      j.key("changes").begin_array();
+      for (const auto& change : step.changes) j.value(change);
+      j.end_array().end_object();
+    }
+    j.end_array();
+    j.key("steps").begin_array();
+    for (const auto& e : c->timeline) {
+      j.begin_object().field("kind", to_string(e.kind)).field("time", e.time);
+      if (e.kind == TimelineKind::message_in || e.kind == TimelineKind::message_out) j.field("size", e.size);
+      if (e.kind == TimelineKind::status) j.field("code", code_name(e.code));
+      j.end_object();
+    }
+    j.end_array();
+  }
+  j.end_object();
+}
+
 }  // namespace
 
 std::string Model::to_json() const {
@@ -192,41 +271,7 @@ std::string Model::to_json() const {
   j.end_object();
 
   j.key("calls").begin_array();
-  for (const CallRecord* c : table) {
-    j.begin_object()
-        .field("target", c->key.target)
-        .field("id", c->key.id)
-        .field("method", c->method)
-        .field("side", to_string(c->side))
-        .field("shape", to_string(c->shape))
-        .field("peer", c->peer)
-        .field("state", c->state())
-        .field("live", !c->done);
-    if (c->done) {
-      j.field("code", code_name(c->code)).field("details", c->details).field("cancelled_by", c->cancelled_by);
-    } else {
-      j.key("code").null();
-    }
-    j.field("messages_in", c->messages_in).field("messages_out", c->messages_out);
-    j.field("timeline", c->timeline.size()).field("interceptors", c->interceptors.size());
-    write_metadata(j, "invocation_metadata", c->invocation_metadata);
-    write_metadata(j, "initial_metadata", c->initial_metadata);
-    write_metadata(j, "trailing_metadata", c->trailing_metadata);
-    j.key("messages").begin_array();
-    for (const auto& e : c->timeline) {
-      if (e.kind != TimelineKind::message_in && e.kind != TimelineKind::message_out) continue;
-      const MessageView& v = message_view(*c, e);
-      j.begin_object()
-          .field("dir", e.kind == TimelineKind::message_in ? "in" : "out")
-          .field("request", v.request)
-          .field("size", e.size)
-          .field("type", v.type);
-      write_json_or_hex(j, v.json, e.head, v.note);
-      j.end_object();
-    }
-    j.end_array();
-    j.end_object();
-  }
+  for (const CallRecord* c : table) write_call(j, *this, *c, false);
   j.end_array();
 
   j.key("methods").begin_array();
@@ -295,6 +340,47 @@ std::string Model::to_json() const {
   }
   j.end_array();
 
+  j.end_object();
+  return j.take();
+}
+
+std::string Model::export_json() const {
+  Json j;
+  j.begin_object();
+  j.field("format", "actio-inspector export").field("version", 1).field("now", now_);
+  j.key("filter").begin_object();
+  j.field("method", filter_.method);
+  if (filter_.side)
+    j.field("side", to_string(*filter_.side));
+  else
+    j.key("side").null();
+  j.field("state", filter_.state == StateFilter::live ? "live" : filter_.state == StateFilter::done ? "done" : "all");
+  if (filter_.code)
+    j.field("code", code_name(*filter_.code));
+  else
+    j.key("code").null();
+  if (filter_.target)
+    j.field("target", *filter_.target);
+  else
+    j.key("target").null();
+  j.end_object();
+  j.key("targets").begin_array();
+  for (std::size_t i = 0; i < target_count(); ++i) {
+    const TargetInfo& t = target(static_cast<TargetId>(i));
+    j.begin_object()
+        .field("id", i)
+        .field("address", t.address)
+        .field("process", t.process)
+        .field("pid", t.pid)
+        .field("connection", to_string(t.connection))
+        .end_object();
+  }
+  j.end_array();
+  const auto& table = rows();
+  j.field("count", table.size());
+  j.key("calls").begin_array();
+  for (const CallRecord* c : table) write_call(j, *this, *c, true);
+  j.end_array();
   j.end_object();
   return j.take();
 }

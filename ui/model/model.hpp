@@ -256,6 +256,11 @@ class Model {
   /// The model's view as JSON: targets, counts, the table's rows (filter and
   /// sort applied), per-method aggregates, endpoints and loops.
   std::string to_json() const;
+  /// The calls the table shows now (filter and sort applied), each with
+  /// everything the model holds about it: context, metadata, messages (JSON
+  /// or hex), the interceptor chain and the timeline; with the filter and
+  /// the targets. What the top bar's "export" and --export write.
+  std::string export_json() const;
 
  private:
   struct TargetState;

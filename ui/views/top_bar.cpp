@@ -1,4 +1,5 @@
-// Top bar: the processes attached and their connection, the filter, pause.
+// Top bar: the processes attached and their connection (or the replay and
+// its position), the filter, pause, record, export.
 #include <imgui.h>
 
 #include "format.hpp"
@@ -23,6 +24,20 @@ Filter filter_of(const ViewState& s) {
 }  // namespace
 
 void draw_top_bar(Model& model, ViewState& state) {
+  // A replay says so first: the file and how far it got.
+  if (state.replay.active) {
+    const auto& r = state.replay;
+    ImGui::TextColored({0.55f, 0.75f, 1.0f, 1.0f}, "REPLAY");
+    ImGui::SameLine();
+    ImGui::Text("%s  %.1f / %.1f s", r.file.c_str(), r.position, r.length);
+    ImGui::SameLine();
+    if (r.speed > 0)
+      ImGui::TextDisabled("(x%g, %zu / %zu updates%s)", r.speed, r.applied, r.total,
+                          r.applied == r.total ? ", done" : "");
+    else
+      ImGui::TextDisabled("(all at once, %zu / %zu updates)", r.applied, r.total);
+    ImGui::SameLine(0, 18);
+  }
   // Processes and their connection state, on one line.
   for (std::size_t i = 0; i < model.target_count(); ++i) {
     const TargetInfo& t = model.target(static_cast<TargetId>(i));
@@ -44,6 +59,24 @@ void draw_top_bar(Model& model, ViewState& state) {
       if (!t.last_error.empty()) ImGui::Text("last error: %s", t.last_error.c_str());
       ImGui::EndTooltip();
     }
+  }
+
+  // Recording and export, on the same line (the second one is full).
+  if (state.record.writing) {
+    ImGui::SameLine(0, 18);
+    ImGui::TextColored({0.95f, 0.35f, 0.30f, 1.0f}, "REC %.1f MB",
+                       static_cast<double>(state.record.bytes) / (1024.0 * 1024.0));
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("recording to %s", state.record.path.c_str());
+  } else if (!state.record.message.empty()) {
+    ImGui::SameLine(0, 18);
+    ImGui::TextColored({0.95f, 0.80f, 0.25f, 1.0f}, "%s", state.record.message.c_str());
+    if (ImGui::IsItemHovered() && !state.record.detail.empty())
+      ImGui::SetTooltip("%s", state.record.detail.c_str());
+  }
+  if (!state.export_message.empty()) {
+    ImGui::SameLine(0, 18);
+    ImGui::TextDisabled("%s", state.export_message.c_str());
+    if (ImGui::IsItemHovered() && !state.export_detail.empty()) ImGui::SetTooltip("%s", state.export_detail.c_str());
   }
 
   // Filter and pause.
@@ -80,6 +113,15 @@ void draw_top_bar(Model& model, ViewState& state) {
   }
   ImGui::SameLine();
   ImGui::Checkbox("pause", &state.paused);
+  if (state.record.available) {
+    ImGui::SameLine();
+    ImGui::Checkbox("record", &state.record.on);
+    if (ImGui::IsItemHovered())
+      ImGui::SetTooltip("write everything the processes send to a file (--record FILE; replay it with --replay FILE)");
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("export")) state.export_now = true;
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("write the calls the filter shows as JSON (--export FILE)");
   model.set_filter(filter_of(state));
 
   ImGui::SameLine(0, 24);

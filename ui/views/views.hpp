@@ -4,6 +4,7 @@
 /// UI-only ViewState below; they never talk to the network.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,32 @@ struct ViewState {
   /// An invocation the Services panel asks for: the app encodes it with the
   /// model, hands it to the network side and clears this.
   std::optional<InvokeRequest> invoke;
+
+  /// The top bar's "record": `on` is the toggle; the app opens and closes
+  /// the file and fills in the rest.
+  struct Recording {
+    bool available = true;   ///< false while replaying
+    bool on = false;         ///< the toggle (the app clears it when recording stops by itself)
+    bool writing = false;    ///< a file is open
+    std::string path;        ///< the file being written, or the last one
+    std::uint64_t bytes = 0;  ///< its size so far
+    std::string message;     ///< short: why it stopped, or why it could not start
+    std::string detail;      ///< the whole story, with the path (a tooltip)
+  } record;
+  /// The top bar's "export": the button sets it, the app writes the file
+  /// and says how it went in export_message.
+  bool export_now = false;
+  std::string export_message;  ///< short ("exported 6 calls")
+  std::string export_detail;   ///< where to, or why it failed (a tooltip)
+  /// While replaying a recording (--replay): where the replay is.
+  struct Replay {
+    bool active = false;
+    std::string file;
+    double position = 0;  ///< seconds into the recording
+    double length = 0;    ///< seconds from its first update to its last
+    double speed = 1;     ///< 0: everything at once
+    std::size_t applied = 0, total = 0;  ///< updates
+  } replay;
 };
 
 /// The whole window: top bar, left column (processes, loops, channels &
