@@ -347,6 +347,8 @@ def check_streaming_invoke(args, inspect_port, streams):
     want = [(n.message, n.location.longitude) for n in chatted]
     check(got == want and len(want) == 3,
           f"RouteChat prints every reply in order, as grpc.aio gets them ({want}): {got}")
+    check("actio-inspector: OK (4 of 4 requests sent)" in r.stderr,
+          f"then the status, and the requests sent: {r.stderr.strip()}")
     r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RouteChat", "--request", "{}",
                    "--request", '{"mesage": "typo"}')
     check(r.returncode == 1 and "request 2: " in r.stderr and "not a valid routeguide.RouteNote" in r.stderr,

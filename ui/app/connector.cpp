@@ -6,9 +6,9 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
-#include <sstream>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -215,11 +215,16 @@ int run_invoke(const Args& args) {
     std::cerr << "actio-inspector: no answer from " << address << std::endl;
     return 1;
   }
+  // The status after the replies (stderr: stdout holds only the replies' JSON).
+  std::string sent = inv->client_streaming ? " (" + std::to_string(inv->sent) + " of " +
+                                                 std::to_string(inv->requests) + " requests sent)"
+                                           : "";
   if (inv->code != 0) {
     std::cerr << "actio-inspector: " << code_name(inv->code) << (inv->details.empty() ? "" : ": ") << inv->details
-              << std::endl;
+              << sent << std::endl;
     return 1;
   }
+  std::cerr << "actio-inspector: OK" << sent << std::endl;
   return 0;
 }
 
