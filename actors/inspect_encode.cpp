@@ -85,6 +85,7 @@ void fill(v1::Endpoint* out, const reg::EndpointView& e) {
     h->set_state(s);
   }
   for (const auto& s : e.services) out->add_services(s);
+  for (const auto& a : e.tls_addresses) out->add_tls_addresses(a);
 }
 
 void fill_event(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {

@@ -121,11 +121,16 @@ TEST(InspectEncode, EndpointEvents) {
   v.calls_started = 9;
   v.history = {{1.5, "created"}, {2.5, "running"}};
   v.services = {"a.B"};
+  v.tls_addresses = {"[::1]:1"};
   reg::EventRef e;
   e.kind = Kind::endpoint;
   e.time = 3;
   e.endpoint = &v;
   expect_same(e, 0, {}, "endpoint");
+  v1::Event built;
+  encode::fill_event(&built, e, 0, {});
+  ASSERT_EQ(built.endpoint().tls_addresses_size(), 1);
+  EXPECT_EQ(built.endpoint().tls_addresses(0), "[::1]:1");
 }
 
 }  // namespace

@@ -200,6 +200,7 @@ EndpointView view(const EndpointRecord& r) {
   v.state = r.state;
   v.history = r.history;
   v.services = r.services;
+  v.tls_addresses = r.tls_addresses;
   return v;
 }
 

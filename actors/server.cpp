@@ -172,6 +172,7 @@ int ServerState::add_port(const std::string& address, std::shared_ptr<grpc::Serv
   auto [host, _] = split_address(address);
   std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   addresses_.push_back(bracketed + ":" + std::to_string(port));
+  port_tls_.push_back(credentials != nullptr);  // add_secure_port (ssl_server_credentials)
   port_credentials_.push_back(credentials ? std::move(credentials) : grpc::InsecureServerCredentials());
   ports_.push_back(port);
   return port;
@@ -261,6 +262,8 @@ void ServerState::start() {
           if (svc.size() >= 2) svc = svc.substr(1, svc.size() - 2);  // "/pkg.Svc/" -> "pkg.Svc"
           if (endpoint_->services.empty() || endpoint_->services.back() != svc) endpoint_->services.push_back(svc);
         }
+        for (std::size_t i = 0; i < addresses_.size(); ++i)
+          if (port_tls_[i]) endpoint_->tls_addresses.push_back(addresses_[i]);
       }
       inspect::endpoint_state(*endpoint_, "running");
     }

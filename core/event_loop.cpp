@@ -260,14 +260,19 @@ void EventLoop::run_once(bool block) {
   void* tag = nullptr;
   bool ok = false;
   // Drain what is already there without blocking again, a batch at a time,
-  // until a completion made work ready: then run that first (a handler's
-  // next write, say) and come back. Asking the queue once more only to hear
-  // "nothing yet" cost a second AsyncNext per message in a stream.
+  // until a successful completion made work ready: then run that first (a
+  // handler's next write, say) and come back. Asking the queue once more
+  // only to hear "nothing yet" cost a second AsyncNext per message in a
+  // stream. A failed one (ok == false) keeps draining: its siblings are
+  // usually queued with it (a client's cancel fails the server's read and
+  // completes the call's done notice at once), and the code it resumes must
+  // see them all (a handler whose read ended learns that the call was
+  // cancelled, not that the requests ended).
   for (int i = 0; i < 64; ++i) {
     auto st = cq_->AsyncNext(&tag, &ok, deadline);
     if (st != grpc::CompletionQueue::GOT_EVENT) break;
     static_cast<detail::Op*>(tag)->complete(ok);
-    if (!im.ready.empty()) break;
+    if (ok && !im.ready.empty()) break;
     deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
   }
 }

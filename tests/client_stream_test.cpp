@@ -410,3 +410,58 @@ TEST(StreamStream, CancelWhileAWriteIsInFlightFailsThatWrite) {
     EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
   });
 }
+
+namespace {
+/// What a bidi handler saw once its request stream ended.
+struct ServerView {
+  bool ended = false;
+  bool cancelled_when_ended = false;
+  bool done_callback_cancelled = false;
+  bool done_callback_ran = false;
+};
+
+RpcMethodHandler watching_echo(ServerView& seen) {
+  return stream_stream_rpc_method_handler<std::string, std::string>(
+      [&seen](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        ctx.add_done_callback([&seen](ServicerContext& c) {
+          seen.done_callback_ran = true;
+          seen.done_callback_cancelled = c.cancelled();
+        });
+        while (auto r = co_await requests.read()) co_await ctx.write(*r);
+        seen.ended = true;
+        seen.cancelled_when_ended = ctx.cancelled();
+      });
+}
+}  // namespace
+
+// The client's cancel fails the server's pending read and completes the
+// call's done notice together: a handler whose request stream ended must see
+// the call cancelled (not a clean end of the requests), and so must its done
+// callbacks; a half-close is a clean end.
+TEST(StreamStream, ClientCancelMidStreamIsACancelOnTheServerAndHalfCloseIsNot) {
+  for (int round = 0; round < 5; ++round) {
+    ServerView cancelled_view, closed_view;
+    with_server({{"Cancelled", watching_echo(cancelled_view)}, {"Closed", watching_echo(closed_view)}},
+                [&](Fixture& f) -> Task<void> {
+                  auto call = ss(f, "Cancelled")();
+                  co_await call.write("x");
+                  EXPECT_EQ(co_await call.read(), std::optional<std::string>("x"));
+                  EXPECT_TRUE(call.cancel());
+                  for (int i = 0; i < 400 && !cancelled_view.done_callback_ran; ++i) co_await sleep(5ms);
+
+                  auto closed = ss(f, "Closed")();
+                  co_await closed.write("y");
+                  co_await closed.done_writing();
+                  EXPECT_EQ(co_await closed.read(), std::optional<std::string>("y"));
+                  EXPECT_EQ(co_await closed.read(), std::nullopt);
+                  EXPECT_EQ(co_await closed.code(), StatusCode::OK);
+                  for (int i = 0; i < 400 && !closed_view.done_callback_ran; ++i) co_await sleep(5ms);
+                });
+    EXPECT_TRUE(cancelled_view.ended) << "round " << round;
+    EXPECT_TRUE(cancelled_view.cancelled_when_ended) << "round " << round;
+    EXPECT_TRUE(cancelled_view.done_callback_cancelled) << "round " << round;
+    EXPECT_TRUE(closed_view.ended) << "round " << round;
+    EXPECT_FALSE(closed_view.cancelled_when_ended) << "round " << round;
+    EXPECT_FALSE(closed_view.done_callback_cancelled) << "round " << round;
+  }
+}

@@ -23,7 +23,19 @@ with their text. A second picture shows the Services panel. Then
 `actio-inspector --invoke` calls GetFeature and ListFeatures of the server
 with JSON requests (the replies match what grpc.aio gets), and refuses bad
 JSON, an unknown method and an unknown service, and reports a status
-(nothing listening at --address), each with exit 1."""
+(nothing listening at --address), each with exit 1. Client streaming and
+bidi: --invoke of RecordRoute and RouteChat with several --request (the
+summary and the notes grpc.aio gets), and the Services panel invoking
+RouteChat with a list of notes.
+
+TLS (with --tls-server, the tls sample server: the Greeter on a TLS and a
+mutual-TLS port, certificates made by openssl when it starts): the process
+reports both ports as TLS; --invoke over TLS (--tls-ca, --authority), over
+mutual TLS (--tls-cert, --tls-key), and from the Services panel; a port the
+process says is secure is called over TLS even without --tls-ca; a wrong CA
+(another throwaway CA, made here), a missing --authority and a missing
+client certificate end in UNAVAILABLE with what to check, a missing file in
+a clear error."""
 import argparse
 import asyncio
 import json
@@ -43,6 +55,10 @@ import check_screenshot  # noqa: E402  (png_pixels, check_png)
 PROTO = os.path.join(HERE, "..", "samples", "route_guide", "route_guide.proto")
 TOKEN = "e2e-t0ken"
 failures = []
+# RecordRoute's points (two of them features of route_guide_db.json) and
+# RouteChat's notes (the third and fourth at the first one's point).
+ROUTE = [(409146138, -746188906), (0, 0), (413628156, -749015468)]
+NOTES = [("First", 0, 1), ("Second", 0, 2), ("Third", 0, 1), ("Fourth", 0, 1)]
 
 
 def check(ok, what):
@@ -115,7 +131,10 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         expected = await stub.GetFeature(pb2.Point(latitude=465000000, longitude=78000000))
         listed = [f async for f in stub.ListFeatures(pb2.Rectangle(
             lo=pb2.Point(latitude=465000000, longitude=78000000), hi=pb2.Point(latitude=465150000, longitude=78500000)))]
-    return png, js, (services_png, services_js), expected, listed
+        recorded = await stub.RecordRoute(iter([pb2.Point(latitude=lat, longitude=lon) for lat, lon in ROUTE]))
+        chatted = [n async for n in stub.RouteChat(iter([pb2.RouteNote(
+            location=pb2.Point(latitude=lat, longitude=lon), message=text) for text, lat, lon in NOTES]))]
+    return png, js, (services_png, services_js), expected, listed, (recorded, chatted)
 
 
 async def check_reflection_token(inspect_port):
@@ -262,9 +281,10 @@ def check_invoke(args, inspect_port, expected, listed):
     r = run_invoke(args, inspect_port, "--invoke", "/nope.Nothing/Do")
     check(r.returncode == 1 and "cannot describe nope.Nothing" in r.stderr,
           f"unknown service: exit 1 and says so ({r.returncode}, {r.stderr.strip()})")
-    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RouteChat")
-    check(r.returncode == 1 and "client-streaming" in r.stderr,
-          f"a bidi method is refused: exit 1 ({r.returncode}, {r.stderr.strip()})")
+    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/GetFeature", "--request", "{}",
+                   "--request", "{}")
+    check(r.returncode == 1 and "takes one request, not 2" in r.stderr,
+          f"several requests for a unary method: exit 1 ({r.returncode}, {r.stderr.strip()})")
     # Metadata goes with an invocation: the inspection port itself wants its
     # token, and --invoke does not send the inspector's own token to a server.
     snapshot = ["--invoke", "/actio.inspect.v1.Inspector/Snapshot", "--request", '{"skip_calls": true}',
@@ -291,11 +311,219 @@ def check_invoke(args, inspect_port, expected, listed):
           f"nothing listening: the status, exit 1 ({r.returncode}, {r.stderr.strip()})")
 
 
+def check_streaming_invoke(args, inspect_port, streams):
+    """--invoke of a client-streaming and a bidi method with several --request."""
+    recorded, chatted = streams
+    points = [a for lat, lon in ROUTE for a in ("--request", json.dumps({"latitude": lat, "longitude": lon}))]
+    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RecordRoute", *points)
+    check(r.returncode == 0, f"--invoke RecordRoute (client streaming) exits 0 (got {r.returncode})")
+    try:
+        docs = json_documents(r.stdout)
+    except ValueError:
+        docs = []
+    got = [(d.get("point_count"), d.get("feature_count"), d.get("distance")) for d in docs]
+    want = (recorded.point_count, recorded.feature_count, recorded.distance)
+    check(got == [want] and want[0] == 3,
+          f"RecordRoute's summary of the 3 points as grpc.aio gets it ({want}): {got}")
+    # One request (the single-request form) to a client-streaming method.
+    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RecordRoute",
+                   "--request", '{"latitude": 409146138, "longitude": -746188906}')
+    try:
+        docs = json_documents(r.stdout)
+    except ValueError:
+        docs = []
+    check(r.returncode == 0 and [d.get("point_count") for d in docs] == [1],
+          f"RecordRoute with one --request: one point ({r.returncode}, {docs})")
+
+    notes = [a for text, lat, lon in NOTES
+             for a in ("--request", json.dumps({"location": {"latitude": lat, "longitude": lon}, "message": text}))]
+    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RouteChat", *notes)
+    check(r.returncode == 0, f"--invoke RouteChat (bidi) exits 0 (got {r.returncode})")
+    try:
+        docs = json_documents(r.stdout)
+    except ValueError:
+        docs = []
+    got = [(d.get("message"), d.get("location", {}).get("longitude")) for d in docs]
+    want = [(n.message, n.location.longitude) for n in chatted]
+    check(got == want and len(want) == 3,
+          f"RouteChat prints every reply in order, as grpc.aio gets them ({want}): {got}")
+    check("actio-inspector: OK (4 of 4 requests sent)" in r.stderr,
+          f"then the status, and the requests sent: {r.stderr.strip()}")
+    r = run_invoke(args, inspect_port, "--invoke", "/routeguide.RouteGuide/RouteChat", "--request", "{}",
+                   "--request", '{"mesage": "typo"}')
+    check(r.returncode == 1 and "request 2: " in r.stderr and "not a valid routeguide.RouteNote" in r.stderr,
+          f"a bad second request: exit 1, says which ({r.returncode}, {r.stderr.strip()})")
+
+
+def check_panel_stream(args, inspect_port, streams):
+    """The Services panel invoking RouteChat with a list of notes."""
+    _, chatted = streams
+    png = os.path.join(args.out, "services_chat.png")
+    js = os.path.join(args.out, "services_chat.json")
+    notes = [a for text, lat, lon in NOTES
+             for a in ("--request", json.dumps({"location": {"latitude": lat, "longitude": lon}, "message": text}))]
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+    r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
+                        "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, "--screenshot", png,
+                        "--frames", "5", "--width", "1280", "--height", "800", "--tab", "Services",
+                        "--dump-json", js, "--method", "/routeguide.RouteGuide/RouteChat", *notes],
+                       capture_output=True, text=True, timeout=60, env=env)
+    check(r.returncode == 0, f"actio-inspector --tab Services --method RouteChat exit 0 ({r.returncode}, {r.stderr})")
+    if not os.path.isfile(js):
+        check(False, f"{js} was written")
+        return
+    check_screenshot.check_png(png)
+    with open(js) as f:
+        invocations = json.load(f)["invocations"]
+    print("panel RouteChat:", invocations, flush=True)
+    inv = invocations[0] if len(invocations) == 1 else {}
+    got = [(x.get("json", {}).get("message"), x.get("json", {}).get("location", {}).get("longitude"))
+           for x in inv.get("replies", [])]
+    want = [(n.message, n.location.longitude) for n in chatted]
+    check(inv.get("done") and inv.get("code") == "OK" and inv.get("requests") == 4 and inv.get("sent") == 4
+          and got == want, f"the panel's RouteChat: 4 notes sent, the replies {want}: {inv}")
+
+
+def start_tls_server(path, inspect_port):
+    """The tls sample with inspection on: (process, TLS port, mTLS port, certs dir)."""
+    env = dict(os.environ, ACTIO_INSPECT=f"127.0.0.1:{inspect_port}")
+    env.pop("ACTIO_INSPECT_TOKEN", None)
+    proc = subprocess.Popen([path, "--port", "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tls_port = mtls_port = certs = None
+    for line in proc.stdout:  # three lines, then it serves
+        print("tls server:", line, end="", flush=True)
+        if m := re.search(r"mutual TLS on 127\.0\.0\.1:(\d+)", line):
+            mtls_port = int(m.group(1))
+        if m := re.search(r"certs in (\S+)", line):
+            certs = m.group(1)
+        if m := re.search(r"listening on 127\.0\.0\.1:(\d+)", line):
+            tls_port = int(m.group(1))
+            break
+    return proc, tls_port, mtls_port, certs
+
+
+def check_tls(args):
+    inspect_port = free_port()
+    proc, tls_port, mtls_port, certs = start_tls_server(args.tls_server, inspect_port)
+    tmp = os.path.join(args.out, "other_ca")
+    os.makedirs(tmp, exist_ok=True)
+    try:
+        check(tls_port and mtls_port and certs, f"the tls server started ({tls_port}, {mtls_port}, {certs})")
+        if not (tls_port and mtls_port and certs):
+            return
+        # Another CA (throwaway, made here): not the one that signed the server's certificate.
+        other_ca = os.path.join(tmp, "other_ca.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                        os.path.join(tmp, "other_ca.key"), "-out", other_ca, "-days", "1", "-subj", "/CN=Other CA"],
+                       check=True, capture_output=True, timeout=60)
+        ca, cert, key = (os.path.join(certs, n) for n in ("ca.pem", "client.pem", "client.key"))
+        name = "greeter.actio.test"  # the server certificate's name (not 127.0.0.1)
+        hello = ["--invoke", "/helloworld.Greeter/SayHello", "--request", '{"name": "inspector"}',
+                 "--metadata", "authorization=Bearer sample-oauth2-token"]
+
+        def invoke(*extra):
+            cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", *hello, "--timeout", "5", *extra]
+            env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
+            print("$", " ".join(cmd[1:]), "->", r.returncode, "| stdout:", r.stdout.strip()[:300], "| stderr:",
+                  r.stderr.strip()[:400], flush=True)
+            return r
+
+        def message(r):
+            try:
+                docs = json_documents(r.stdout)
+            except ValueError:
+                return None
+            return docs[0].get("message") if len(docs) == 1 else None
+
+        # TLS: the process's TLS port (its first), the CA, the certificate's name.
+        dump = os.path.join(args.out, "tls_invoke.json")
+        r = invoke("--tls-ca", ca, "--authority", name, "--dump-json", dump)
+        check(r.returncode == 0 and message(r) == "Hello, inspector! (over ssl; no client certificate)",
+              f"--invoke over TLS answers ({r.returncode}, {r.stdout.strip()}, {r.stderr.strip()})")
+        if os.path.isfile(dump):
+            with open(dump) as f:
+                view = json.load(f)
+            servers = [e for e in view["endpoints"] if e["kind"] == "server" and f":{tls_port}" in e["address"]]
+            check(len(servers) == 1 and sorted(servers[0]["tls_addresses"]) ==
+                  sorted([f"127.0.0.1:{tls_port}", f"127.0.0.1:{mtls_port}"]),
+                  f"the process reports both ports as TLS: {servers}")
+            invs = view["invocations"]
+            check(len(invs) == 1 and invs[0]["tls"] and invs[0]["address"] == f"127.0.0.1:{tls_port}",
+                  f"the invocation went over TLS to the TLS port: {invs}")
+        else:
+            check(False, f"{dump} was written")
+        # Mutual TLS: the client's certificate too.
+        r = invoke("--address", f"127.0.0.1:{mtls_port}", "--tls-ca", ca, "--tls-cert", cert, "--tls-key", key,
+                   "--authority", name)
+        check(r.returncode == 0 and message(r) == "Hello, inspector! (over ssl; client certificate: actio-client)",
+              f"--invoke over mutual TLS answers ({r.returncode}, {r.stdout.strip()}, {r.stderr.strip()})")
+        # The port is TLS (the process says so) even without --tls-ca: the system's roots do not know this CA.
+        r = invoke("--authority", name)
+        check(r.returncode == 1 and "UNAVAILABLE" in r.stderr and f"over TLS to 127.0.0.1:{tls_port}" in r.stderr
+              and "roots: the system's" in r.stderr,
+              f"a TLS port without --tls-ca: TLS with the system's roots, UNAVAILABLE ({r.returncode}, {r.stderr})")
+        # Wrong CA: a clear UNAVAILABLE.
+        r = invoke("--tls-ca", other_ca, "--authority", name)
+        check(r.returncode == 1 and "UNAVAILABLE" in r.stderr and f"roots: {other_ca}" in r.stderr
+              and "check that the CA signed the server's certificate" in r.stderr,
+              f"the wrong CA: UNAVAILABLE, saying what to check ({r.returncode}, {r.stderr.strip()})")
+        # The certificate is for greeter.actio.test, not 127.0.0.1.
+        r = invoke("--tls-ca", ca)
+        check(r.returncode == 1 and "UNAVAILABLE" in r.stderr,
+              f"without --authority the name does not match: UNAVAILABLE ({r.returncode}, {r.stderr.strip()})")
+        # Mutual TLS without a client certificate.
+        r = invoke("--address", f"127.0.0.1:{mtls_port}", "--tls-ca", ca, "--authority", name)
+        check(r.returncode == 1 and "UNAVAILABLE" in r.stderr and "no client certificate" in r.stderr,
+              f"mutual TLS without a certificate: UNAVAILABLE ({r.returncode}, {r.stderr.strip()})")
+        # Files that cannot be used.
+        r = invoke("--tls-ca", os.path.join(tmp, "missing.pem"), "--authority", name)
+        check(r.returncode == 1 and "cannot read the CA" in r.stderr and "missing.pem" in r.stderr,
+              f"a missing CA file: a clear error ({r.returncode}, {r.stderr.strip()})")
+        r = invoke("--tls-ca", ca, "--tls-cert", cert, "--authority", name, "--address", f"127.0.0.1:{mtls_port}")
+        check(r.returncode == 1 and "mutual TLS needs both" in r.stderr,
+              f"--tls-cert without --tls-key: a clear error ({r.returncode}, {r.stderr.strip()})")
+        r = invoke("--tls-ca", key, "--authority", name)
+        check(r.returncode == 1 and "is not a PEM certificate" in r.stderr,
+              f"a key given as the CA: a clear error ({r.returncode}, {r.stderr.strip()})")
+
+        # The Services panel: the TLS fields filled from the command line.
+        png = os.path.join(args.out, "services_tls.png")
+        js = os.path.join(args.out, "services_tls.json")
+        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+        r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
+                            "--target", f"127.0.0.1:{inspect_port}", "--screenshot", png, "--frames", "5",
+                            "--width", "1280", "--height", "800", "--tab", "Services", "--dump-json", js,
+                            "--method", "/helloworld.Greeter/SayHello", "--request", '{"name": "panel"}',
+                            "--metadata", "authorization=Bearer sample-oauth2-token",
+                            "--tls-ca", ca, "--authority", name], capture_output=True, text=True, timeout=60, env=env)
+        check(r.returncode == 0, f"the Services panel over TLS: exit 0 ({r.returncode}, {r.stderr})")
+        if os.path.isfile(js):
+            check_screenshot.check_png(png)
+            with open(js) as f:
+                invs = json.load(f)["invocations"]
+            replies = invs[0]["replies"] if len(invs) == 1 else []
+            check(len(invs) == 1 and invs[0]["tls"] and invs[0]["code"] == "OK" and len(replies) == 1
+                  and replies[0].get("json", {}).get("message") == "Hello, panel! (over ssl; no client certificate)",
+                  f"the panel's invocation over TLS: {invs}")
+        else:
+            check(False, f"{js} was written")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        check(proc.returncode == 0, f"the tls server exits 0 on SIGTERM (got {proc.returncode})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server", required=True)
     ap.add_argument("--inspector", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--tls-server", help="the tls sample server (TLS and mutual-TLS invocations)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     pb2, pb2_grpc = stubs.load_stubs(PROTO)
@@ -308,7 +536,7 @@ def main():
             print("server:", line, end="", flush=True)
             if re.search(r"listening on 127\.0\.0\.1:\d+", line):
                 break
-        png, js, (services_png, services_js), expected, listed = asyncio.run(
+        png, js, (services_png, services_js), expected, listed, streams = asyncio.run(
             drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc))
         check_screenshot.failures = failures
         check_screenshot.check_png(png)
@@ -319,6 +547,8 @@ def main():
         else:
             check(False, f"{js} was written")
         check_invoke(args, inspect_port, expected, listed)
+        check_streaming_invoke(args, inspect_port, streams)
+        check_panel_stream(args, inspect_port, streams)
         asyncio.run(check_reflection_token(inspect_port))
     finally:
         server.send_signal(signal.SIGTERM)
@@ -327,6 +557,10 @@ def main():
         print("server stderr:", err, end="")
         check(server.returncode == 0, f"the server exits 0 on SIGTERM (got {server.returncode})")
         check("inspection on 127.0.0.1:%d" % inspect_port in err, "the server said where inspection is served")
+    if args.tls_server:
+        check_tls(args)
+    else:
+        print("inspector e2e: no --tls-server, TLS not checked", flush=True)
     print("inspector e2e:", "FAILED" if failures else "passed")
     sys.exit(1 if failures else 0)
 

@@ -7,7 +7,9 @@
 
 #include <caf/send.hpp>
 
+#include <fstream>
 #include <map>
+#include <sstream>
 
 #include "actio/mailbox.hpp"
 
@@ -363,6 +365,55 @@ TEST(Inspect, LoopbackOnlyUnlessAskedAndTheTokenIsChecked) {
   inspection->stop();
   auto again = inspect::start();  // stopped: can start again
   EXPECT_GT(again->port(), 0);
+}
+
+/// A throwaway self-signed certificate for localhost (openssl at test time):
+/// (private key, certificate) in PEM.
+std::pair<std::string, std::string> throwaway_certificate() {
+  std::string dir = ::testing::TempDir() + "actio_inspect_tls_" + std::to_string(getpid());
+  std::string script = "set -e; mkdir -p " + dir + "; cd " + dir +
+                       "; openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 1"
+                       " -subj '/CN=localhost' 2>/dev/null";
+  if (std::system(("bash -c \"" + script + "\"").c_str()) != 0) throw std::runtime_error("openssl failed");
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  std::pair<std::string, std::string> out{slurp(dir + "/key.pem"), slurp(dir + "/cert.pem")};
+  std::system(("rm -rf " + dir).c_str());
+  return out;
+}
+
+TEST(Inspect, AServerSaysWhichOfItsPortsUseTls) {
+  auto [key, cert] = throwaway_certificate();
+  auto inspection = inspect::start();
+  actio::run([&inspection, &key, &cert]() -> Task<void> {
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    int plain = srv.add_insecure_port("127.0.0.1:0");
+    int secure = srv.add_secure_port("127.0.0.1:0", ssl_server_credentials({{key, cert}}));
+    co_await srv.start();
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    std::string addresses = "127.0.0.1:" + std::to_string(plain) + ",127.0.0.1:" + std::to_string(secure);
+    int seen = 0;
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() != v1::SERVER_ENDPOINT || e.target() != addresses) continue;
+      ++seen;
+      EXPECT_EQ(std::vector<std::string>(e.tls_addresses().begin(), e.tls_addresses().end()),
+                (std::vector<std::string>{"127.0.0.1:" + std::to_string(secure)}));
+    }
+    EXPECT_EQ(seen, 1);
+    // The inspection port itself is plaintext.
+    for (const auto& e : snap.endpoints())
+      if (e.kind() == v1::SERVER_ENDPOINT && e.target() == inspection->target()) EXPECT_EQ(e.tls_addresses_size(), 0);
+    co_await ch.close();
+    co_await srv.stop(0s);
+  }());
 }
 
 }  // namespace

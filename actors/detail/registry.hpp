@@ -65,6 +65,7 @@ struct EndpointRecord {
   std::string state;                        // servers (and closed channels)
   std::vector<std::pair<double, std::string>> history;  // bounded
   std::vector<std::string> services;
+  std::vector<std::string> tls_addresses;  // servers: the addresses whose port uses TLS
 };
 
 /// The state of one call, as the inspector sees it.
@@ -124,6 +125,7 @@ struct EndpointView {
   std::uint64_t calls_started = 0, calls_ok = 0, calls_failed = 0, calls_active = 0;
   std::vector<std::pair<double, std::string>> history;
   std::vector<std::string> services;
+  std::vector<std::string> tls_addresses;
 };
 EndpointView view(const EndpointRecord& r);
 

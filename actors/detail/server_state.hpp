@@ -263,6 +263,7 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   Phase phase_ = Phase::created;
   std::vector<std::string> addresses_;
   std::vector<std::shared_ptr<grpc::ServerCredentials>> port_credentials_;
+  std::vector<bool> port_tls_;  // per address: added with add_secure_port
   std::vector<int> ports_;
   std::map<std::string, RpcMethodHandler> handlers_;
   std::deque<std::string> method_names_;

@@ -1,10 +1,20 @@
 #include "connector.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <deque>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "actio/aio.hpp"
 #include "inspect.actio.h"
@@ -210,27 +220,191 @@ Task<void> describe_target(std::shared_ptr<Shared> shared, TargetId id, Channel 
   }
 }
 
-/// One invocation: the method called with the raw request bytes.
-Task<InvocationResult> invoke_one(OutgoingCall call) {
+/// A PEM file an invocation needs: its text, or why it cannot be used.
+struct Pem {
+  std::string text;
+  std::string error;
+};
+
+/// Asks OpenSSL no passphrase (an encrypted key is refused, not prompted for).
+int no_passphrase(char*, int, int, void*) { return 0; }
+
+/// The certificates in a PEM text (empty when one does not parse).
+std::vector<X509*> read_certificates(const std::string& text) {
+  std::vector<X509*> out;
+  BIO* bio = BIO_new_mem_buf(text.data(), static_cast<int>(text.size()));
+  if (!bio) return out;
+  ERR_clear_error();
+  while (X509* x = PEM_read_bio_X509(bio, nullptr, no_passphrase, nullptr)) out.push_back(x);
+  // The end of the text shows as "no start line"; anything else is a certificate that does not parse.
+  unsigned long err = ERR_peek_last_error();
+  bool clean = err == 0 || (ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE);
+  ERR_clear_error();
+  BIO_free(bio);
+  if (!clean) {
+    for (X509* x : out) X509_free(x);
+    out.clear();
+  }
+  return out;
+}
+
+Pem read_pem(const std::string& path, const std::string& what, bool private_key) {
+  Pem out;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    out.error = "cannot read the " + what + " file " + path + ": " + std::strerror(errno);
+    return out;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  out.text = ss.str();
+  if (private_key) {
+    BIO* bio = BIO_new_mem_buf(out.text.data(), static_cast<int>(out.text.size()));
+    EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
+    ERR_clear_error();
+    if (bio) BIO_free(bio);
+    if (!key) out.error = "the " + what + " file " + path + " is not a PEM private key (without a passphrase)";
+    EVP_PKEY_free(key);
+  } else {
+    auto certs = read_certificates(out.text);
+    if (certs.empty()) out.error = "the " + what + " file " + path + " is not a PEM certificate";
+    for (X509* x : certs) X509_free(x);
+  }
+  return out;
+}
+
+/// Whether the first certificate of `cert_pem` is the one of `key_pem`.
+bool certificate_matches_key(const std::string& cert_pem, const std::string& key_pem) {
+  auto certs = read_certificates(cert_pem);
+  BIO* bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = bio ? PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr) : nullptr;
+  bool match = !certs.empty() && key && X509_check_private_key(certs.front(), key) == 1;
+  ERR_clear_error();
+  EVP_PKEY_free(key);
+  if (bio) BIO_free(bio);
+  for (X509* x : certs) X509_free(x);
+  return match;
+}
+
+/// The channel an invocation calls through: plaintext, or TLS with the
+/// files it names (or why they cannot be used: `error`).
+struct InvokeChannel {
+  std::optional<Channel> channel;
+  std::string error;
+};
+
+InvokeChannel open_channel(const OutgoingCall& call) {
+  const InvokeSecurity& sec = call.security;
+  InvokeChannel out;
+  ChannelOptions options;
+  if (!sec.authority.empty())
+    options.args.emplace_back(sec.tls ? "grpc.ssl_target_name_override" : "grpc.default_authority", sec.authority);
+  if (!sec.tls) {
+    out.channel = insecure_channel(call.address, options);
+    return out;
+  }
+  if (sec.cert_file.empty() != sec.key_file.empty()) {
+    out.error = "mutual TLS needs both the client certificate and its private key (" +
+                std::string(sec.cert_file.empty() ? "no certificate file" : "no key file") + ")";
+    return out;
+  }
+  std::string roots, key, cert;
+  if (!sec.ca_file.empty()) {
+    Pem ca = read_pem(sec.ca_file, "CA (root certificates)", false);
+    if (!ca.error.empty()) return {std::nullopt, ca.error};
+    roots = std::move(ca.text);
+  }
+  if (!sec.cert_file.empty()) {
+    Pem c = read_pem(sec.cert_file, "client certificate", false);
+    if (!c.error.empty()) return {std::nullopt, c.error};
+    Pem k = read_pem(sec.key_file, "client key", true);
+    if (!k.error.empty()) return {std::nullopt, k.error};
+    if (!certificate_matches_key(c.text, k.text))
+      return {std::nullopt, "the client certificate " + sec.cert_file + " is not the one of the key " + sec.key_file};
+    cert = std::move(c.text);
+    key = std::move(k.text);
+  }
+  out.channel = secure_channel(call.address, ssl_channel_credentials(roots, key, cert), options);
+  return out;
+}
+
+/// What a failed TLS call most likely needs (gRPC's details name the
+/// handshake's error, not the remedy).
+std::string tls_hint(const OutgoingCall& call) {
+  const InvokeSecurity& sec = call.security;
+  std::string h = " [over TLS to " + call.address;
+  if (!sec.authority.empty()) h += " as " + sec.authority;
+  h += ", roots: " + (sec.ca_file.empty() ? std::string("the system's") : sec.ca_file);
+  h += sec.cert_file.empty() ? ", no client certificate" : ", client certificate " + sec.cert_file;
+  h += ": check that the CA signed the server's certificate, that the certificate names the host (or give the "
+       "authority), and whether the server wants a client certificate]";
+  return h;
+}
+
+/// Writes the requests of a streaming-request call in order and half-closes;
+/// stops at the first write the call refuses (it ended: its status tells why).
+template <class C>
+Task<void> write_requests(C call, const std::vector<std::string>* requests, std::size_t* sent) {
+  try {
+    for (const auto& r : *requests) {
+      co_await call.write(r);
+      ++*sent;
+    }
+    co_await call.done_writing();
+  } catch (const InvalidStateError&) {
+  } catch (const AioRpcError&) {
+  }
+}
+
+/// Reads a response stream to its end, queueing each reply as it comes.
+template <class C>
+Task<void> read_replies(C call, std::shared_ptr<Shared> shared, TargetId target, std::uint64_t id) {
+  for (;;) {
+    std::optional<std::string> reply = co_await call.read();
+    if (!reply) break;
+    InvocationReply r;
+    r.id = id;
+    r.bytes = std::move(*reply);
+    shared->push(target, std::move(r));
+  }
+}
+
+/// One invocation: the method called with the raw request bytes (each reply
+/// of a response stream queued as it comes), over TLS when asked.
+Task<InvocationResult> invoke_one(std::shared_ptr<Shared> shared, OutgoingCall call) {
   InvocationResult result;
   result.id = call.id;
-  Channel channel = insecure_channel(call.address);
+  InvokeChannel opened = open_channel(call);
+  if (!opened.channel) {
+    result.code = static_cast<int>(StatusCode::INVALID_ARGUMENT);
+    result.details = opened.error;
+    co_return result;
+  }
+  Channel channel = *opened.channel;
   CallOptions call_options;
   call_options.timeout = Duration(call.timeout);
   Metadata metadata;
   try {
     for (const auto& [key, value] : call.metadata) metadata.add(key, value);  // a bad key: UsageError
     call_options.metadata = metadata;
-    if (call.server_streaming) {
+    if (call.client_streaming && call.server_streaming) {
+      auto multi = channel.stream_stream<std::string, std::string>(call.method);
+      auto c = multi(call_options);
+      co_await gather(write_requests(c, &call.requests, &result.sent), read_replies(c, shared, call.target, call.id));
+    } else if (call.client_streaming) {
+      auto multi = channel.stream_unary<std::string, std::string>(call.method);
+      auto c = multi(call_options);
+      co_await write_requests(c, &call.requests, &result.sent);
+      std::string reply = co_await c;
+      result.replies.push_back(std::move(reply));
+    } else if (call.server_streaming) {
       auto multi = channel.unary_stream<std::string, std::string>(call.method);
       auto c = multi(call.request, call_options);
-      for (;;) {
-        std::optional<std::string> reply = co_await c.read();
-        if (!reply) break;
-        result.replies.push_back(std::move(*reply));
-      }
+      result.sent = 1;
+      co_await read_replies(c, shared, call.target, call.id);
     } else {
       auto multi = channel.unary_unary<std::string, std::string>(call.method);
+      result.sent = 1;
       std::string reply = co_await multi(call.request, call_options);
       result.replies.push_back(std::move(reply));
     }
@@ -238,6 +412,7 @@ Task<InvocationResult> invoke_one(OutgoingCall call) {
   } catch (const AioRpcError& e) {
     result.code = static_cast<int>(e.code());
     result.details = e.details();
+    if (call.security.tls && e.code() == StatusCode::UNAVAILABLE) result.details += tls_hint(call);
   } catch (const UsageError& e) {
     result.code = static_cast<int>(StatusCode::INVALID_ARGUMENT);
     result.details = e.what();
@@ -257,7 +432,7 @@ Task<void> invoke_worker(std::shared_ptr<Shared> shared) {
     OutgoingCall call = std::move(shared->outgoing.front());
     shared->outgoing.pop_front();
     TargetId target = call.target;
-    InvocationResult result = co_await invoke_one(std::move(call));
+    InvocationResult result = co_await invoke_one(shared, std::move(call));
     shared->push(target, std::move(result));
   }
 }

@@ -76,8 +76,11 @@ class Connector {
   /// that was asked already in this process's life; the answer comes as a
   /// Descriptors update (found or failed).
   void describe(TargetId id, std::string symbol);
-  /// Calls `call.method` on `call.address` with the encoded request; the
-  /// outcome comes as an InvocationResult update (up to 4 at once).
+  /// Calls `call.method` on `call.address` with the encoded request (the
+  /// requests in order, then a half-close, for client-streaming and bidi
+  /// methods), over TLS when `call.security.tls`; each reply of a response
+  /// stream comes as an InvocationReply update as it arrives, the outcome as
+  /// an InvocationResult update (up to 4 invocations at once).
   void invoke(OutgoingCall call);
   /// Cancels the clients and joins the thread. Idempotent.
   void stop();

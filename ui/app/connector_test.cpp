@@ -1,7 +1,9 @@
 // The Connector against the fake Inspector server (a child process): attach,
 // a queue that overflows while the UI does not drain (pause) ends in a fresh
 // snapshot, resync() takes one too, stop() returns promptly; reflection that
-// the process does not serve is reported; invocations with raw bytes; a
+// the process does not serve is reported; invocations with raw bytes, of
+// every shape, plaintext, TLS and mutual TLS (against an Actio server of the
+// test's own, with throwaway certificates made by openssl at test time); a
 // recording started mid-session replays on its own.
 #include "connector.hpp"
 
@@ -10,14 +12,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
+#include <future>
+#include <iostream>
+#include <map>
 #include <regex>
+#include <sstream>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "actio/aio.hpp"
 #include "actio/status.hpp"
 #include "recorder.hpp"
 
@@ -174,6 +184,169 @@ std::optional<T> take_until(Connector& c, std::chrono::milliseconds timeout) {
   }
   return std::nullopt;
 }
+
+/// An invocation's updates: the replies that came one by one, then the result.
+struct Outcome {
+  std::vector<std::string> replies;
+  InvocationResult result;
+  bool replies_before_result = true;
+};
+
+/// Collects invocation updates until `n` invocations ended (or `timeout`), by id.
+std::map<std::uint64_t, Outcome> outcomes(Connector& c, std::size_t n, std::chrono::milliseconds timeout) {
+  std::map<std::uint64_t, Outcome> out;
+  std::set<std::uint64_t> ended;
+  auto end = std::chrono::steady_clock::now() + timeout;
+  while (ended.size() < n && std::chrono::steady_clock::now() < end) {
+    for (auto& u : c.take()) {
+      if (auto* r = std::get_if<InvocationReply>(&u.what)) {
+        if (ended.count(r->id)) out[r->id].replies_before_result = false;
+        out[r->id].replies.push_back(std::move(r->bytes));
+      } else if (auto* res = std::get_if<InvocationResult>(&u.what)) {
+        ended.insert(res->id);
+        out[res->id].result = std::move(*res);
+      }
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// Throwaway certificates in a temporary directory (openssl at test time;
+/// removed at exit): a CA, a server certificate for "localhost" only (so
+/// calling 127.0.0.1 needs the authority), a client certificate, another CA,
+/// and files that are not PEM or not valid PEM.
+struct Certs {
+  std::string dir;
+  Certs() {
+    char tmpl[] = "/tmp/actio_inspector_tls_XXXXXX";
+    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp");
+    dir = tmpl;
+    std::string script =
+        "set -e; cd " + dir +
+        "; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj '/CN=Inspector Test CA'"
+        "; openssl req -x509 -newkey rsa:2048 -nodes -keyout other_ca.key -out other_ca.pem -days 1 -subj '/CN=Other CA'"
+        "; openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost'"
+        "; echo 'subjectAltName=DNS:localhost' > server.ext"
+        "; openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1"
+        " -extfile server.ext"
+        "; openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj '/CN=inspector-client'"
+        "; echo 'subjectAltName=DNS:inspector-client' > client.ext"
+        "; openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 1"
+        " -extfile client.ext"
+        "; echo 'not a certificate' > garbage.pem"
+        "; printf -- '-----BEGIN CERTIFICATE-----\\nAAAAnotbase64@@@@\\n-----END CERTIFICATE-----\\n' > corrupt.pem";
+    if (std::system(("bash -c \"" + script + "\" >/dev/null 2>&1").c_str()) != 0)
+      throw std::runtime_error("openssl failed");
+  }
+  ~Certs() { std::system(("rm -rf " + dir).c_str()); }
+  std::string path(const char* name) const { return dir + "/" + name; }
+};
+
+const Certs& certs() {
+  static const Certs c;
+  return c;
+}
+
+/// An Actio server on a thread of its own, on a plaintext, a TLS and a
+/// mutual-TLS port: /test.Svc/Concat (client streaming: the requests joined
+/// by "+"), /test.Svc/Echo (bidi: each request back, with "!"), /test.Svc/Who
+/// (unary: the transport security and the client's identity).
+class TestServer {
+ public:
+  TestServer() {
+    auto ports = std::make_shared<std::promise<std::array<int, 3>>>();
+    auto got = ports->get_future();
+    thread_ = std::thread([this, ports] {
+      try {
+        actio::run(serve(this, ports));
+      } catch (...) {
+        try {
+          ports->set_exception(std::current_exception());
+        } catch (...) {
+        }
+      }
+    });
+    if (got.wait_for(30s) != std::future_status::ready) {
+      stop_ = true;
+      thread_.join();
+      throw std::runtime_error("the test server did not start");
+    }
+    std::array<int, 3> p{};
+    try {
+      p = got.get();
+    } catch (...) {
+      thread_.join();
+      throw;
+    }
+    plain_ = "127.0.0.1:" + std::to_string(p[0]);
+    tls_ = "127.0.0.1:" + std::to_string(p[1]);
+    mtls_ = "127.0.0.1:" + std::to_string(p[2]);
+  }
+  ~TestServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& plain() const { return plain_; }
+  const std::string& tls() const { return tls_; }
+  const std::string& mtls() const { return mtls_; }
+
+ private:
+  static actio::Task<void> serve(TestServer* self, std::shared_ptr<std::promise<std::array<int, 3>>> ports) {
+    using namespace actio;
+    const Certs& c = certs();
+    std::string key = slurp(c.path("server.key")), cert = slurp(c.path("server.pem")), ca = slurp(c.path("ca.pem"));
+    auto concat = stream_unary_rpc_method_handler<std::string, std::string>(
+        [](RequestStream<std::string>& requests, ServicerContext&) -> Task<std::string> {
+          std::string out;
+          while (auto r = co_await requests.read()) out += (out.empty() ? "" : "+") + *r;
+          co_return out;
+        });
+    auto echo = stream_stream_rpc_method_handler<std::string, std::string>(
+        [](RequestStream<std::string>& requests, ServicerContext& ctx) -> Task<void> {
+          while (auto r = co_await requests.read()) co_await ctx.write(*r + "!");
+        });
+    auto who = unary_unary_rpc_method_handler<std::string, std::string>(
+        [](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+          auto auth = ctx.auth_context();
+          std::string out = auth["transport_security_type"].empty() ? "plain" : auth["transport_security_type"][0];
+          for (const auto& id : ctx.peer_identities()) out += " id=" + id;
+          co_return out;
+        });
+    std::map<std::string, RpcMethodHandler> methods{{"Concat", concat}, {"Echo", echo}, {"Who", who}};
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", methods)});
+    std::array<int, 3> bound{};
+    bound[0] = srv.add_insecure_port("127.0.0.1:0");
+    std::vector<std::pair<std::string, std::string>> pairs{{key, cert}};
+    bound[1] = srv.add_secure_port("127.0.0.1:0", ssl_server_credentials(pairs));
+    bound[2] = srv.add_secure_port("127.0.0.1:0", ssl_server_credentials(pairs, ca, true));
+    co_await srv.start();
+    ports->set_value(bound);
+    for (int i = 0; i < 6000 && !self->stop_; ++i) co_await actio::sleep(10ms);  // at most a minute
+    co_await srv.stop(0s);
+  }
+
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::string plain_, tls_, mtls_;
+};
+
+OutgoingCall call_of(std::uint64_t id, const std::string& address, const std::string& method,
+                     std::vector<std::string> requests, bool server_streaming, InvokeSecurity security = {}) {
+  OutgoingCall call{id, 0, address, method, requests.empty() ? "" : requests.front(), server_streaming, 5};
+  call.client_streaming = method != "/test.Svc/Who";
+  if (call.client_streaming) call.requests = std::move(requests);
+  call.security = std::move(security);
+  return call;
+}
 }  // namespace
 
 TEST(Connector, ReportsThatTheProcessServesNoReflection) {
@@ -217,14 +390,14 @@ TEST(Connector, InvokesUnaryAndServerStreamingMethodsWithRawBytes) {
   ASSERT_TRUE(snapshot.ParseFromString(unary->replies[0]));
   EXPECT_EQ(snapshot.live_calls_size() + snapshot.recent_calls_size(), 6);
 
-  // A stream that does not end: its replies so far, and the deadline.
+  // A stream that does not end: its replies as they come, and the deadline.
   actio::inspect::v1::WatchRequest watch;
   connector.invoke({2, 0, server.target(), "/actio.inspect.v1.Inspector/Watch", watch.SerializeAsString(), true, 0.5});
-  auto streaming = take_until<InvocationResult>(connector, 5000ms);
-  ASSERT_TRUE(streaming.has_value());
-  EXPECT_EQ(streaming->id, 2u);
-  EXPECT_EQ(streaming->code, static_cast<int>(actio::StatusCode::DEADLINE_EXCEEDED));
-  EXPECT_GE(streaming->replies.size(), 1u);
+  auto streaming = outcomes(connector, 1, 5000ms);
+  ASSERT_EQ(streaming.count(2), 1u);
+  EXPECT_EQ(streaming[2].result.code, static_cast<int>(actio::StatusCode::DEADLINE_EXCEEDED));
+  EXPECT_TRUE(streaming[2].result.replies.empty());  // each came as an InvocationReply, before the end
+  EXPECT_GE(streaming[2].replies.size(), 1u);
 
   connector.invoke({3, 0, server.target(), "/no.Such/Method", "", false, 5});
   auto missing = take_until<InvocationResult>(connector, 5000ms);
@@ -285,4 +458,88 @@ TEST(Connector, ARecordingStartedMidSessionReplaysOnItsOwn) {
   EXPECT_EQ(replayed_calls, live_calls);
   EXPECT_FALSE(replayed.schema(0).failures().empty()) << "reflection's answers were written after the snapshot";
   EXPECT_EQ(replayed.schema(0).failures(), live.schema(0).failures());
+}
+
+TEST(Connector, InvokesClientStreamingAndBidiMethods) {
+  TestServer server;
+  Connector connector(std::vector<std::string>{});
+  using actio::StatusCode;
+  // Client streaming: every request, in order, then the half-close; the one reply.
+  connector.invoke(call_of(1, server.plain(), "/test.Svc/Concat", {"a", "b", "c"}, false));
+  // Bidi: each reply as it comes (queued before the end), in order.
+  connector.invoke(call_of(2, server.plain(), "/test.Svc/Echo", {"x", "y", "z"}, true));
+  // No requests at all: the stream is half-closed at once.
+  connector.invoke(call_of(3, server.plain(), "/test.Svc/Concat", {}, false));
+  connector.invoke(call_of(4, server.plain(), "/test.Svc/Echo", {}, true));
+  auto got = outcomes(connector, 4, 10000ms);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].result.code, 0) << got[1].result.details;
+  EXPECT_EQ(got[1].result.replies, std::vector<std::string>{"a+b+c"});
+  EXPECT_EQ(got[1].result.sent, 3u);
+  EXPECT_EQ(got[2].result.code, 0) << got[2].result.details;
+  EXPECT_EQ(got[2].replies, (std::vector<std::string>{"x!", "y!", "z!"}));
+  EXPECT_TRUE(got[2].replies_before_result);
+  EXPECT_TRUE(got[2].result.replies.empty());
+  EXPECT_EQ(got[2].result.sent, 3u);
+  EXPECT_EQ(got[3].result.code, 0) << got[3].result.details;
+  EXPECT_EQ(got[3].result.replies, std::vector<std::string>{""});
+  EXPECT_EQ(got[4].result.code, 0) << got[4].result.details;
+  EXPECT_TRUE(got[4].replies.empty());
+  // A streaming call to a method the server does not have: its status.
+  connector.invoke(call_of(5, server.plain(), "/test.Svc/Nope", {"a"}, true));
+  got = outcomes(connector, 1, 10000ms);
+  EXPECT_EQ(got[5].result.code, static_cast<int>(StatusCode::UNIMPLEMENTED));
+}
+
+TEST(Connector, InvokesOverTlsAndMutualTls) {
+  TestServer server;
+  const Certs& c = certs();
+  Connector connector(std::vector<std::string>{});
+  using actio::StatusCode;
+  InvokeSecurity tls{true, c.path("ca.pem"), "", "", "localhost"};
+  InvokeSecurity mtls{true, c.path("ca.pem"), c.path("client.pem"), c.path("client.key"), "localhost"};
+  connector.invoke(call_of(1, server.tls(), "/test.Svc/Who", {""}, false, tls));
+  connector.invoke(call_of(2, server.mtls(), "/test.Svc/Who", {""}, false, mtls));
+  connector.invoke(call_of(3, server.tls(), "/test.Svc/Echo", {"p", "q"}, true, tls));
+  connector.invoke(call_of(4, server.mtls(), "/test.Svc/Concat", {"m", "n"}, false, mtls));
+  auto got = outcomes(connector, 4, 15000ms);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[1].result.code, 0) << got[1].result.details;
+  EXPECT_EQ(got[1].result.replies, std::vector<std::string>{"ssl"});
+  EXPECT_EQ(got[2].result.code, 0) << got[2].result.details;
+  EXPECT_EQ(got[2].result.replies, std::vector<std::string>{"ssl id=inspector-client"});
+  EXPECT_EQ(got[3].replies, (std::vector<std::string>{"p!", "q!"}));
+  EXPECT_EQ(got[4].result.replies, std::vector<std::string>{"m+n"});
+
+  auto expect_failure = [&](std::uint64_t id, const std::string& address, InvokeSecurity security, StatusCode code,
+                            const std::string& says) {
+    connector.invoke(call_of(id, address, "/test.Svc/Who", {""}, false, std::move(security)));
+    auto one = outcomes(connector, 1, 15000ms);
+    ASSERT_EQ(one.count(id), 1u) << "no outcome for " << id;
+    EXPECT_EQ(one[id].result.code, static_cast<int>(code)) << id << ": " << one[id].result.details;
+    EXPECT_NE(one[id].result.details.find(says), std::string::npos) << id << ": " << one[id].result.details;
+  };
+  // The wrong CA, the certificate's name not given, no client certificate
+  // for mutual TLS, plaintext to a TLS port: UNAVAILABLE (with what to check, over TLS).
+  expect_failure(10, server.tls(), {true, c.path("other_ca.pem"), "", "", "localhost"}, StatusCode::UNAVAILABLE,
+                 "over TLS to " + server.tls() + " as localhost, roots: " + c.path("other_ca.pem"));
+  expect_failure(11, server.tls(), {true, c.path("ca.pem"), "", "", ""}, StatusCode::UNAVAILABLE, "over TLS");
+  expect_failure(12, server.mtls(), tls, StatusCode::UNAVAILABLE, "no client certificate");
+  expect_failure(13, server.tls(), {}, StatusCode::UNAVAILABLE, "");
+  // Files that cannot be used: a clear INVALID_ARGUMENT, nothing sent.
+  expect_failure(20, server.tls(), {true, c.path("missing.pem"), "", "", "localhost"}, StatusCode::INVALID_ARGUMENT,
+                 "cannot read the CA (root certificates) file " + c.path("missing.pem"));
+  expect_failure(21, server.tls(), {true, c.path("garbage.pem"), "", "", "localhost"}, StatusCode::INVALID_ARGUMENT,
+                 "is not a PEM certificate");
+  expect_failure(22, server.mtls(), {true, c.path("ca.pem"), c.path("client.pem"), "", "localhost"},
+                 StatusCode::INVALID_ARGUMENT, "mutual TLS needs both the client certificate and its private key");
+  expect_failure(23, server.mtls(), {true, c.path("ca.pem"), c.path("client.pem"), c.path("client.pem"), "localhost"},
+                 StatusCode::INVALID_ARGUMENT, "is not a PEM private key");
+  // PEM armour around bytes that are not a certificate; a certificate that is not the key's.
+  expect_failure(24, server.tls(), {true, c.path("corrupt.pem"), "", "", "localhost"}, StatusCode::INVALID_ARGUMENT,
+                 "the CA (root certificates) file " + c.path("corrupt.pem") + " is not a PEM certificate");
+  expect_failure(25, server.mtls(), {true, c.path("ca.pem"), c.path("client.pem"), c.path("server.key"), "localhost"},
+                 StatusCode::INVALID_ARGUMENT,
+                 "the client certificate " + c.path("client.pem") + " is not the one of the key " +
+                     c.path("server.key"));
 }

@@ -5,8 +5,9 @@
 //                   [--screenshot out.png --frames N] [--dump-json out.json]
 //                   [--width W --height H] [--head-bytes N]
 //                   [--tab Services --method /pkg.Service/Method [--request '{...}']]
-//   actio-inspector --target 127.0.0.1:PORT --invoke /pkg.Service/Method --request '{...}'
-//                   (headless: prints the reply as JSON, or the status; exit 0 / 1)
+//   actio-inspector --target 127.0.0.1:PORT --invoke /pkg.Service/Method --request '{...}' [--request ...]
+//                   [--tls-ca CA.pem [--tls-cert C.pem --tls-key K.pem] [--authority NAME]]
+//                   (headless: prints each reply as JSON, then the status; exit 0 / 1)
 //   actio-inspector --target ... --record FILE [--record-max-mb N]    (and the top bar's "record")
 //   actio-inspector --replay FILE [--replay-speed X] [--screenshot ...] [--dump-json ...] [--export ...]
 //   --export FILE: the calls the filter (--filter) shows, as JSON, at exit (and the top bar's "export")
@@ -15,6 +16,7 @@
 // what arrives; this (UI) thread drains the queue into the Model at the start
 // of every frame, then draws it. Only this thread touches the model.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -67,7 +69,8 @@ struct Args {
   // --invoke (headless)
   std::string invoke;
   std::vector<std::string> metadata;  // KEY=VALUE
-  std::string request = "{}";
+  std::string request = "{}";          // the first --request
+  std::vector<std::string> requests;  // every --request, in order
   std::string address;
   double timeout = 10;
   // recording, replay, export
@@ -77,6 +80,8 @@ struct Args {
   double replay_speed = 1;
   std::string export_path;  // --export FILE: written at exit (and by the top bar's button)
   std::string filter;       // --filter: the method filter the window starts with
+  // TLS for invocations (--invoke, and prefilled in the Services panel)
+  std::string tls_ca, tls_cert, tls_key, authority;
 };
 
 /// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (the recorder names its files the same way).
@@ -119,6 +124,11 @@ void show_recorder(const Recorder& recorder, views::ViewState& view) {
   view.record.bytes = recorder.bytes();
   view.record.message = recorder.message();
   view.record.detail = recorder.detail();
+}
+
+/// The TLS files and name of the command line; `tls` says whether to use them.
+InvokeSecurity security_of(const Args& args, bool tls) {
+  return InvokeSecurity{tls, args.tls_ca, args.tls_cert, args.tls_key, args.authority};
 }
 
 Limits limits_of(const Args& args) {
@@ -188,8 +198,24 @@ int run_invoke(const Args& args) {
       std::cerr << "actio-inspector: " << target << " did not describe " << service << " within 5 s" << std::endl;
     return 1;
   }
+  // The port to call: --address, else a port of the process's server that
+  // serves the method — a TLS one when TLS files are given, else a
+  // plaintext one, else the first. TLS when the process says the port is
+  // secure, or when TLS files are given.
+  bool tls_files = !args.tls_ca.empty() || !args.tls_cert.empty() || !args.tls_key.empty();
+  std::vector<DialAddress> ports = model.serving_addresses(0, service);
   std::string address = args.address;
-  if (address.empty()) address = model.serving_address(0, service).value_or("");
+  bool tls = false;
+  if (address.empty() && !ports.empty()) {
+    auto it = std::find_if(ports.begin(), ports.end(), [&](const DialAddress& p) { return p.tls == tls_files; });
+    const DialAddress& port = it != ports.end() ? *it : ports.front();
+    address = port.address;
+    tls = port.tls;
+  } else {
+    for (const auto& p : ports)
+      if (p.address == address) tls = p.tls;
+  }
+  tls = tls || tls_files;
   if (address.empty() && model.schema(0).service(service)) {
     std::cerr << "actio-inspector: no server of the process at " << target << " serves " << service
               << "; give --address HOST:PORT" << std::endl;
@@ -197,6 +223,10 @@ int run_invoke(const Args& args) {
   }
   std::uint64_t id = 0;
   InvokeRequest request{0, address, args.invoke, args.request, args.timeout, {}};
+  if (args.requests.size() > 1 || (args.requests.size() == 1 && model.schema(0).method(args.invoke) &&
+                                   model.schema(0).method(args.invoke)->client_streaming))
+    request.requests = args.requests;
+  request.security = security_of(args, tls);
   for (const auto& kv : args.metadata) {
     auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -212,9 +242,28 @@ int run_invoke(const Args& args) {
     return 1;
   }
   connector.invoke(std::move(*outgoing));
+  // Each reply is printed as it comes (a stream's too), then the status.
+  std::size_t printed = 0;
+  auto print_replies = [&] {
+    const Invocation* inv = model.invocation(id);
+    for (; inv && printed < inv->replies.size(); ++printed) {
+      const Reply& r = inv->replies[printed];
+      if (r.json) {
+        std::cout << *r.json << std::endl;
+      } else {
+        std::cout << "(" << r.bytes.size() << " bytes that do not decode: " << r.note << ")" << std::endl;
+      }
+    }
+  };
   auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(args.timeout + 5));
-  bool done = wait_until([&] { return model.invocation(id)->done; }, limit);
+  bool done = wait_until(
+      [&] {
+        print_replies();
+        return model.invocation(id)->done;
+      },
+      limit);
   connector.stop();
+  print_replies();
   const Invocation* inv = model.invocation(id);
   if (!args.dump_json.empty()) {
     model.set_now(unix_now());
@@ -224,18 +273,16 @@ int run_invoke(const Args& args) {
     std::cerr << "actio-inspector: no answer from " << address << std::endl;
     return 1;
   }
-  for (const Reply& r : inv->replies) {
-    if (r.json) {
-      std::cout << *r.json << std::endl;
-    } else {
-      std::cout << "(" << r.bytes.size() << " bytes that do not decode: " << r.note << ")" << std::endl;
-    }
-  }
+  // The status after the replies (stderr: stdout holds only the replies' JSON).
+  std::string sent = inv->client_streaming ? " (" + std::to_string(inv->sent) + " of " +
+                                                 std::to_string(inv->requests) + " requests sent)"
+                                           : "";
   if (inv->code != 0) {
     std::cerr << "actio-inspector: " << code_name(inv->code) << (inv->details.empty() ? "" : ": ") << inv->details
-              << std::endl;
+              << sent << std::endl;
     return 1;
   }
+  std::cerr << "actio-inspector: OK" << sent << std::endl;
   return 0;
 }
 
@@ -301,6 +348,10 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
   Model model(limits_of(args));
   views::ViewState view;
   apply_start_filter(model, view, args);
+  view.services.tls_ca = args.tls_ca;  // the panel's TLS fields start from the command line's
+  view.services.tls_cert = args.tls_cert;
+  view.services.tls_key = args.tls_key;
+  view.services.authority = args.authority;
   // The updates come from the live targets, or from a recording.
   std::unique_ptr<Connector> connector;
   std::unique_ptr<Replayer> replayer;
@@ -408,6 +459,19 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
           if (args.press_invoke) {  // as if Invoke were pressed with --request in the editor
             view.services.request = args.request;
             view.invoke = InvokeRequest{0, view.services.address, args.method, args.request, args.timeout};
+            const MethodInfo* m = model.schema(0).method(args.method);
+            if (args.requests.size() > 1 || (m && m->client_streaming)) {
+              view.services.requests = args.requests;
+              view.invoke->requests = args.requests;
+            }
+            for (const auto& kv : args.metadata) {  // --metadata KEY=VALUE, as the panel's "key: value" lines
+              auto eq = kv.find('=');
+              if (eq == std::string::npos) continue;
+              view.services.metadata += kv.substr(0, eq) + ": " + kv.substr(eq + 1) + "\n";
+              view.invoke->metadata.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+            }
+            view.services.tls = view.services.tls || !args.tls_ca.empty() || !args.tls_cert.empty();
+            view.invoke->security = security_of(args, view.services.tls);
             hand_over_invocation();
           }
         }
@@ -484,10 +548,10 @@ int main(int argc, char** argv) {
   app.add_option("--invoke", args.invoke,
                  "headless: call this method (/pkg.Service/Method) of the first target's process, print the reply "
                  "as JSON and exit 0 (or the status, exit 1)");
-  auto* request = app.add_option("--request", args.request,
-                                 "--invoke: the request as JSON; with --screenshot and --method: invoke the method "
-                                 "with it in the Services panel and show the outcome")
-                      ->capture_default_str();
+  auto* request = app.add_option("--request", args.requests,
+                                 "--invoke: the request as JSON (default {}); repeat it for the requests of a "
+                                 "client-streaming or bidi method, in order; with --screenshot and --method: invoke "
+                                 "the method with it in the Services panel and show the outcome");
   app.add_option("--address", args.address,
                  "--invoke: the server to call (default: the process's server that serves the method)");
   app.add_option("--timeout", args.timeout, "--invoke: seconds the call may take")->check(CLI::PositiveNumber);
@@ -509,6 +573,14 @@ int main(int argc, char** argv) {
   app.add_option("--filter", args.filter, "start with this method filter (a case-insensitive substring)");
   replay->excludes(target);
   replay->excludes(record);
+  app.add_option("--tls-ca", args.tls_ca,
+                 "--invoke and the Services panel: PEM root certificates for a TLS port (default: the system's); "
+                 "TLS is used when the process says the port is secure, or when a --tls-* file is given");
+  app.add_option("--tls-cert", args.tls_cert, "mutual TLS: the client's certificate chain (PEM), with --tls-key");
+  app.add_option("--tls-key", args.tls_key, "mutual TLS: the client's private key (PEM), with --tls-cert");
+  app.add_option("--authority", args.authority,
+                 "the name the server's TLS certificate must show (e.g. localhost when calling 127.0.0.1), and "
+                 "the call's :authority");
   CLI11_PARSE(app, argc, argv);
   if (args.targets.empty() && args.replay.empty()) return app.exit(CLI::RequiredError("--target (or --replay FILE)"));
   if (!args.invoke.empty() && !args.replay.empty()) {
@@ -516,6 +588,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   args.press_invoke = !args.screenshot.empty() && !args.method.empty() && request->count() > 0;
+  if (!args.requests.empty()) args.request = args.requests.front();
 
   // The inspector is an Actio process too: it must not start inspection of
   // itself (on the port meant for the process it watches) from the shell's

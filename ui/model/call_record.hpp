@@ -148,6 +148,7 @@ struct EndpointRecord {
   std::uint64_t calls_active = 0;
   std::vector<StateChangeRecord> history;  ///< most recent last
   std::vector<std::string> services;
+  std::vector<std::string> tls_addresses;  ///< server: those of its addresses that use TLS
 };
 
 /// A CAF actor homed on a loop (actio.inspect.v1.Actor).

@@ -298,8 +298,10 @@ std::string Model::to_json() const {
         .field("address", e->target)
         .field("state", e->state)
         .field("calls_started", e->calls_started)
-        .field("history", e->history.size())
-        .end_object();
+        .field("history", e->history.size());
+    j.key("tls_addresses").begin_array();
+    for (const auto& a : e->tls_addresses) j.value(a);
+    j.end_array().end_object();
   }
   j.end_array();
 
@@ -310,6 +312,9 @@ std::string Model::to_json() const {
         .field("target", inv.request.target)
         .field("address", inv.request.address)
         .field("method", inv.request.method)
+        .field("tls", inv.request.security.tls)
+        .field("requests", inv.requests)
+        .field("sent", inv.sent)
         .field("done", inv.done)
         .field("not_sent", inv.not_sent);
     if (inv.done && !inv.not_sent)

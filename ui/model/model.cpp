@@ -103,6 +103,7 @@ EndpointRecord endpoint_of(TargetId target, const v1::Endpoint& e) {
   r.calls_active = e.calls_active();
   for (const auto& h : e.history()) r.history.push_back({h.time(), h.state()});
   r.services.assign(e.services().begin(), e.services().end());
+  r.tls_addresses.assign(e.tls_addresses().begin(), e.tls_addresses().end());
   return r;
 }
 
@@ -626,6 +627,17 @@ std::optional<std::string> Model::serving_address(TargetId id, std::string_view 
   return std::nullopt;
 }
 
+std::vector<DialAddress> Model::serving_addresses(TargetId id, std::string_view service) const {
+  const auto& t = state(id);
+  std::vector<DialAddress> out;
+  for (const auto& [eid, e] : t.endpoints) {
+    if (e.kind != EndpointKind::server) continue;
+    if (std::find(e.services.begin(), e.services.end(), service) == e.services.end()) continue;
+    for (auto& a : dial_addresses(e.target, e.tls_addresses, t.info.address)) out.push_back(std::move(a));
+  }
+  return out;
+}
+
 std::vector<std::string> Model::undescribed_services(TargetId id) const {
   const auto& t = state(id);
   std::set<std::string> named;
@@ -683,18 +695,56 @@ std::optional<OutgoingCall> Model::begin_invocation(const InvokeRequest& request
   inv.request_type = m->input_type;
   inv.response_type = m->output_type;
   inv.server_streaming = m->server_streaming;
-  if (m->client_streaming)
-    return refuse(request.method + " is client-streaming: only unary and server-streaming methods can be invoked");
+  inv.client_streaming = m->client_streaming;
   if (request.address.empty()) return refuse("no address to call " + request.method + " on");
-  Converted bytes = schema.from_json(m->input_type, request.json);
-  if (!bytes.ok) return refuse(bytes.error);
-  OutgoingCall out{inv.id,         request.target,        request.address,
-                   request.method, std::move(bytes.text), m->server_streaming,
-                   request.timeout,        request.metadata};
+  OutgoingCall out{inv.id,         request.target,  request.address, request.method, {}, m->server_streaming,
+                   request.timeout, request.metadata};
+  out.client_streaming = m->client_streaming;
+  out.security = request.security;
+  if (m->client_streaming) {
+    std::vector<std::string> jsons = request.requests.value_or(std::vector<std::string>{request.json});
+    for (std::size_t i = 0; i < jsons.size(); ++i) {
+      Converted bytes = schema.from_json(m->input_type, jsons[i]);
+      if (!bytes.ok)
+        return refuse(jsons.size() > 1 ? "request " + std::to_string(i + 1) + ": " + bytes.error : bytes.error);
+      out.requests.push_back(std::move(bytes.text));
+    }
+    inv.requests = out.requests.size();
+  } else {
+    if (request.requests && request.requests->size() != 1)
+      return refuse(request.method + " takes one request, not " + std::to_string(request.requests->size()) +
+                    " (only client-streaming and bidi methods take several)");
+    Converted bytes = schema.from_json(m->input_type, request.requests ? request.requests->front() : request.json);
+    if (!bytes.ok) return refuse(bytes.error);
+    out.request = std::move(bytes.text);
+    inv.requests = 1;
+  }
   invocations_.push_back(std::move(inv));
   while (invocations_.size() > 32) invocations_.pop_front();
   touch();
   return out;
+}
+
+namespace {
+Reply reply_of(const Schema& schema, const std::string& type, std::string bytes) {
+  Reply r;
+  Converted json = schema.to_json(type, bytes, true);
+  if (json.ok)
+    r.json = std::move(json.text);
+  else
+    r.note = std::move(json.error);
+  r.bytes = std::move(bytes);
+  return r;
+}
+}  // namespace
+
+void Model::add_invocation_reply(InvocationReply reply) {
+  for (auto& inv : invocations_) {
+    if (inv.id != reply.id || inv.done) continue;
+    inv.replies.push_back(reply_of(state(inv.request.target).schema, inv.response_type, std::move(reply.bytes)));
+    touch();
+    return;
+  }
 }
 
 void Model::end_invocation(InvocationResult result) {
@@ -703,17 +753,9 @@ void Model::end_invocation(InvocationResult result) {
     inv.done = true;
     inv.code = result.code;
     inv.details = std::move(result.details);
+    inv.sent = result.sent;
     const Schema& schema = state(inv.request.target).schema;
-    for (auto& bytes : result.replies) {
-      Reply r;
-      Converted json = schema.to_json(inv.response_type, bytes, true);
-      if (json.ok)
-        r.json = std::move(json.text);
-      else
-        r.note = std::move(json.error);
-      r.bytes = std::move(bytes);
-      inv.replies.push_back(std::move(r));
-    }
+    for (auto& bytes : result.replies) inv.replies.push_back(reply_of(schema, inv.response_type, std::move(bytes)));
     touch();
     return;
   }

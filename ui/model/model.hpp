@@ -78,16 +78,31 @@ struct Selection {
   std::optional<std::pair<TargetId, std::uint64_t>> endpoint;
 };
 
-/// A unary or server-streaming method to call, as the Services panel or
-/// --invoke asks for it.
+/// How an invocation reaches its server: plaintext, or TLS with these files
+/// (read by the network side when it calls, so a missing or bad file ends
+/// the invocation with a clear status).
+struct InvokeSecurity {
+  bool tls = false;          ///< call over TLS (the port is secure)
+  std::string ca_file;       ///< PEM root certificates; empty: the system's roots
+  std::string cert_file;     ///< mutual TLS: the client's certificate chain (PEM), with key_file
+  std::string key_file;      ///< mutual TLS: the client's private key (PEM), with cert_file
+  std::string authority;     ///< the name the server's certificate must show (and :authority); empty: the address's host
+};
+
+/// A method to call, as the Services panel or --invoke asks for it.
 struct InvokeRequest {
   TargetId target = 0;  ///< the process whose schema encodes the request
   std::string address;  ///< host:port of the server to call
   std::string method;   ///< "/pkg.Service/Method"
-  std::string json;     ///< the request
+  std::string json;     ///< the request (unary and server-streaming methods)
   double timeout = 10;  ///< seconds
   /// Sent with the call (lowercase keys; "-bin" keys take raw bytes).
   std::vector<std::pair<std::string, std::string>> metadata;
+  /// Client-streaming and bidi methods: the requests, in order, each one
+  /// message as JSON (none: the stream is half-closed at once). Unset: `json`
+  /// is the only request.
+  std::optional<std::vector<std::string>> requests;
+  InvokeSecurity security;
 };
 
 /// What the connector sends for an invocation (the request encoded).
@@ -96,10 +111,13 @@ struct OutgoingCall {
   TargetId target = 0;
   std::string address;
   std::string method;
-  std::string request;  ///< wire bytes
+  std::string request;  ///< wire bytes (unary and server-streaming methods)
   bool server_streaming = false;
   double timeout = 10;
   std::vector<std::pair<std::string, std::string>> metadata;
+  bool client_streaming = false;
+  std::vector<std::string> requests;  ///< client-streaming and bidi: wire bytes, in order
+  InvokeSecurity security;
 };
 
 /// How an invocation ended, as the connector saw it.
@@ -107,7 +125,14 @@ struct InvocationResult {
   std::uint64_t id = 0;
   int code = 0;
   std::string details;
-  std::vector<std::string> replies;  ///< wire bytes, in order
+  std::vector<std::string> replies;  ///< wire bytes, in order (after those sent as InvocationReply)
+  std::size_t sent = 0;              ///< requests written (streaming requests: before the end)
+};
+
+/// One reply of an invocation still running (streaming replies come one by one).
+struct InvocationReply {
+  std::uint64_t id = 0;
+  std::string bytes;
 };
 
 /// One reply of an invocation: JSON when it decodes, else why not.
@@ -123,6 +148,9 @@ struct Invocation {
   InvokeRequest request;
   std::string request_type, response_type;
   bool server_streaming = false;
+  bool client_streaming = false;
+  std::size_t requests = 0;  ///< requests to send (1 unless client-streaming)
+  std::size_t sent = 0;      ///< requests written, once done
   bool done = false;
   /// The request never left: a bad method, no descriptors, JSON that is not
   /// the request type (`details` says which).
@@ -229,6 +257,9 @@ class Model {
   /// Where to call `service` of process `id`: the address of a server of
   /// the process that serves it (dial_address), if there is one.
   std::optional<std::string> serving_address(TargetId id, std::string_view service) const;
+  /// Every listening address of the process's servers that serve `service`
+  /// (dial_addresses: whether each uses TLS), servers by id.
+  std::vector<DialAddress> serving_addresses(TargetId id, std::string_view service) const;
   /// Services process `id` names (its servers' services and those of the
   /// methods of its calls) that reflection has not answered about yet.
   std::vector<std::string> undescribed_services(TargetId id) const;
@@ -239,14 +270,17 @@ class Model {
 
   // -- invoking -------------------------------------------------------------
 
-  /// Starts an invocation: checks the method (unary or server-streaming)
-  /// and encodes the JSON request with the process's schema. Returns what
+  /// Starts an invocation: checks the method and encodes the JSON request
+  /// (each of `requests` for a client-streaming or bidi method) with the
+  /// process's schema. Returns what
   /// the connector must send, or nothing when that failed: then the
   /// invocation is already done, not_sent, with the reason in its details.
   /// `id` (optional) receives the invocation's id either way.
   std::optional<OutgoingCall> begin_invocation(const InvokeRequest& request, std::uint64_t* id = nullptr);
   /// The connector's answer: the status and the replies (decoded to JSON).
   void end_invocation(InvocationResult result);
+  /// A reply of an invocation still running (ignored once it is done).
+  void add_invocation_reply(InvocationReply reply);
   const Invocation* invocation(std::uint64_t id) const;
   /// The most recent invocations, oldest first (a bounded list).
   const std::deque<Invocation>& invocations() const noexcept { return invocations_; }

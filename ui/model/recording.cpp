@@ -149,7 +149,7 @@ bool RecordingWriter::write(std::span<const Update> updates) {
         f->set_error(error);
       }
     } else {
-      i = next;  // an invocation's result: the user's, not the target's
+      i = next;  // an invocation's reply or result: the user's, not the target's
       continue;
     }
     if (!put(framed(r))) return false;

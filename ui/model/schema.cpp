@@ -334,16 +334,48 @@ std::pair<std::string_view, std::string_view> split_host(std::string_view addres
 bool wildcard(std::string_view host) { return host.empty() || host == "0.0.0.0" || host == "::" || host == "*"; }
 }  // namespace
 
-std::string dial_address(std::string_view server_addresses, std::string_view inspected_target) {
-  std::string_view first = server_addresses.substr(0, server_addresses.find(','));
-  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
-  if (first.find("://") != std::string_view::npos || first.rfind("unix:", 0) == 0) return std::string(first);
-  auto [host, port] = split_host(first);
-  if (!wildcard(host)) return std::string(first);
+namespace {
+/// One listening address as the inspector dials it (see dial_address).
+std::string dial_one(std::string_view address, std::string_view inspected_target) {
+  while (!address.empty() && address.front() == ' ') address.remove_prefix(1);
+  while (!address.empty() && address.back() == ' ') address.remove_suffix(1);
+  if (address.find("://") != std::string_view::npos || address.rfind("unix:", 0) == 0) return std::string(address);
+  auto [host, port] = split_host(address);
+  if (!wildcard(host)) return std::string(address);
   auto [inspected_host, inspected_port] = split_host(inspected_target);
   std::string h = wildcard(inspected_host) ? "127.0.0.1" : std::string(inspected_host);
   if (h.find(':') != std::string::npos) h = "[" + h + "]";
   return h + ":" + std::string(port);
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return s;
+}
+}  // namespace
+
+std::string dial_address(std::string_view server_addresses, std::string_view inspected_target) {
+  return dial_one(server_addresses.substr(0, server_addresses.find(',')), inspected_target);
+}
+
+std::vector<DialAddress> dial_addresses(std::string_view server_addresses,
+                                        const std::vector<std::string>& tls_addresses,
+                                        std::string_view inspected_target) {
+  std::vector<DialAddress> out;
+  std::size_t start = 0;
+  while (start <= server_addresses.size()) {
+    auto end = server_addresses.find(',', start);
+    std::string_view one =
+        trimmed(server_addresses.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (!one.empty()) {
+      bool tls = std::find(tls_addresses.begin(), tls_addresses.end(), one) != tls_addresses.end();
+      out.push_back({dial_one(one, inspected_target), tls});
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return out;
 }
 
 std::string ascii_json(std::string_view json) {

@@ -146,6 +146,19 @@ MessageView view_message(const Schema& schema, const CallRecord& call, const Tim
 /// host the inspector reaches the process on; 127.0.0.1 if that has none).
 std::string dial_address(std::string_view server_addresses, std::string_view inspected_target);
 
+/// One listening address of a server as the inspector dials it, and whether
+/// its port uses TLS (as the process says: Endpoint.tls_addresses).
+struct DialAddress {
+  std::string address;
+  bool tls = false;
+  bool operator==(const DialAddress&) const = default;
+};
+/// Every address of `server_addresses` (dial_address's rules for each), with
+/// `tls` set for those among `tls_addresses` (as the process wrote them).
+std::vector<DialAddress> dial_addresses(std::string_view server_addresses,
+                                        const std::vector<std::string>& tls_addresses,
+                                        std::string_view inspected_target);
+
 /// `json` (UTF-8) with every non-ASCII character written as \uXXXX, so the
 /// text is plain ASCII and still the same JSON.
 std::string ascii_json(std::string_view json);

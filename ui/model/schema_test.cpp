@@ -334,6 +334,12 @@ TEST(Schema, HelpersForPathsSidesAddressesAndAscii) {
   EXPECT_EQ(dial_address("[::1]:6", "10.1.2.3:7777"), "[::1]:6");
   EXPECT_EQ(dial_address("[::]:6", "[::1]:7777"), "[::1]:6");
   EXPECT_EQ(dial_address("0.0.0.0:6", "0.0.0.0:7777"), "127.0.0.1:6");
+  // Every address, with the TLS ones (as the process wrote them) marked.
+  EXPECT_EQ(dial_addresses("0.0.0.0:5,[::1]:6, 127.0.0.1:7", {"[::1]:6", "127.0.0.1:7"}, "10.1.2.3:7777"),
+            (std::vector<DialAddress>{{"10.1.2.3:5", false}, {"[::1]:6", true}, {"127.0.0.1:7", true}}));
+  EXPECT_EQ(dial_addresses("0.0.0.0:5", {"0.0.0.0:5"}, "127.0.0.1:7777"),
+            (std::vector<DialAddress>{{"127.0.0.1:5", true}}));
+  EXPECT_TRUE(dial_addresses("", {}, "127.0.0.1:7777").empty());
 
   EXPECT_EQ(ascii_json("{\"a\":\"x\"}"), "{\"a\":\"x\"}");
   EXPECT_EQ(ascii_json("\"\xc3\xa9\""), "\"\\u00e9\"");
@@ -504,7 +510,11 @@ TEST(ModelSchema, Invocations) {
   refused({0, "127.0.0.1:5050", "/shop.Shop/Get", R"({"colour": "red"})", 10}, "not a valid shop.Item");
   refused({0, "127.0.0.1:5050", "/shop.Shop/Nope", "{}", 10},
           "shop.Shop has no method Nope (it has Get, Upload, List)");
-  refused({0, "127.0.0.1:5050", "/shop.Shop/Upload", "{}", 10}, "client-streaming");
+  refused({0, "127.0.0.1:5050", "/shop.Shop/Get", "{}", 10, {}, std::vector<std::string>{"{}", "{}"}},
+          "/shop.Shop/Get takes one request, not 2");
+  refused({0, "127.0.0.1:5050", "/shop.Shop/Upload", "{}", 10, {},
+           std::vector<std::string>{R"({"name": "a"})", R"({"colour": "red"})"}},
+          "request 2: ");
   refused({0, "127.0.0.1:5050", "/other.Svc/Do", "{}", 10}, "no descriptors for other.Svc");
   refused({0, "127.0.0.1:5050", "Get", "{}", 10}, "not a method path");
   refused({0, "", "/shop.Shop/Get", "{}", 10}, "no address");
@@ -512,4 +522,78 @@ TEST(ModelSchema, Invocations) {
   std::string json = model.to_json();
   EXPECT_NE(json.find(R"("invocations":[)"), std::string::npos);
   EXPECT_NE(json.find(R"("cents": "99")"), std::string::npos);
+}
+
+TEST(ModelSchema, StreamingInvocations) {
+  ShopModel m;
+  Model& model = m.model;
+  Schema s;
+  s.add_file(shop_file());
+  // Client streaming: every request encoded, in order; the one reply at the end.
+  std::uint64_t id = 0;
+  InvokeRequest upload{0, "127.0.0.1:5050", "/shop.Shop/Upload", "{}", 5};
+  upload.requests = std::vector<std::string>{R"({"name": "a", "unit_count": 1})", R"({"name": "b", "unit_count": 2})", "{}"};
+  upload.security = {true, "ca.pem", "c.pem", "k.pem", "localhost"};
+  auto out = model.begin_invocation(upload, &id);
+  ASSERT_TRUE(out.has_value()) << model.invocation(id)->details;
+  EXPECT_TRUE(out->client_streaming);
+  EXPECT_FALSE(out->server_streaming);
+  EXPECT_EQ(out->requests, (std::vector<std::string>{item_bytes("a", 1), item_bytes("b", 2), ""}));
+  EXPECT_TRUE(out->security.tls);
+  EXPECT_EQ(out->security.ca_file, "ca.pem");
+  EXPECT_EQ(out->security.authority, "localhost");
+  EXPECT_EQ(model.invocation(id)->requests, 3u);
+  InvocationResult done{id, 0, "", {s.from_json("shop.Price", R"({"cents": "3"})").text}};
+  done.sent = 3;
+  model.end_invocation(done);
+  const Invocation* inv = model.invocation(id);
+  ASSERT_TRUE(inv->done);
+  EXPECT_EQ(inv->sent, 3u);
+  ASSERT_EQ(inv->replies.size(), 1u);
+  EXPECT_NE(inv->replies[0].json->find(R"("cents": "3")"), std::string::npos);
+  EXPECT_NE(model.to_json().find(R"("tls":true,"requests":3,"sent":3)"), std::string::npos);
+
+  // Without a list, the one JSON request; an empty list sends none.
+  out = model.begin_invocation({0, "127.0.0.1:5050", "/shop.Shop/Upload", R"({"name": "x"})", 5}, &id);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->requests, std::vector<std::string>{item_bytes("x", 0)});
+  InvokeRequest none{0, "127.0.0.1:5050", "/shop.Shop/Upload", "{}", 5};
+  none.requests = std::vector<std::string>{};
+  out = model.begin_invocation(none, &id);
+  ASSERT_TRUE(out.has_value());
+  EXPECT_TRUE(out->requests.empty());
+
+  // Server streaming: replies come one by one while the call runs; late ones are dropped.
+  out = model.begin_invocation({0, "127.0.0.1:5050", "/shop.Shop/List", "{}", 5}, &id);
+  ASSERT_TRUE(out.has_value());
+  model.add_invocation_reply({id, item_bytes("first", 1)});
+  model.add_invocation_reply({id, "\xff\xff"});
+  inv = model.invocation(id);
+  EXPECT_FALSE(inv->done);
+  ASSERT_EQ(inv->replies.size(), 2u);
+  EXPECT_NE(inv->replies[0].json->find(R"("name": "first")"), std::string::npos);
+  EXPECT_FALSE(inv->replies[1].json.has_value());
+  model.end_invocation({id, 0, "", {}});
+  model.add_invocation_reply({id, item_bytes("late", 1)});
+  EXPECT_EQ(model.invocation(id)->replies.size(), 2u);
+}
+
+TEST(ModelSchema, ServersSayWhichPortsUseTls) {
+  ShopModel m;
+  Model& model = m.model;
+  EXPECT_EQ(model.serving_addresses(0, "shop.Shop"), (std::vector<DialAddress>{{"127.0.0.1:5050", false}}));
+  v1::Event e;
+  e.set_seq(2);
+  e.set_time(T0);
+  auto* server = e.mutable_endpoint();
+  server->set_id(1);
+  server->set_kind(v1::SERVER_ENDPOINT);
+  server->set_target("0.0.0.0:5050,0.0.0.0:5051");
+  server->add_services("shop.Shop");
+  server->add_tls_addresses("0.0.0.0:5051");
+  model.ingest(0, e);
+  EXPECT_EQ(model.serving_addresses(0, "shop.Shop"),
+            (std::vector<DialAddress>{{"127.0.0.1:5050", false}, {"127.0.0.1:5051", true}}));
+  EXPECT_TRUE(model.serving_addresses(0, "other.Svc").empty());
+  EXPECT_NE(model.to_json().find(R"("tls_addresses":["0.0.0.0:5051"])"), std::string::npos);
 }

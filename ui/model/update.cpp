@@ -15,6 +15,7 @@ void apply(Model& model, Update& u) {
     void operator()(Descriptors& batch) const { model.add_descriptors(target, batch); }
     void operator()(InvocationResult& result) const { model.end_invocation(std::move(result)); }
     void operator()(Update::Refresh& refresh) const { model.refresh(target, refresh.snapshot); }
+    void operator()(InvocationReply& reply) const { model.add_invocation_reply(std::move(reply)); }
   };
   std::visit(Visitor{model, u.target}, u.what);
 }

@@ -20,7 +20,8 @@ struct Update {
     inspect::v1::Snapshot snapshot;
   };
   TargetId target = 0;
-  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult, Refresh>
+  std::variant<Connecting, Lost, inspect::v1::Snapshot, inspect::v1::Event, Descriptors, InvocationResult, Refresh,
+               InvocationReply>
       what;
   /// When it arrived at the inspector (unix seconds; 0: not stamped).
   double time = 0;

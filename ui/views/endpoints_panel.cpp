@@ -41,6 +41,7 @@ void draw_endpoints(Model& model) {
                         static_cast<unsigned long long>(e->calls_active), e->loop);
     if (open) {
       for (const auto& s : e->services) ImGui::BulletText("%s", s.c_str());
+      for (const auto& a : e->tls_addresses) ImGui::BulletText("TLS on %s", a.c_str());
       double first = e->history.empty() ? 0 : e->history.front().time;
       for (const auto& h : e->history) {
         ImGui::TextDisabled("+%s", format_seconds(h.time - first).c_str());

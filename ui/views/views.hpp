@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model.hpp"
 
@@ -34,6 +35,13 @@ struct ViewState {
     std::string request;  ///< the JSON editor's text
     double timeout = 10;  ///< seconds
     std::string metadata;  ///< sent with the call: "key: value" per line
+    /// Client-streaming and bidi methods: the requests' JSON, sent in order.
+    std::vector<std::string> requests;
+    /// Call over TLS (set when a port the process says is secure is picked).
+    bool tls = false;
+    /// TLS files (PEM) and the name the certificate must show; the command
+    /// line's --tls-ca/--tls-cert/--tls-key/--authority fill them at start.
+    std::string tls_ca, tls_cert, tls_key, authority;
   } services;
   /// An invocation the Services panel asks for: the app encodes it with the
   /// model, hands it to the network side and clears this.
@@ -80,8 +88,9 @@ void draw_endpoints(Model& model);
 void draw_loops(Model& model);
 void draw_stats(Model& model);
 void draw_services(Model& model, ViewState& state);
-/// Picks a method in the Services panel: its server's address, its request
-/// template in the editor (exposed for --screenshot and the bench).
+/// Picks a method in the Services panel: its server's address (TLS when the
+/// process says that port is secure), its request template in the editor
+/// (exposed for --screenshot and the bench).
 void pick_method(const Model& model, ViewState& state, TargetId target, const std::string& path,
                  const std::string& address);
 
