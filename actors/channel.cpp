@@ -22,7 +22,7 @@ constexpr const char* kLocalCancel = "Locally cancelled by application!";
 
 ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel,
                            bool secure)
-    : loop_(&loop), target_(std::move(target)), channel_(channel), stub_(channel), secure_(secure) {
+    : loop_(&loop), target_(std::move(target)), channel_(channel), secure_(secure) {
   loop_->add_io_interest();
   io_interest_ = true;
   endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::channel, target_, loop_->id(), channel_);
@@ -41,6 +41,22 @@ ChannelState::~ChannelState() {
     drop_io_interest();
     loop_->remove_shutdown_hook(hook_id_);
   }
+}
+
+const grpc::internal::RpcMethod* ChannelState::registered_method(const std::string& name, bool streaming) {
+  auto it = methods_.find(name);
+  if (it == methods_.end()) {
+    if (methods_.size() >= kMaxRegisteredMethods) return nullptr;
+    // An RpcMethod keeps a pointer to its name: the map's key (a node's key
+    // does not move). gRPC registers a name once per channel (both kinds share it).
+    it = methods_.try_emplace(name).first;
+    const char* key = it->first.c_str();
+    std::shared_ptr<grpc::ChannelInterface> ch = channel_;
+    it->second = std::make_unique<RegisteredMethod>(
+        RegisteredMethod{grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::NORMAL_RPC, ch),
+                         grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::BIDI_STREAMING, ch)});
+  }
+  return streaming ? &it->second->streaming : &it->second->unary;
 }
 
 void ChannelState::drop_io_interest() noexcept {
@@ -180,7 +196,7 @@ ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::
   auto* call = new ClientCall(channel, method, shape, options);
   if (!encode) {  // a stream-request call: no request now
     if (intercept) call->inspect(options);
-    call->start_streaming(channel->stub());
+    call->start_streaming();
     return call;
   }
   try {
@@ -192,9 +208,9 @@ ClientCall* start_call(const std::shared_ptr<ChannelState>& channel, const std::
   }
   if (intercept) call->inspect(options);
   if (shape == ClientCall::Shape::unary_stream) {
-    call->start_unary_stream(channel->stub());
+    call->start_unary_stream();
   } else {
-    call->start_unary(channel->stub());
+    call->start_unary();
   }
   return call;
 }

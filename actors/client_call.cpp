@@ -68,29 +68,42 @@ void ClientCall::inspect(const CallOptions& options) {
 
 void ClientCall::make_proxy() { icpt_ = std::make_unique<Interception>(*this); }
 
-void ClientCall::start_unary(Stub& stub) {
-  unary_reader_ = stub.PrepareUnaryCall(&ctx_, method_, SendBuffer{&request_}, loop_->cq());
+// Calls start like a generated stub's: from the method registered with the
+// channel when there is one (ChannelState::registered_method), else from the
+// name (as grpc::GenericStub does).
+void ClientCall::start_unary() {
+  const grpc::internal::RpcMethod* registered = channel_->registered_method(method_, false);
+  grpc::internal::RpcMethod by_name(method_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
+  unary_reader_.reset(grpc::internal::ClientAsyncResponseReaderHelper::Create<grpc::ByteBuffer>(
+      &channel_->channel(), loop_->cq(), registered ? *registered : by_name, &ctx_, SendBuffer{&request_}));
   unary_reader_->StartCall();
   unary_reader_->Finish(&response_, &grpc_status_, &finish_op_);
   finish_issued_ = true;
   start_op();
 }
 
-void ClientCall::start_unary_stream(Stub& stub) {
+void ClientCall::start_unary_stream() {
   // Corked: StartCall only buffers the initial metadata (no op, its tag never
   // comes back), and WriteLast sends metadata, request and half-close in one
   // batch, as a typed server-streaming stub does.
   ctx_.set_initial_metadata_corked(true);
-  stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
+  create_stream();
   stream_->StartCall(nullptr);
   stream_->WriteLast(SendBuffer{&request_}, grpc::WriteOptions(), &write_op_);
   start_op();
 }
 
-void ClientCall::start_streaming(Stub& stub) {
-  stream_ = stub.PrepareCall(&ctx_, method_, loop_->cq());
+void ClientCall::start_streaming() {
+  create_stream();
   stream_->StartCall(&start_op_);
   start_op();
+}
+
+void ClientCall::create_stream() {
+  const grpc::internal::RpcMethod* registered = channel_->registered_method(method_, true);
+  grpc::internal::RpcMethod by_name(method_.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
+  stream_.reset(grpc::internal::ClientAsyncReaderWriterFactory<SendBuffer, grpc::ByteBuffer>::Create(
+      &channel_->channel(), loop_->cq(), registered ? *registered : by_name, &ctx_, false, nullptr));
 }
 
 void ClientCall::on_start(bool ok) {

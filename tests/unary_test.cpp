@@ -78,6 +78,24 @@ TEST(Unary, Behaviour_055_UnknownMethodIsUnimplemented) {
   });
 }
 
+// A channel registers the methods it calls with gRPC (a generated stub's
+// fast path), up to a bound; past it calls go by name. Both ways reach the
+// server with the right path, for every shape.
+TEST(Unary, ManyDistinctMethodNamesOnOneChannel) {
+  with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
+    for (int i = 0; i < 1100; ++i) {
+      auto e = co_await expect_rpc_error(f.method("Nope" + std::to_string(i))("x"));
+      EXPECT_EQ(e.code(), StatusCode::UNIMPLEMENTED) << i;
+      if (e.code() != StatusCode::UNIMPLEMENTED) co_return;
+    }
+    EXPECT_EQ(co_await f.method("Echo")("after"), "after");
+    auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/NopeStream");
+    auto call = stream("x");
+    EXPECT_THROW(co_await call.read(), AioRpcError);
+    EXPECT_EQ(co_await call.code(), StatusCode::UNIMPLEMENTED);
+  });
+}
+
 TEST(Unary, HandlerExceptionIsUnknownWithTheText) {
   auto handler = raw([](const std::string&, ServicerContext&) -> Task<std::string> {
     throw std::runtime_error("boom");

@@ -2,10 +2,11 @@
 // The channel actor's state (loop-local; see actio/channel.hpp for the handle).
 
 #include <grpcpp/channel.h>
-#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/impl/rpc_method.h>
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "actio/event.hpp"
@@ -39,7 +40,13 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   // -- properties -----------------------------------------------------------
 
   EventLoop& loop() const noexcept { return *loop_; }
-  Stub& stub() noexcept { return stub_; }
+  /// `name` registered with this channel, for a unary or a streaming call:
+  /// gRPC then starts calls from a handle made once (grpc_channel_create_
+  /// registered_call, as a generated stub does) instead of building the path
+  /// per call. nullptr past kMaxRegisteredMethods names (a generic proxy's
+  /// methods are the callers' to choose): those calls go unregistered.
+  const grpc::internal::RpcMethod* registered_method(const std::string& name, bool streaming);
+  static constexpr std::size_t kMaxRegisteredMethods = 1024;
   grpc::Channel& channel() noexcept { return *channel_; }
   const std::string& target() const noexcept { return target_; }
   bool closed() const noexcept { return closed_; }
@@ -70,7 +77,10 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   EventLoop* loop_;
   std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
-  Stub stub_;
+  struct RegisteredMethod {
+    grpc::internal::RpcMethod unary, streaming;  // name_ points into the map's key
+  };
+  std::unordered_map<std::string, std::unique_ptr<RegisteredMethod>> methods_;
   bool secure_;
   InterceptorLists interceptors_;
   std::shared_ptr<inspect::EndpointRecord> endpoint_;  // null unless inspected

@@ -2,7 +2,6 @@
 // The client-call actor's state (loop-local; see actio/call.hpp for the handle).
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
@@ -55,11 +54,12 @@ class ClientCall {
   // -- starting -------------------------------------------------------------
 
   /// Starts a unary call with the encoded request.
-  void start_unary(Stub& stub);
+  void start_unary();
   /// Starts a unary-stream call: sends the request and half-closes.
-  void start_unary_stream(Stub& stub);
+  void start_unary_stream();
   /// Starts a stream-request call (stream-unary or bidi).
-  void start_streaming(Stub& stub);
+  void start_streaming();
+  void create_stream();
   /// Checks a write is allowed now, encodes it, and returns the write.
   Task<void> write_request(EncodeFn encode, const void* request, const void* codec, bool from_iterator);
   /// Half-closes (idempotent; a no-op once the call is done).

@@ -11,7 +11,8 @@
 // Measured under callgrind (server_stream, 64 B): the copy was ~15 % of the
 // server's instructions per message outside the kernel.
 
-#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/async_stream.h>
+#include <grpcpp/support/async_unary_call.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/impl/serialization_traits.h>
 #include <grpcpp/support/status.h>
@@ -40,8 +41,7 @@ class SerializationTraits<actio::detail::SendBuffer, void> {
 
 namespace actio::detail {
 
-/// The channel's stub: requests go out as SendBuffer, replies come as bytes.
-using Stub = grpc::TemplatedGenericStub<SendBuffer, grpc::ByteBuffer>;
+/// A client call's stream: requests go out as SendBuffer, replies come as bytes.
 using ClientStream = grpc::ClientAsyncReaderWriter<SendBuffer, grpc::ByteBuffer>;
 
 }  // namespace actio::detail
