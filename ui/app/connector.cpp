@@ -25,12 +25,6 @@ namespace actio::inspector {
 namespace v1 = actio::inspect::v1;
 using namespace std::chrono_literals;
 
-namespace {
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-}  // namespace
-
 // -- what both threads share --------------------------------------------------
 
 struct Connector::Shared {

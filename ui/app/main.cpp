@@ -44,7 +44,6 @@ namespace {
 std::atomic<bool> g_quit{false};
 extern "C" void on_signal(int) { g_quit = true; }
 
-double unix_now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -83,16 +82,6 @@ struct Args {
   // TLS for invocations (--invoke, and prefilled in the Services panel)
   std::string tls_ca, tls_cert, tls_key, authority;
 };
-
-/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (the recorder names its files the same way).
-std::string timestamped(const std::string& prefix, const std::string& ext) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return prefix + "-" + buf + ext;
-}
 
 /// The model's filter as the app starts (the top bar keeps it afterwards).
 void apply_start_filter(Model& model, views::ViewState& view, const Args& args) {

@@ -8,23 +8,14 @@
 
 namespace actio::inspector {
 
-namespace {
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-/// "actio-inspector-YYYYmmdd-HHMMSS.actiorec" in the current folder.
-std::string timestamped_name() {
+std::string timestamped(const std::string& prefix, const std::string& ext) {
   std::time_t t = std::time(nullptr);
   std::tm tm{};
   localtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "actio-inspector-%Y%m%d-%H%M%S.actiorec", &tm);
-  return buf;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  return prefix + "-" + buf + ext;
 }
-
-}  // namespace
 
 Recorder::Recorder(std::vector<std::string> targets, std::string first_path, double max_mb)
     : targets_(std::move(targets)),
@@ -34,7 +25,7 @@ Recorder::Recorder(std::vector<std::string> targets, std::string first_path, dou
 
 bool Recorder::start(Connector* resync) {
   if (writer_) return true;
-  std::string path = first_path_.empty() ? timestamped_name() : first_path_;
+  std::string path = first_path_.empty() ? timestamped("actio-inspector", ".actiorec") : first_path_;
   first_path_.clear();
   try {
     writer_ = std::make_unique<RecordingWriter>(path, targets_, max_bytes_, unix_now());

@@ -18,6 +18,9 @@ namespace actio::inspector {
 
 class Connector;
 
+/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (recordings, exports).
+std::string timestamped(const std::string& prefix, const std::string& ext);
+
 class Recorder {
  public:
   /// `first_path`: where the first recording goes ("" for a timestamped

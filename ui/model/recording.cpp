@@ -44,10 +44,6 @@ bool read_varint(std::string_view in, std::size_t& pos, std::uint64_t& v, bool& 
   return false;
 }
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 std::string framed(const rec::Record& record) {
   std::string body = record.SerializeAsString();
   std::string out;

@@ -1,8 +1,14 @@
 #include "update.hpp"
 
+#include <chrono>
+
 namespace actio::inspector {
 
 namespace v1 = actio::inspect::v1;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 void apply(Model& model, Update& u) {
   struct Visitor {

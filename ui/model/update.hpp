@@ -30,4 +30,7 @@ struct Update {
 /// Applies one update to the model.
 void apply(Model& model, Update& update);
 
+/// Now, in unix seconds (what Update::time and the recordings hold).
+double unix_now();
+
 }  // namespace actio::inspector
