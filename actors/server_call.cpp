@@ -117,15 +117,8 @@ Detached ServerCall::drive() {
   handler_running_ = false;
   task_ = {};
   if (!status_sent_ && !cancelled_) send_status();
-  auto callbacks = std::move(done_callbacks_);
-  done_callbacks_.clear();
-  for (auto& cb : callbacks) {
-    try {
-      cb(context_);
-    } catch (...) {
-      // One failing callback must not skip the others (grpc.aio skips them).
-    }
-  }
+  handler_finished_ = true;
+  run_done_callbacks();
   --pending_;
   maybe_destroy();
 }
@@ -178,6 +171,7 @@ void ServerCall::on_finish(bool) {
 
 void ServerCall::on_done(bool) {
   end_op();
+  done_notice_ = true;
   if (ctx_.IsCancelled()) {
     cancelled_ = true;
     if (handler_running_) task_.cancel();
@@ -187,7 +181,25 @@ void ServerCall::on_done(bool) {
                         deadline ? "Deadline Exceeded" : "Cancelled", {}, deadline ? "deadline" : "peer");
     }
   }
+  run_done_callbacks();
   maybe_destroy();
+}
+
+// After the handler and the done notice, whichever comes last: a handler can
+// see its requests end (a failed read) before gRPC has said whether the
+// client half-closed or cancelled; the callbacks always know (cancelled()).
+void ServerCall::run_done_callbacks() {
+  if (!handler_finished_ || !done_notice_ || callbacks_ran_) return;
+  callbacks_ran_ = true;
+  auto callbacks = std::move(done_callbacks_);
+  done_callbacks_.clear();
+  for (auto& cb : callbacks) {
+    try {
+      cb(context_);
+    } catch (...) {
+      // One failing callback must not skip the others (grpc.aio skips them).
+    }
+  }
 }
 
 void ServerCall::on_send_md(bool) {
@@ -439,7 +451,7 @@ void ServerCall::abort(StatusCode code, std::string details, std::optional<Metad
 }
 
 void ServerCall::add_done_callback(std::function<void(ServicerContext&)> cb) {
-  if (!handler_running_ && (status_sent_ || cancelled_)) {
+  if (callbacks_ran_) {  // already done: now
     cb(context_);
     return;
   }

@@ -412,10 +412,11 @@ TEST(StreamStream, CancelWhileAWriteIsInFlightFailsThatWrite) {
 }
 
 namespace {
-/// What a bidi handler saw once its request stream ended.
+/// What a bidi handler saw when its request stream ended or it was cancelled.
 struct ServerView {
-  bool ended = false;
-  bool cancelled_when_ended = false;
+  bool ended = false;                 // read() gave the end of the requests
+  bool cancelled_when_ended = false;  // ... and context.cancelled() said so then
+  bool cancelled_in_read = false;     // read() threw CancelledError (the handler was cancelled)
   bool done_callback_cancelled = false;
   bool done_callback_ran = false;
 };
@@ -427,7 +428,12 @@ RpcMethodHandler watching_echo(ServerView& seen) {
           seen.done_callback_ran = true;
           seen.done_callback_cancelled = c.cancelled();
         });
-        while (auto r = co_await requests.read()) co_await ctx.write(*r);
+        try {
+          while (auto r = co_await requests.read()) co_await ctx.write(*r);
+        } catch (const CancelledError&) {
+          seen.cancelled_in_read = true;
+          throw;
+        }
         seen.ended = true;
         seen.cancelled_when_ended = ctx.cancelled();
       });
@@ -435,10 +441,12 @@ RpcMethodHandler watching_echo(ServerView& seen) {
 }  // namespace
 
 // The client's cancel fails the server's pending read and completes the
-// call's done notice together: a handler whose request stream ended must see
-// the call cancelled (not a clean end of the requests), and so must its done
-// callbacks; a half-close is a clean end.
-TEST(StreamStream, ClientCancelMidStreamIsACancelOnTheServerAndHalfCloseIsNot) {
+// call's done notice, not always in one poll of the queue. The handler may
+// see its read() throw CancelledError or its requests end (gRPC cannot tell a
+// half-close from a cancel at that read; grpc.aio has the same race), but
+// its done callbacks run after the done notice, so they always know: a
+// cancel is cancelled(), a half-close is not.
+TEST(StreamStream, ServerDoneCallbacksTellAClientCancelFromAHalfClose) {
   for (int round = 0; round < 5; ++round) {
     ServerView cancelled_view, closed_view;
     with_server({{"Cancelled", watching_echo(cancelled_view)}, {"Closed", watching_echo(closed_view)}},
@@ -457,11 +465,12 @@ TEST(StreamStream, ClientCancelMidStreamIsACancelOnTheServerAndHalfCloseIsNot) {
                   EXPECT_EQ(co_await closed.code(), StatusCode::OK);
                   for (int i = 0; i < 400 && !closed_view.done_callback_ran; ++i) co_await sleep(5ms);
                 });
-    EXPECT_TRUE(cancelled_view.ended) << "round " << round;
-    EXPECT_TRUE(cancelled_view.cancelled_when_ended) << "round " << round;
+    EXPECT_TRUE(cancelled_view.ended || cancelled_view.cancelled_in_read) << "round " << round;
+    EXPECT_TRUE(cancelled_view.done_callback_ran) << "round " << round;
     EXPECT_TRUE(cancelled_view.done_callback_cancelled) << "round " << round;
     EXPECT_TRUE(closed_view.ended) << "round " << round;
     EXPECT_FALSE(closed_view.cancelled_when_ended) << "round " << round;
+    EXPECT_FALSE(closed_view.cancelled_in_read) << "round " << round;
     EXPECT_FALSE(closed_view.done_callback_cancelled) << "round " << round;
   }
 }

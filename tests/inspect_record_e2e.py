@@ -293,16 +293,27 @@ def main():
     if os.path.isfile(all_js):
         with open(all_js) as f:
             check_replayed(json.load(f), live, "replay at once")
+    else:
+        check(False, "replay at once wrote its dump")
 
     # -- replay at the recorded pace (x4) ---------------------------------------
     paced_js = out("replay_paced.json")
     started = time.monotonic()
     r = run([args.inspector, "--replay", rec, "--replay-speed", "4", "--dump-json", paced_js])
     check(r.returncode == 0, f"--replay-speed 4 exits 0 (got {r.returncode})")
-    print(f"paced replay took {time.monotonic() - started:.2f} s", flush=True)
+    took = time.monotonic() - started
+    m = re.search(r"([0-9.]+) s recorded", r.stdout)
+    check(m is not None, f"--replay says how long the recording is ({r.stdout.strip()!r})")
+    if m:
+        length = float(m.group(1))
+        print(f"paced replay of {length:.2f} s at x4 took {took:.2f} s", flush=True)
+        check(length > 0.5, f"the recording spans the session ({length:.2f} s)")
+        check(took >= length / 4, f"x4 replay keeps the pace: {took:.2f} s for {length:.2f} s recorded")
     if os.path.isfile(paced_js):
         with open(paced_js) as f:
             check_replayed(json.load(f), live, "replay x4")
+    else:
+        check(False, "replay x4 wrote its dump")
 
     # -- replay in a window: the screenshot and its dump ------------------------
     png, shot_js = out("replay.png"), out("replay_screenshot.json")

@@ -133,6 +133,7 @@ class ServerCall {
   void on_accept(bool ok);
   void on_finish(bool ok);
   void on_done(bool ok);
+  void run_done_callbacks();
   void on_send_md(bool ok);
   void on_write(bool ok);
   void on_read(bool ok);
@@ -180,6 +181,11 @@ class ServerCall {
   bool initial_md_sent_ = false;
   bool cancelled_ = false;
   bool handler_running_ = false;
+  // Done callbacks run once both happened: the handler returned, and gRPC's
+  // done notice came (only it says for sure whether the call was cancelled).
+  bool handler_finished_ = false;
+  bool done_notice_ = false;
+  bool callbacks_ran_ = false;
   bool counted_active_ = false;
   int pending_ = 0;
   Task<void> task_;

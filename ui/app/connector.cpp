@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
@@ -54,14 +55,18 @@ struct Connector::Shared {
   std::deque<OutgoingCall> outgoing;
   std::unique_ptr<actio::Event> outgoing_wake;
 
-  /// Queues an update, stamped with its arrival (`time`, or now).
+  /// Queues an update, stamped with its arrival (`time`, or now). Past
+  /// max_waiting the queue is dropped (the UI resyncs when it drains), all
+  /// but invocations' results: a fresh snapshot would not bring those back,
+  /// and the panel waits for them (one per invocation).
   void push(TargetId target, decltype(Update::what) what, double time = 0) {
     if (time <= 0) time = unix_now();
+    const bool result = std::holds_alternative<InvocationResult>(what);
     std::lock_guard lock(mu);
-    if (overflowed) return;
-    if (queue.size() >= options.max_waiting) {
+    if (overflowed && !result) return;
+    if (queue.size() >= options.max_waiting && !result) {
       overflowed = true;
-      queue.clear();
+      std::erase_if(queue, [](const Update& u) { return !std::holds_alternative<InvocationResult>(u.what); });
       return;
     }
     queue.push_back({target, std::move(what), time});
@@ -243,7 +248,20 @@ std::vector<X509*> read_certificates(const std::string& text) {
 }
 
 Pem read_pem(const std::string& path, const std::string& what, bool private_key) {
+  // Read on the network thread: only a regular file, and only so much (a
+  // FIFO or /dev/zero typed into the panel must not stall every watch).
+  constexpr std::uintmax_t kMaxPemBytes = 1 << 20;
   Pem out;
+  std::error_code ec;
+  auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    out.error = "the " + what + " file " + path + " is not a regular file";
+    return out;
+  }
+  if (!ec && std::filesystem::is_regular_file(status) && std::filesystem::file_size(path, ec) > kMaxPemBytes) {
+    out.error = "the " + what + " file " + path + " is larger than 1 MiB: not a PEM file";
+    return out;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     out.error = "cannot read the " + what + " file " + path + ": " + std::strerror(errno);

@@ -29,6 +29,7 @@
 #include <optional>
 #include <thread>
 
+#include "actio/status.hpp"
 #include "connector.hpp"
 #include "model.hpp"
 #include "recorder.hpp"
@@ -319,7 +320,8 @@ int run_replay_headless(const Args& args, Recording recording) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::cout << "actio-inspector: replayed " << replayer.applied() << " of " << replayer.total() << " updates of "
-            << args.replay << " (" << model.call_count() << " calls)" << std::endl;
+            << args.replay << " (" << model.call_count() << " calls, " << replayer.length() << " s recorded)"
+            << std::endl;
   int rc = 0;
   if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
     std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
@@ -418,7 +420,7 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
       if (connector)
         connector->invoke(std::move(*outgoing));
       else
-        model.end_invocation({id, 14, "a replay has no live process to call", {}});  // UNAVAILABLE
+        model.end_invocation({id, static_cast<int>(actio::StatusCode::UNAVAILABLE), "a replay has no live process to call", {}});
     };
     // The top bar's export button.
     if (view.export_now) {

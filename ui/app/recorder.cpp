@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include "connector.hpp"
@@ -14,7 +15,11 @@ std::string timestamped(const std::string& prefix, const std::string& ext) {
   localtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
-  return prefix + "-" + buf + ext;
+  // Never an existing file: a second recording or export within the same
+  // second gets "-2", "-3", ... (recordings are opened with truncation).
+  std::string name = prefix + "-" + buf + ext;
+  for (int n = 2; std::filesystem::exists(name) && n < 1000; ++n) name = prefix + "-" + buf + "-" + std::to_string(n) + ext;
+  return name;
 }
 
 Recorder::Recorder(std::vector<std::string> targets, std::string first_path, double max_mb)

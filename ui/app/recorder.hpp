@@ -18,7 +18,8 @@ namespace actio::inspector {
 
 class Connector;
 
-/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (recordings, exports).
+/// "PREFIX-YYYYmmdd-HHMMSS.EXT" in the current folder (recordings, exports),
+/// with "-2", "-3", ... before EXT when that file exists.
 std::string timestamped(const std::string& prefix, const std::string& ext);
 
 class Recorder {

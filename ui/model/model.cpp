@@ -741,7 +741,11 @@ Reply reply_of(const Schema& schema, const std::string& type, std::string bytes)
 void Model::add_invocation_reply(InvocationReply reply) {
   for (auto& inv : invocations_) {
     if (inv.id != reply.id || inv.done) continue;
-    inv.replies.push_back(reply_of(state(inv.request.target).schema, inv.response_type, std::move(reply.bytes)));
+    if (inv.replies.size() < limits_.invocation_replies) {
+      inv.replies.push_back(reply_of(state(inv.request.target).schema, inv.response_type, std::move(reply.bytes)));
+    } else {
+      ++inv.replies_not_kept;
+    }
     touch();
     return;
   }
@@ -755,7 +759,13 @@ void Model::end_invocation(InvocationResult result) {
     inv.details = std::move(result.details);
     inv.sent = result.sent;
     const Schema& schema = state(inv.request.target).schema;
-    for (auto& bytes : result.replies) inv.replies.push_back(reply_of(schema, inv.response_type, std::move(bytes)));
+    for (auto& bytes : result.replies) {
+      if (inv.replies.size() < limits_.invocation_replies) {
+        inv.replies.push_back(reply_of(schema, inv.response_type, std::move(bytes)));
+      } else {
+        ++inv.replies_not_kept;
+      }
+    }
     touch();
     return;
   }

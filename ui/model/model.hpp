@@ -34,6 +34,7 @@ struct Limits {
   std::size_t timeline_entries = 256;   ///< per call
   std::size_t head_bytes = 256;         ///< per message: bytes of its head kept
   std::size_t pending_events = 100000;  ///< per process: events held while waiting for the snapshot
+  std::size_t invocation_replies = 1000;  ///< per invocation: replies kept (later ones are counted, not kept)
 };
 
 enum class StateFilter : std::uint8_t { all, live, done };
@@ -158,6 +159,7 @@ struct Invocation {
   int code = 0;  ///< when done and sent
   std::string details;
   std::vector<Reply> replies;
+  std::size_t replies_not_kept = 0;  ///< past Limits::invocation_replies
 };
 
 /// Whether `call` passes `filter` (exposed for tests and the bench).

@@ -1,5 +1,7 @@
 #include "recording.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -249,6 +251,9 @@ Recording parse_recording(std::string_view bytes, const std::string& name) {
       throw corrupt("names target " + std::to_string(r.target()) + " of " + std::to_string(out.targets.size()));
     const TargetId target = r.target();
     const double time = r.time();
+    // A replay waits for each record's time: one that is not a time (NaN,
+    // infinite) would never come.
+    if (!std::isfinite(time)) throw corrupt("has no valid time");
     switch (r.what_case()) {
       case rec::Record::kSnapshot:
         out.updates.push_back({target, std::move(*r.mutable_snapshot()), time});

@@ -58,7 +58,6 @@ class RecordingWriter {
   const std::string& stop_reason() const noexcept { return stop_reason_; }
   /// Whether it stopped because the size cap was reached.
   bool capped() const noexcept { return capped_; }
-  const std::string& path() const noexcept { return path_; }
   std::uint64_t bytes() const noexcept { return bytes_; }
   std::uint64_t max_bytes() const noexcept { return max_bytes_; }
   /// Records written (the header included, the end not).
@@ -113,7 +112,6 @@ class Replayer {
   double position() const noexcept { return position_; }
   /// Seconds from the first update to the last.
   double length() const noexcept { return length_; }
-  const Recording& recording() const noexcept { return recording_; }
 
  private:
   Recording recording_;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -232,6 +234,14 @@ TEST(Recording, WrongMagicOrVersionOrNoFile) {
   std::string garbage = bytes.substr(0, 12) + std::string("\x03\xff\xff\xff", 4);
   EXPECT_NE(error_of(garbage).find("is corrupt: record 0 at byte 12 does not parse"), std::string::npos)
       << error_of(garbage);
+  {  // a record whose time is not one (the writer keeps any positive time it is given)
+    TempFile timeless("timeless");
+    RecordingWriter w(timeless.path, {"127.0.0.1:1"}, 1 << 20, T0);
+    EXPECT_TRUE(w.write(Update{0, Update::Connecting{}, std::numeric_limits<double>::infinity()}));
+    w.close();
+    EXPECT_NE(error_of(timeless.bytes()).find("has no valid time"), std::string::npos)
+        << error_of(timeless.bytes());
+  }
   std::string oversized = bytes.substr(0, 12) + std::string(11, '\xff');
   EXPECT_NE(error_of(oversized).find("has no valid size"), std::string::npos) << error_of(oversized);
 

@@ -576,6 +576,13 @@ TEST(ModelSchema, StreamingInvocations) {
   model.end_invocation({id, 0, "", {}});
   model.add_invocation_reply({id, item_bytes("late", 1)});
   EXPECT_EQ(model.invocation(id)->replies.size(), 2u);
+
+  // A long stream: the first Limits::invocation_replies replies are kept, the rest counted.
+  out = model.begin_invocation({0, "127.0.0.1:5050", "/shop.Shop/List", "{}", 5}, &id);
+  ASSERT_TRUE(out.has_value());
+  for (int i = 0; i < 1005; ++i) model.add_invocation_reply({id, item_bytes("x", 1)});
+  EXPECT_EQ(model.invocation(id)->replies.size(), Limits{}.invocation_replies);
+  EXPECT_EQ(model.invocation(id)->replies_not_kept, 1005 - Limits{}.invocation_replies);
 }
 
 TEST(ModelSchema, ServersSayWhichPortsUseTls) {

@@ -171,7 +171,8 @@ void outcome(const Invocation& inv) {
       ImGui::TextWrapped("%s", inv.details.c_str());
     }
     if (inv.client_streaming) ImGui::TextDisabled("sent %zu of %zu requests%s", inv.sent, inv.requests, over);
-    if (inv.server_streaming) ImGui::TextDisabled("%zu replies", inv.replies.size());
+    if (inv.server_streaming) ImGui::TextDisabled("%zu replies", inv.replies.size() + inv.replies_not_kept);
+    if (inv.replies_not_kept > 0) ImGui::TextDisabled("(the first %zu shown; %zu more not kept)", inv.replies.size(), inv.replies_not_kept);
   }
   for (std::size_t i = 0; i < inv.replies.size(); ++i) {
     const Reply& r = inv.replies[i];
