@@ -305,6 +305,20 @@ void show_replay(views::ViewState& view, const Replayer& replayer) {
   view.replay.total = replayer.total();
 }
 
+/// At exit: --dump-json and --export; 1 if either cannot be written.
+int write_outputs(const Args& args, const Model& model, views::ViewState& view) {
+  int rc = 0;
+  if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
+    std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
+    rc = 1;
+  }
+  if (!args.export_path.empty() && !export_calls(model, args.export_path, view)) {
+    std::cerr << "actio-inspector: " << view.export_detail << std::endl;
+    rc = 1;
+  }
+  return rc;
+}
+
 /// --replay without a window (no display, no --screenshot; --dump-json or
 /// --export given): feeds the recording at its pace, writes, exits.
 int run_replay_headless(const Args& args, Recording recording) {
@@ -322,16 +336,7 @@ int run_replay_headless(const Args& args, Recording recording) {
   std::cout << "actio-inspector: replayed " << replayer.applied() << " of " << replayer.total() << " updates of "
             << args.replay << " (" << model.call_count() << " calls, " << replayer.length() << " s recorded)"
             << std::endl;
-  int rc = 0;
-  if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
-    std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
-    rc = 1;
-  }
-  if (!args.export_path.empty() && !export_calls(model, args.export_path, view)) {
-    std::cerr << "actio-inspector: " << view.export_detail << std::endl;
-    rc = 1;
-  }
-  return rc;
+  return write_outputs(args, model, view);
 }
 
 int run_inspector(const Args& args, std::optional<Recording> recording) {
@@ -502,16 +507,7 @@ int run_inspector(const Args& args, std::optional<Recording> recording) {
     model.set_now(unix_now());
   }
   if (recorder) recorder->stop("stopped");
-  int rc = 0;
-  if (!args.dump_json.empty() && !write_file(args.dump_json, model.to_json())) {
-    std::cerr << "actio-inspector: cannot write " << args.dump_json << std::endl;
-    rc = 1;
-  }
-  if (!args.export_path.empty() && !export_calls(model, args.export_path, view)) {
-    std::cerr << "actio-inspector: " << view.export_detail << std::endl;
-    rc = 1;
-  }
-  return rc;
+  return write_outputs(args, model, view);
 }
 
 }  // namespace
