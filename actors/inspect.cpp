@@ -50,6 +50,9 @@ std::string program_name() {
 
 /// How long a woken watch waits for more events before sending its batch.
 constexpr Duration kBatchWindow = std::chrono::milliseconds(5);
+/// How often every loop is asked for its call summaries (and for its
+/// summarized calls that ran long) while calls may be summarized.
+constexpr auto kSummaryInterval = std::chrono::milliseconds(100);
 
 class InspectorService final : public v1::InspectorServicer {
  public:
@@ -156,7 +159,7 @@ class InspectorService final : public v1::InspectorServicer {
 
   Task<void> Watch(const v1::WatchRequest& request, ServicerContext& context) override {
     auto watcher = reg::add_watcher(EventLoop::require("Inspector.Watch"), encoder_, request.message_head_bytes(),
-                                    request.calls_only());
+                                    request.calls_only(), request.max_calls_per_second());
     struct Leave {
       std::shared_ptr<reg::Watcher> w;
       ~Leave() { reg::remove_watcher(w); }
@@ -169,9 +172,22 @@ class InspectorService final : public v1::InspectorServicer {
     // a wake, a short wait lets a busy process fill the batch; and as this
     // loop looks into its queue once per background poll interval (20 ms),
     // each write's completion takes up to that: one message per 5-25 ms.
+    // While calls may be summarized (a watcher set a rate), every loop is
+    // also asked for its summaries once per kSummaryInterval, events or not.
     std::string spare;
+    auto next_flush = std::chrono::steady_clock::now();
     for (;;) {
-      co_await watcher->ready().wait();
+      if (reg::max_calls_per_second() == 0) {
+        co_await watcher->ready().wait();
+      } else {
+        auto t = std::chrono::steady_clock::now();
+        if (t >= next_flush) {
+          next_flush = t + kSummaryInterval;
+          EventLoop::for_each_loop([](EventLoop& l) { l.post([] { reg::flush_summaries(); }); });
+        }
+        bool woken = co_await watcher->ready().wait_for(next_flush - t);
+        if (!woken) continue;
+      }
       co_await sleep(kBatchWindow);
       std::size_t events = 0;
       std::string batch = watcher->take(events, std::move(spare));

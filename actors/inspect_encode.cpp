@@ -88,12 +88,35 @@ void fill(v1::Endpoint* out, const reg::EndpointView& e) {
   for (const auto& a : e.tls_addresses) out->add_tls_addresses(a);
 }
 
+void fill(v1::CallSummary* out, const reg::SummaryView& s) {
+  out->set_method(s.method);
+  out->set_side(static_cast<v1::Side>(static_cast<int>(s.side)));
+  out->set_endpoint_id(s.endpoint_id);
+  out->set_loop(s.loop);
+  out->set_calls(s.calls);
+  out->set_messages_in(s.messages_in);
+  out->set_messages_out(s.messages_out);
+  out->set_bytes_in(s.bytes_in);
+  out->set_bytes_out(s.bytes_out);
+  for (const auto& [code, calls] : s.codes) {
+    auto* c = out->add_codes();
+    c->set_code(static_cast<int>(code));
+    c->set_calls(calls);
+  }
+  for (double bound : reg::kLatencyBounds) out->add_latency_bounds(bound);
+  for (auto n : s.latency) out->add_latency_counts(n);
+}
+
 void fill_event(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {
   using Kind = reg::EventRef::Kind;
   // No seq: Watcher::append puts it in front, in order, under the registry's lock.
   out->set_time(e.time);
   if (e.kind == Kind::endpoint) {
     fill(out->mutable_endpoint(), *e.endpoint);
+    return;
+  }
+  if (e.kind == Kind::summary) {
+    fill(out->mutable_summary(), *e.summary);
     return;
   }
   const reg::CallRecord& c = *e.call;
@@ -131,6 +154,7 @@ void fill_event(v1::Event* out, const reg::EventRef& e, std::size_t head_bytes, 
       for (const auto& r : c.interceptors) fill(out->mutable_interceptors()->add_steps(), r);
       break;
     case Kind::endpoint:
+    case Kind::summary:
       break;
   }
 }
@@ -270,7 +294,7 @@ void call(Wire& w, const reg::CallRecord& c, const Options& options) {
 
 void append_event(std::string& out, const reg::EventRef& e, std::size_t head_bytes, const Options& options) {
   using Kind = reg::EventRef::Kind;
-  if (e.kind == Kind::endpoint) {  // rare: the generated classes will do
+  if (e.kind == Kind::endpoint || e.kind == Kind::summary) {  // rare: the generated classes will do
     v1::Event event;
     fill_event(&event, e, head_bytes, options);
     event.AppendToString(&out);
@@ -314,6 +338,7 @@ void append_event(std::string& out, const reg::EventRef& e, std::size_t head_byt
       w.message(16, [&] { interceptor_steps(w, 1, c.interceptors); });
       break;
     case Kind::endpoint:
+    case Kind::summary:
       break;
   }
 }

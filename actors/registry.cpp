@@ -15,6 +15,8 @@ struct Registry {
   std::atomic<bool> on{false};
   std::atomic<int> watcher_count{0};
   std::atomic<int> message_watchers{0};  // watchers that want per-message events
+  std::atomic<std::uint32_t> max_rate{0};  // calls per second and loop sent one by one; 0: all
+  std::atomic<std::uint64_t> watchers_epoch{0};  // changes with the watchers: the buckets start full again
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> seq{0};
   // Held while an event takes its seq and goes into the watchers' buffers:
@@ -34,8 +36,17 @@ struct Registry {
     published.store(std::make_shared<const std::vector<std::shared_ptr<Watcher>>>(watchers));
     watcher_count.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
     int detailed = 0;
-    for (const auto& w : watchers) detailed += w->calls_only() ? 0 : 1;
+    std::uint32_t rate = 0;
+    for (const auto& w : watchers) {
+      detailed += w->calls_only() ? 0 : 1;
+      rate = std::max(rate, w->max_calls_per_second());
+    }
+    for (const auto& w : watchers) {
+      if (w->max_calls_per_second() == 0) rate = 0;  // one wants every call
+    }
     message_watchers.store(detailed, std::memory_order_relaxed);
+    max_rate.store(rate, std::memory_order_relaxed);
+    watchers_epoch.fetch_add(1, std::memory_order_relaxed);
   }
 };
 
@@ -56,6 +67,47 @@ LoopTable& table() {
 
 constexpr std::size_t kHistory = 32;
 
+/// A token bucket (per loop): `rate` calls per second, bursts of up to
+/// `rate`; full again whenever the watchers change.
+struct Bucket {
+  double tokens = 0;
+  double last = 0;
+  std::uint64_t epoch = 0;  // 0: not used yet
+  bool take(double t, double rate) noexcept {
+    std::uint64_t current = reg().watchers_epoch.load(std::memory_order_relaxed);
+    if (epoch != current) {
+      epoch = current;
+      tokens = rate;
+    } else {
+      tokens = std::min(rate, tokens + std::max(0.0, t - last) * rate);
+    }
+    last = t;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+};
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// One loop's summarizing state (thread-local, like its calls).
+struct LoopSummaries {
+  Bucket calls;   // calls sent one by one
+  Bucket failed;  // summarized calls that failed, sent one by one at their end
+  // Per method: one summary per side and endpoint.
+  std::unordered_map<std::string, std::vector<SummaryView>, StringHash, std::equal_to<>> by_method;
+  // The loop whose shutdown flushes what is left (a loop that ends, e.g. a
+  // client's actio::run, would take its last summaries with it).
+  EventLoop* hooked = nullptr;
+};
+LoopSummaries& summaries() {
+  thread_local LoopSummaries s;
+  return s;
+}
+
 const char* channel_state_name(grpc_connectivity_state s) {
   switch (s) {
     case GRPC_CHANNEL_IDLE: return "IDLE";
@@ -72,6 +124,7 @@ const char* channel_state_name(grpc_connectivity_state s) {
 /// watchers that did not ask for calls only. Watchers with the same encoder
 /// and head size share one serialization.
 void publish(EventRef ref, bool detail = false) {
+  if (ref.call && ref.call->summarized) return;
   auto& r = reg();
   if ((detail ? r.message_watchers : r.watcher_count).load(std::memory_order_relaxed) == 0) return;
   auto targets = r.published.load();
@@ -118,6 +171,55 @@ EventRef call_event(EventRef::Kind kind, const CallRecord& r) {
   e.kind = kind;
   e.call = &r;
   return e;
+}
+
+/// A summarized call from now on sent one by one: a "started" event with
+/// its state so far (loop thread).
+void promote(CallRecord& r) {
+  r.summarized = false;
+  publish(call_event(EventRef::Kind::started, r));
+}
+
+/// Counts a finished summarized call in its loop's summary.
+void summarize(const CallRecord& r) {
+  auto& state = summaries();
+  if (EventLoop* loop = EventLoop::current(); loop && state.hooked != loop) {
+    state.hooked = loop;
+    loop->add_shutdown_hook([] {
+      summaries().hooked = nullptr;
+      flush_summaries();
+    });
+  }
+  auto& by_method = state.by_method;
+  auto it = by_method.find(std::string_view(r.method));
+  if (it == by_method.end()) it = by_method.emplace(r.method, std::vector<SummaryView>{}).first;
+  std::uint64_t endpoint_id = r.endpoint ? r.endpoint->id : 0;
+  SummaryView* s = nullptr;
+  for (auto& candidate : it->second) {
+    if (candidate.side == r.side && candidate.endpoint_id == endpoint_id) s = &candidate;
+  }
+  if (!s) {
+    s = &it->second.emplace_back();
+    s->method = r.method;
+    s->side = r.side;
+    s->endpoint_id = endpoint_id;
+    s->loop = r.loop;
+    s->latency.assign(std::size(kLatencyBounds) + 1, 0);
+  }
+  ++s->calls;
+  s->messages_in += r.messages_in;
+  s->messages_out += r.messages_out;
+  s->bytes_in += r.bytes_in;
+  s->bytes_out += r.bytes_out;
+  auto code = std::find_if(s->codes.begin(), s->codes.end(), [&](const auto& c) { return c.first == r.code; });
+  if (code == s->codes.end()) {
+    s->codes.emplace_back(r.code, 1);
+  } else {
+    ++code->second;
+  }
+  double latency = r.end_time - r.start_time;
+  ++s->latency[static_cast<std::size_t>(std::upper_bound(std::begin(kLatencyBounds), std::end(kLatencyBounds), latency) -
+                                        std::begin(kLatencyBounds))];
 }
 
 std::size_t varint_size(std::uint64_t v) {
@@ -246,8 +348,9 @@ std::string Watcher::take(std::size_t& events, std::string reuse) {
 }
 
 std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
-                                     std::size_t head_bytes, bool calls_only) {
-  auto w = std::make_shared<Watcher>(loop, std::move(encoder), std::min<std::size_t>(head_bytes, 4096), calls_only);
+                                     std::size_t head_bytes, bool calls_only, std::uint32_t max_calls_per_second) {
+  auto w = std::make_shared<Watcher>(loop, std::move(encoder), std::min<std::size_t>(head_bytes, 4096), calls_only,
+                                     max_calls_per_second);
   auto& r = reg();
   std::lock_guard<std::mutex> lock(r.mu);
   r.watchers.push_back(w);
@@ -285,7 +388,10 @@ LoopCalls local_calls(bool copy_calls) {
   for (const auto& [id, rec] : t.live) {
     if (rec->session != session) continue;
     ++out.live_count;
-    if (copy_calls) out.live.push_back(view(*rec));
+    if (!copy_calls) continue;
+    out.live.push_back(view(*rec));
+    // The snapshot shows it, so its watchers must see it end.
+    if (rec->summarized) promote(*rec);
   }
   if (!copy_calls) return out;
   for (const auto& rec : t.recent) {
@@ -295,6 +401,30 @@ LoopCalls local_calls(bool copy_calls) {
 }
 
 void disable() { reg().on.store(false, std::memory_order_relaxed); }
+
+std::uint32_t max_calls_per_second() noexcept { return reg().max_rate.load(std::memory_order_relaxed); }
+
+void flush_summaries() {
+  double t = now();
+  auto session = reg().session.load(std::memory_order_relaxed);
+  for (auto& [id, rec] : table().live) {
+    if (rec->summarized && rec->session == session && t - rec->start_time >= kPromoteAfter) promote(*rec);
+  }
+  auto& by_method = summaries().by_method;
+  for (auto& [method, list] : by_method) {
+    for (auto& s : list) {
+      if (s.calls == 0) continue;
+      EventRef ref;
+      ref.kind = EventRef::Kind::summary;
+      ref.summary = &s;
+      publish(ref);
+      s.calls = s.messages_in = s.messages_out = s.bytes_in = s.bytes_out = 0;
+      s.codes.clear();
+      std::fill(s.latency.begin(), s.latency.end(), 0);
+    }
+  }
+  if (by_method.size() > 1024) by_method.clear();  // many one-off method names: start afresh
+}
 
 std::uint64_t last_seq() noexcept { return reg().seq.load(std::memory_order_relaxed); }
 
@@ -392,6 +522,9 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string met
   c->deadline = deadline;
   c->invocation_metadata = invocation_metadata;
   c->session = r.session.load(std::memory_order_relaxed);
+  if (std::uint32_t rate = r.max_rate.load(std::memory_order_relaxed)) {
+    c->summarized = !summaries().calls.take(c->start_time, rate);
+  }
   if (c->endpoint) {
     c->endpoint->calls_started.fetch_add(1, std::memory_order_relaxed);
     c->endpoint->calls_active.fetch_add(1, std::memory_order_relaxed);
@@ -430,6 +563,12 @@ void interceptors(CallRecord& r, std::vector<InterceptorRecord> steps) {
 void finished(CallRecord& r, StatusCode code, const std::string& details, const Metadata& trailing,
               const char* cancelled_by) {
   if (r.done) return;
+  if (r.summarized) {
+    // Sent one by one after all when nobody wants summaries any more, or
+    // when it failed (within the failed calls' own rate).
+    std::uint32_t rate = reg().max_rate.load(std::memory_order_relaxed);
+    if (rate == 0 || (code != StatusCode::OK && summaries().failed.take(now(), rate))) promote(r);
+  }
   r.done = true;
   r.code = code;
   r.details = details;
@@ -451,7 +590,11 @@ void finished(CallRecord& r, StatusCode code, const std::string& details, const 
     }
     t.live.erase(it);
   }
-  publish(call_event(EventRef::Kind::status, r));
+  if (r.summarized) {
+    summarize(r);
+  } else {
+    publish(call_event(EventRef::Kind::status, r));
+  }
 }
 
 }  // namespace actio::detail::inspect

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The cost of inspection: Actio's echo_server with inspection off, on with
-nobody watching, on with a watcher reading every event of the Watch stream,
-and on with a watcher asking for call-level events only, each driven
-by the raw gRPC C++ client (unary, 64 B, c=64 by default), rounds alternated.
-With --load-control, a fifth way: on, nobody watching, and a process that
-burns as much CPU as the watcher process did in the same round (spinning in
-a duty cycle): what the watcher's process costs the server only by sharing
-the machine's two cores.
+nobody watching, watched as actio-inspector watches (1,000 calls per second
+and loop one by one, the rest counted per method: "watched"), watched with
+every event of every call ("watched_all"), and watched with call-level events
+of every call ("watched_calls"), each driven by the raw gRPC C++ client
+(unary, 64 B, c=64 by default), rounds alternated. With --load-control, one
+more way: on, nobody watching, and a process that burns as much CPU as the
+watched_all watcher process did in the same round (spinning in a duty
+cycle): what that watcher's process costs the server only by sharing the
+machine's two cores.
 
   inspect_overhead.py --server build/bench/echo_server --client build/bench/raw_client \
                       --watch build/bench/inspect_watch [--rounds 2] [--seconds 5]
@@ -68,7 +70,12 @@ def run(args, config, duty=0.0):
             watcher = subprocess.Popen(["/usr/bin/python3", "-c", SPIN, str(duty),
                                         str(args.warmup + args.seconds + 0.5)])
         elif config.startswith("watched"):
-            extra = ["--calls-only"] if config == "watched_calls" else []
+            # "watched": as actio-inspector watches by default (1,000 calls
+            # per second and loop one by one, the rest counted per method);
+            # "watched_all": every call's every event; "watched_calls":
+            # every call, call-level events only.
+            extra = {"watched": ["--max-calls-per-second", "1000"], "watched_all": [],
+                     "watched_calls": ["--calls-only"]}[config]
             watcher = subprocess.Popen([args.watch, "--target", f"127.0.0.1:{inspect_port}",
                                         "--seconds", str(args.warmup + args.seconds + 0.5)] + extra,
                                        stdout=subprocess.PIPE, text=True)
@@ -116,7 +123,7 @@ def main():
     best, ratios, cpu = {}, {}, {}
     for r in range(args.rounds):
         rates = {}
-        configs = ("off", "on", "watched", "watched_calls") + (("on_load",) if args.load_control else ())
+        configs = ("off", "on", "watched", "watched_all", "watched_calls") + (("on_load",) if args.load_control else ())
         duty = 0.0
         for config in configs:
             res = run(args, config, duty)
@@ -125,8 +132,9 @@ def main():
             extra = ""
             if "watch" in res:
                 extra = (f" events/s={res['watch']['events_per_s']} dropped={res['watch']['dropped']}"
+                         f" summarized={res['watch'].get('summarized', 0)}"
                          f" watcher_cpu={res['watch']['cpu_fraction']:.3f}")
-                if config == "watched":
+                if config == "watched_all":
                     duty = min(1.0, res["watch"]["cpu_fraction"])
             if config == "on_load":
                 extra = f" spinner_duty={duty:.3f}"

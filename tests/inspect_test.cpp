@@ -311,6 +311,116 @@ TEST(Inspect, WatchEventsOfEveryLoopComeInSeqOrderWithoutGaps) {
       options);
 }
 
+TEST(Inspect, PastTheWatchRateCallsAreSummarizedButFailedAndLongCallsComeOneByOne) {
+  // max_calls_per_second = 1: each loop sends one call one by one (its
+  // bucket starts full), then about one a second; the rest of the burst is
+  // counted in summaries. A failure is sent one by one within its own rate
+  // (one per loop here), a call running 100 ms is promoted mid-call.
+  auto inspection = inspect::start();
+  auto fail = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+        ctx.abort(StatusCode::NOT_FOUND, "nothing here");
+        co_return std::string();
+      });
+  auto slow = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string& req, ServicerContext&) -> Task<std::string> {
+        co_await sleep(300ms);
+        co_return req;
+      });
+  with_server({{"Echo", echo()}, {"Fail", fail}, {"Slow", slow}}, [&inspection](Fixture& f) -> Task<void> {
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::WatchRequest request;
+    request.set_max_calls_per_second(1);
+    CallOptions bounded;
+    bounded.timeout = Duration(20);  // a missing summary fails the test instead of hanging it
+    auto watch = stub.Watch(request, bounded);
+    co_await watch.initial_metadata();
+    constexpr int kEcho = 60, kFail = 3;
+    for (int i = 0; i < kEcho; ++i) EXPECT_EQ(co_await f.method("Echo")("x"), "x");
+    auto slow_call = f.method("Slow")("s");
+    for (int i = 0; i < kFail; ++i) {
+      try {
+        co_await f.method("Fail")("y");
+        ADD_FAILURE() << "Fail answered";
+      } catch (const AioRpcError& e) {
+        EXPECT_EQ(e.code(), StatusCode::NOT_FOUND);
+      }
+    }
+    EXPECT_EQ(co_await slow_call, "s");
+
+    struct Seen {
+      int one_by_one = 0;     // a started event, then a status
+      std::uint64_t summarized = 0;
+      std::uint64_t summarized_failed = 0;
+    };
+    std::map<std::pair<std::string, int>, Seen> seen;  // (method, side)
+    std::map<std::uint64_t, std::pair<std::string, int>> started;  // call id -> key
+    std::map<std::uint64_t, double> promoted_after;  // call id -> started event time - start time
+    auto complete = [&] {
+      for (int side : {v1::CLIENT, v1::SERVER}) {
+        auto echo = seen[{"/test.Svc/Echo", side}], failed = seen[{"/test.Svc/Fail", side}],
+             slowed = seen[{"/test.Svc/Slow", side}];
+        if (echo.one_by_one + echo.summarized < kEcho) return false;
+        if (failed.one_by_one + failed.summarized < kFail) return false;
+        if (slowed.one_by_one + slowed.summarized < 1) return false;
+      }
+      return true;
+    };
+    for (int i = 0; i < 1000 && !complete(); ++i) {
+      auto batch = co_await watch.read();
+      CO_ASSERT_TRUE(batch.has_value());
+      for (const auto& e : batch->events()) {
+        if (e.has_started()) {
+          started[e.call_id()] = {e.started().method(), e.started().side()};
+          promoted_after[e.call_id()] = e.time() - e.started().start_time();
+        }
+        if (e.has_status()) {
+          auto it = started.find(e.call_id());
+          if (it != started.end()) ++seen[it->second].one_by_one;
+        }
+        if (e.has_summary()) {
+          const auto& s = e.summary();
+          EXPECT_EQ(e.call_id(), 0u);
+          auto& k = seen[{s.method(), s.side()}];
+          k.summarized += s.calls();
+          std::uint64_t by_code = 0, by_latency = 0;
+          for (const auto& c : s.codes()) {
+            by_code += c.calls();
+            if (c.code() != 0) k.summarized_failed += c.calls();
+          }
+          for (auto n : s.latency_counts()) by_latency += n;
+          EXPECT_EQ(by_code, s.calls());
+          EXPECT_EQ(by_latency, s.calls());
+          EXPECT_EQ(s.latency_counts_size(), s.latency_bounds_size() + 1);
+          if (s.side() == v1::SERVER) EXPECT_EQ(s.messages_in(), s.calls());
+        }
+      }
+    }
+    CO_ASSERT_TRUE(complete());
+    for (int side : {v1::CLIENT, v1::SERVER}) {
+      SCOPED_TRACE(side == v1::CLIENT ? "client" : "server");
+      auto echo = seen[{"/test.Svc/Echo", side}], failed = seen[{"/test.Svc/Fail", side}],
+           slowed = seen[{"/test.Svc/Slow", side}];
+      // Every call counted once: one by one or in a summary.
+      EXPECT_EQ(echo.one_by_one + echo.summarized, std::uint64_t{kEcho});
+      EXPECT_GE(echo.one_by_one, 1);
+      EXPECT_GE(echo.summarized, std::uint64_t{kEcho} - 10);
+      EXPECT_EQ(echo.summarized_failed, 0u);
+      EXPECT_EQ(failed.one_by_one + failed.summarized, std::uint64_t{kFail});
+      EXPECT_GE(failed.one_by_one, 1);
+      EXPECT_EQ(failed.summarized_failed, failed.summarized);
+      EXPECT_EQ(slowed.one_by_one, 1);
+    }
+    // The slow calls were promoted mid-call: their started event came 100 ms or more after they started.
+    for (const auto& [id, key] : started) {
+      if (key.first == "/test.Svc/Slow") EXPECT_GE(promoted_after[id], 0.099) << (key.second == v1::CLIENT ? "client" : "server");
+    }
+    watch.cancel();
+    co_await ch.close();
+  });
+}
+
 TEST(Inspect, InterceptorChainsAreRecordedOnTheCall) {
   class Tag : public UnaryUnaryClientInterceptor {
    public:

@@ -21,6 +21,7 @@ namespace reg = ::actio::detail::inspect;
 void fill(v1::Call* out, const reg::CallView& call, const Options& options);
 void fill(v1::Call* out, const reg::CallRecord& call, const Options& options);
 void fill(v1::Endpoint* out, const reg::EndpointView& endpoint);
+void fill(v1::CallSummary* out, const reg::SummaryView& summary);
 /// The event with the generated classes (no seq: Watcher::append adds it).
 void fill_event(v1::Event* out, const reg::EventRef& event, std::size_t head_bytes, const Options& options);
 /// Appends the serialized event (no seq) to `out`, as fill_event() would

@@ -12,6 +12,13 @@
 //   - on, with a watcher: each event is also serialized (on the call's
 //     thread, from the record in place) and appended to every watcher's
 //     bounded buffer (a mutex); the watcher's loop is woken once per batch.
+//   - with watchers that set a rate (WatchRequest.max_calls_per_second):
+//     past it, a call is "summarized": none of its events is serialized,
+//     and when it finishes OK its loop adds it to a per-method CallSummary
+//     (thread-local) that goes out about every 100 ms (flush_summaries).
+//     A summarized call that fails, runs for 100 ms or is copied into a
+//     Snapshot is promoted: a "started" event with its state so far, then
+//     its events one by one.
 // A call's record is only touched on its loop's thread. A Snapshot asks every
 // loop for copies of its records (EventLoop::for_each_loop + post), so there
 // is nothing to lock on the call path.
@@ -83,6 +90,7 @@ struct CallRecord {
   Metadata invocation_metadata;
 
   std::uint64_t session = 0;  // the inspection session it was recorded in
+  bool summarized = false;    // its events are not published (see the cost model)
 
   std::uint64_t messages_in = 0;
   std::uint64_t messages_out = 0;
@@ -131,15 +139,31 @@ EndpointView view(const EndpointRecord& r);
 
 // -- events ------------------------------------------------------------------------
 
+/// Summarized calls of one method, side, endpoint and loop (CallSummary).
+struct SummaryView {
+  std::string method;
+  Side side = Side::client;
+  std::uint64_t endpoint_id = 0;
+  std::uint32_t loop = 0;
+  std::uint64_t calls = 0, messages_in = 0, messages_out = 0, bytes_in = 0, bytes_out = 0;
+  std::vector<std::pair<StatusCode, std::uint64_t>> codes;
+  /// Calls per latency bucket (kLatencyBounds): one count more than bounds.
+  std::vector<std::uint64_t> latency;
+};
+/// The summaries' latency buckets (seconds): 1-2-5 steps from 100 µs to 50 s.
+inline constexpr double kLatencyBounds[] = {1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2,
+                                            0.1,  0.2,  0.5,  1.0,  2.0,  5.0,  10.0, 20.0, 50.0};
+
 /// One event, pointing at what it is about (nothing is copied to publish it).
 struct EventRef {
-  enum class Kind { started, headers, message_in, message_out, half_closed, status, interceptors, endpoint };
+  enum class Kind { started, headers, message_in, message_out, half_closed, status, interceptors, endpoint, summary };
   Kind kind = Kind::started;
   double time = 0;  ///< (its seq is given when it is appended: Watcher::append)
   const CallRecord* call = nullptr;         ///< every kind but endpoint (the record as it is now)
   const grpc::ByteBuffer* message = nullptr;  ///< message_in/out: its bytes
   std::uint32_t size = 0;                   ///< message_in/out: its size
   const EndpointView* endpoint = nullptr;   ///< endpoint
+  const SummaryView* summary = nullptr;     ///< summary
 };
 
 /// Turns an event into the bytes of one actio.inspect.v1.Event (inspect.cpp
@@ -159,9 +183,16 @@ class EventEncoder {
 /// only hands bytes to gRPC, and it is woken at most once per batch.
 class Watcher : public std::enable_shared_from_this<Watcher> {
  public:
-  Watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder, std::size_t head_bytes, bool calls_only)
-      : loop_(&loop), encoder_(std::move(encoder)), head_bytes_(head_bytes), calls_only_(calls_only) {}
+  Watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder, std::size_t head_bytes, bool calls_only,
+          std::uint32_t max_calls_per_second = 0)
+      : loop_(&loop),
+        encoder_(std::move(encoder)),
+        head_bytes_(head_bytes),
+        calls_only_(calls_only),
+        max_calls_per_second_(max_calls_per_second) {}
   bool calls_only() const noexcept { return calls_only_; }
+  /// Calls sent one by one per second and loop; 0: all.
+  std::uint32_t max_calls_per_second() const noexcept { return max_calls_per_second_; }
   std::size_t head_bytes() const noexcept { return head_bytes_; }
   const EventEncoder& encoder() const noexcept { return *encoder_; }
   /// Appends one Event, serialized without its seq, and the seq (under the
@@ -183,6 +214,7 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
   std::shared_ptr<const EventEncoder> encoder_;
   std::size_t head_bytes_;
   bool calls_only_;
+  std::uint32_t max_calls_per_second_;
   std::mutex mu_;
   std::string buffer_;
   std::size_t events_ = 0;
@@ -218,7 +250,17 @@ Snapshot snapshot();
 /// The seq of the last event published so far.
 std::uint64_t last_seq() noexcept;
 std::shared_ptr<Watcher> add_watcher(EventLoop& loop, std::shared_ptr<const EventEncoder> encoder,
-                                     std::size_t head_bytes, bool calls_only = false);
+                                     std::size_t head_bytes, bool calls_only = false,
+                                     std::uint32_t max_calls_per_second = 0);
+/// The rate in effect (the watchers' largest; 0 if one wants every call, or
+/// nobody watches).
+std::uint32_t max_calls_per_second() noexcept;
+/// On a loop's thread: publishes its CallSummary events and promotes its
+/// summarized calls that have run for kPromoteAfter (the Watch posts it to
+/// every loop about every 100 ms while calls may be summarized).
+void flush_summaries();
+/// How long a summarized call runs before it is sent one by one (seconds).
+inline constexpr double kPromoteAfter = 0.1;
 /// Appends `v` as a protobuf varint.
 void put_varint(std::string& out, std::uint64_t v);
 /// Appends the first `n` bytes of a message (at most) to `out`; returns how many.

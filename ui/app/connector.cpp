@@ -473,6 +473,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
     try {
       v1::WatchRequest watch_request;
       watch_request.set_message_head_bytes(options.message_head_bytes);
+      watch_request.set_max_calls_per_second(options.max_calls_per_second);
       auto watch = stub.Watch(watch_request, {.metadata = metadata, .wait_for_ready = true});
       session.watch = watch;
       v1::SnapshotRequest snapshot_request;

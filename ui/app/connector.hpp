@@ -33,6 +33,9 @@ namespace actio::inspector {
 
 struct ConnectorOptions {
   std::uint32_t message_head_bytes = 256;  ///< WatchRequest.message_head_bytes
+  /// WatchRequest.max_calls_per_second: calls sent one by one per second and
+  /// loop of a process; the rest only counted (per method). 0: every call.
+  std::uint32_t max_calls_per_second = 1000;
   /// Sent as "authorization: Bearer <token>" when set (a process started
   /// with ACTIO_INSPECT_TOKEN asks for it).
   std::string token;

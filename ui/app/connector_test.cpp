@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "actio/aio.hpp"
+#include "actio/inspect.hpp"
 #include "actio/status.hpp"
 #include "recorder.hpp"
 
@@ -542,4 +543,55 @@ TEST(Connector, InvokesOverTlsAndMutualTls) {
                  StatusCode::INVALID_ARGUMENT,
                  "the client certificate " + c.path("client.pem") + " is not the one of the key " +
                      c.path("server.key"));
+}
+
+TEST(Connector, PastItsRateAProcessOnlyCountsCallsAndTheModelStillHasThemAll) {
+  // This process, inspected, serving /test.Svc/Who; the connector asks for
+  // one call per second and loop one by one: a burst of 40 calls comes
+  // mostly as summaries, and the method's stats count all of them.
+  auto inspection = actio::inspect::start();
+  TestServer server;
+  Model model;
+  model.add_target(inspection->target());
+  ConnectorOptions options;
+  options.max_calls_per_second = 1;
+  Connector connector({inspection->target()}, options);
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).connection == Connection::attached; }, 5000ms));
+  constexpr int kCalls = 40;
+  std::thread client([&server] {
+    actio::run([](std::string target) -> actio::Task<void> {
+      auto ch = actio::insecure_channel(target);
+      auto who = ch.unary_unary<std::string, std::string>("/test.Svc/Who");
+      for (int i = 0; i < kCalls; ++i) EXPECT_EQ(co_await who("?"), "insecure");
+      co_await ch.close();
+    }(server.plain()));
+  });
+  client.join();
+  auto who_stats = [](const Model& m) -> const MethodStats* {
+    static std::vector<MethodSummary> stats;
+    stats = m.method_stats();
+    for (const auto& s : stats) {
+      if (s.method == "/test.Svc/Who") return &s.stats;
+    }
+    return nullptr;
+  };
+  // Both sides of each call (the client's loop and the server's).
+  ASSERT_TRUE(drain_until(
+      connector, model,
+      [&](const Model& m) {
+        const MethodStats* s = who_stats(m);
+        return s && s->finished() == 2u * kCalls;
+      },
+      5000ms))
+      << "finished: " << (who_stats(model) ? who_stats(model)->finished() : 0);
+  const MethodStats* s = who_stats(model);
+  EXPECT_EQ(s->started(), 2u * kCalls);
+  EXPECT_EQ(s->failed(), 0u);
+  EXPECT_GE(s->summarized(), 2u * kCalls - 10);
+  EXPECT_EQ(model.target(0).summarized_calls, s->summarized());
+  std::size_t rows = 0;
+  for (const CallRecord* c : model.rows()) rows += c->method == "/test.Svc/Who" ? 1 : 0;
+  EXPECT_EQ(rows, 2u * kCalls - s->summarized());  // the table has the calls sent one by one
+  connector.stop();
 }

@@ -66,6 +66,7 @@ struct Args {
   std::string method;         // --screenshot: pick this method in the Services panel
   bool press_invoke = false;  // --screenshot with --method and --request: invoke it
   std::uint32_t head_bytes = 256;
+  std::uint32_t max_calls_per_second = ConnectorOptions{}.max_calls_per_second;
   // --invoke (headless)
   std::string invoke;
   std::vector<std::string> metadata;  // KEY=VALUE
@@ -131,6 +132,7 @@ ConnectorOptions options_of(const Args& args) {
   ConnectorOptions options;
   options.token = args.token;
   options.message_head_bytes = args.head_bytes;
+  options.max_calls_per_second = args.max_calls_per_second;
   return options;
 }
 
@@ -532,6 +534,10 @@ int main(int argc, char** argv) {
   app.add_option("--head-bytes", args.head_bytes,
                  "bytes of each message to watch (a message is decoded to JSON when it fits)")
       ->check(CLI::Range(0, 4096));
+  app.add_option("--max-calls-per-second", args.max_calls_per_second,
+                 "calls each loop of a process sends one by one per second; past it, calls are only counted per "
+                 "method (failed and long calls still come one by one); 0: every call")
+      ->capture_default_str();
   app.add_option("--invoke", args.invoke,
                  "headless: call this method (/pkg.Service/Method) of the first target's process, print the reply "
                  "as JSON and exit 0 (or the status, exit 1)");

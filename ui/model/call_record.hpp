@@ -188,6 +188,7 @@ struct TargetInfo {
   std::uint64_t stale_events = 0;    ///< events ignored: seq not after the last applied one
   std::uint64_t orphan_events = 0;   ///< events about calls the inspector does not hold
   std::uint64_t dropped_calls = 0;   ///< started calls ignored (Limits::live_calls reached)
+  std::uint64_t summarized_calls = 0;  ///< calls the process only counted (CallSummary events)
 };
 
 }  // namespace actio::inspector

@@ -258,7 +258,8 @@ std::string Model::to_json() const {
         .field("last_seq", t.last_seq)
         .field("missed_events", t.missed_events)
         .field("stale_events", t.stale_events)
-        .field("orphan_events", t.orphan_events);
+        .field("orphan_events", t.orphan_events)
+        .field("summarized_calls", t.summarized_calls);
     write_services(j, schema(static_cast<TargetId>(i)));
     j.end_object();
   }

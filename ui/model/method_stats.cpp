@@ -32,8 +32,10 @@ std::string latency_bucket_label(std::size_t bucket) {
   return ">=" + seconds_label(kLatencyBounds.back());
 }
 
-void MethodStats::record_start(double time) {
-  ++started_;
+void MethodStats::record_start(double time) { record_starts(time, 1); }
+
+void MethodStats::record_starts(double time, std::uint64_t calls) {
+  started_ += calls;
   std::int64_t second = second_of(time);
   std::size_t slot = slot_of(second);
   if (!any_second_ || slot_second_[slot] < second) {
@@ -44,7 +46,7 @@ void MethodStats::record_start(double time) {
   } else if (slot_second_[slot] > second) {
     return;  // older than the ring reaches: only the total counts it
   }
-  ++per_second_[slot];
+  per_second_[slot] += static_cast<std::uint32_t>(calls);
 }
 
 void MethodStats::record_end(double latency, int code) {
@@ -56,8 +58,22 @@ void MethodStats::record_end(double latency, int code) {
   }
 }
 
+void MethodStats::record_summary(double time, std::uint64_t calls, const std::map<int, std::uint64_t>& codes,
+                                 const std::array<std::uint64_t, kLatencyBuckets>& latency) {
+  record_starts(time, calls);
+  summarized_ += calls;
+  finished_ += calls;
+  for (const auto& [code, n] : codes) {
+    if (code == 0) continue;
+    failed_ += n;
+    errors_[code] += n;
+  }
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i) latency_[i] += latency[i];
+}
+
 void MethodStats::merge(const MethodStats& other) {
   started_ += other.started_;
+  summarized_ += other.summarized_;
   finished_ += other.finished_;
   failed_ += other.failed_;
   for (const auto& [code, n] : other.errors_) errors_[code] += n;

@@ -32,6 +32,12 @@ class MethodStats {
   void record_start(double time);
   /// A call of this method ended after `latency` seconds with `code`.
   void record_end(double latency, int code);
+  /// `calls` calls that the process only counted (a CallSummary at `time`):
+  /// started and ended, with their codes (OK included) and latency buckets.
+  void record_summary(double time, std::uint64_t calls, const std::map<int, std::uint64_t>& codes,
+                      const std::array<std::uint64_t, kLatencyBuckets>& latency);
+  /// Calls known only from summaries (a part of started() and finished()).
+  std::uint64_t summarized() const noexcept { return summarized_; }
   /// Adds `other` (the same method in another process).
   void merge(const MethodStats& other);
 
@@ -57,6 +63,7 @@ class MethodStats {
   std::uint64_t started_ = 0;
   std::uint64_t finished_ = 0;
   std::uint64_t failed_ = 0;
+  std::uint64_t summarized_ = 0;
   std::map<int, std::uint64_t> errors_;
   std::array<std::uint64_t, kLatencyBuckets> latency_{};
   // A ring of per-second start counts; slot_second_ says which second a slot holds.
@@ -65,6 +72,7 @@ class MethodStats {
   bool any_second_ = false;
 
   std::uint32_t count_at(std::int64_t second) const noexcept;
+  void record_starts(double time, std::uint64_t calls);
 };
 
 /// One row of the stats panel: a method and its (merged) aggregates.

@@ -1,6 +1,8 @@
 #include "model.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <deque>
 #include <limits>
 #include <optional>
@@ -318,6 +320,21 @@ void Model::apply(TargetState& t, const v1::Event& e) {
       if (r.history.empty() || r.history.back().state != r.state) r.history.push_back({e.time(), r.state});
     }
     t.endpoints[r.id] = std::move(r);
+    return;
+  }
+  if (e.kind_case() == v1::Event::kSummary) {
+    const auto& s = e.summary();
+    std::map<int, std::uint64_t> codes;
+    for (const auto& c : s.codes()) codes[c.code()] += c.calls();
+    // The process's buckets, each into ours by the latency just under its bound.
+    std::array<std::uint64_t, kLatencyBuckets> latency{};
+    for (int i = 0; i < s.latency_counts_size(); ++i) {
+      double below = i < s.latency_bounds_size() ? std::nextafter(s.latency_bounds(i), 0.0)
+                                                 : std::numeric_limits<double>::infinity();
+      latency[latency_bucket(below)] += s.latency_counts(i);
+    }
+    t.methods[s.method()].record_summary(e.time(), s.calls(), codes, latency);
+    info.summarized_calls += s.calls();
     return;
   }
   if (e.kind_case() == v1::Event::kStarted) {

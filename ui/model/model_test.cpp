@@ -403,6 +403,51 @@ TEST(Model, AggregatesPerMethod) {
   EXPECT_DOUBLE_EQ(s.latency_quantile(0.99), 0.5);
 }
 
+TEST(Model, SummariesCountCallsTheProcessDidNotSendOneByOne) {
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(0, {}));
+  // One call one by one, then a summary of 50 more: 45 OK, 5 UNAVAILABLE;
+  // 40 under 2 ms (the process's bucket [1 ms, 2 ms)), 10 of 50 s or more.
+  m.ingest(t, started(1, make_call(1, "/a.S/M", v1::SERVER, T0 + 1.1), T0 + 1.1));
+  m.ingest(t, status(2, 1, 0, T0 + 1.1015));
+  v1::Event e;
+  e.set_seq(3);
+  e.set_time(T0 + 1.2);
+  auto* s = e.mutable_summary();
+  s->set_method("/a.S/M");
+  s->set_side(v1::SERVER);
+  s->set_calls(50);
+  auto* ok = s->add_codes();
+  ok->set_code(0);
+  ok->set_calls(45);
+  auto* failed = s->add_codes();
+  failed->set_code(14);
+  failed->set_calls(5);
+  for (double b : {1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2e-2, 5e-2, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0}) {
+    s->add_latency_bounds(b);
+    s->add_latency_counts(b == 2e-3 ? 40 : 0);
+  }
+  s->add_latency_counts(10);  // the slower rest
+  m.ingest(t, e);
+
+  EXPECT_EQ(m.call_count(), 1u);  // the table holds the call sent one by one only
+  EXPECT_EQ(m.target(t).summarized_calls, 50u);
+  EXPECT_EQ(m.target(t).missed_events, 0u);
+  auto stats = m.method_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  const MethodStats& st = stats[0].stats;
+  EXPECT_EQ(st.started(), 51u);
+  EXPECT_EQ(st.finished(), 51u);
+  EXPECT_EQ(st.summarized(), 50u);
+  EXPECT_EQ(st.failed(), 5u);
+  EXPECT_EQ(st.errors().at(14), 5u);
+  EXPECT_EQ(st.latency()[latency_bucket(0.0015)], 41u);
+  EXPECT_EQ(st.latency()[kLatencyBuckets - 1], 10u);
+  EXPECT_DOUBLE_EQ(st.calls_per_second(T0 + 1.5, 1), 51.0);
+  EXPECT_NE(m.to_json().find("\"summarized_calls\":50"), std::string::npos);
+}
+
 TEST(Model, AggregatesMergeAcrossProcesses) {
   MethodStats a, b;
   a.record_start(T0 + 1.5);

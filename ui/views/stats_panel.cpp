@@ -39,7 +39,12 @@ void method_detail(const MethodSummary& m, double now) {
       hi = b;
     }
   }
-  ImGui::TextDisabled("latency (finished calls: %llu)", static_cast<unsigned long long>(s.finished()));
+  if (s.summarized()) {
+    ImGui::TextDisabled("latency (finished calls: %llu, %llu of them only counted by the process)",
+                        static_cast<unsigned long long>(s.finished()), static_cast<unsigned long long>(s.summarized()));
+  } else {
+    ImGui::TextDisabled("latency (finished calls: %llu)", static_cast<unsigned long long>(s.finished()));
+  }
   if (lo <= hi) {
     lo = lo > 0 ? lo - 1 : 0;
     hi = std::min(hi + 1, kLatencyBuckets - 1);

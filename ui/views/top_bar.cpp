@@ -56,6 +56,10 @@ void draw_top_bar(Model& model, ViewState& state) {
       ImGui::Text("missed %llu, stale %llu, orphan %llu, dropped by the process %llu",
                   static_cast<unsigned long long>(t.missed_events), static_cast<unsigned long long>(t.stale_events),
                   static_cast<unsigned long long>(t.orphan_events), static_cast<unsigned long long>(t.dropped_events));
+      if (t.summarized_calls) {
+        ImGui::Text("%llu calls only counted (past the watch's rate: --max-calls-per-second)",
+                    static_cast<unsigned long long>(t.summarized_calls));
+      }
       if (!t.last_error.empty()) ImGui::Text("last error: %s", t.last_error.c_str());
       ImGui::EndTooltip();
     }
