@@ -15,7 +15,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
@@ -23,22 +22,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "interop", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "ui", "app"))
 import stubs  # noqa: E402
+from e2e_util import failures, check, free_port, no_display_env  # noqa: E402
 import check_screenshot  # noqa: E402  (check_png)
 
 PROTO = os.path.join(HERE, "..", "samples", "chat_room", "chat.proto")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
@@ -64,7 +51,7 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         for p in (png, js):
             if os.path.exists(p):
                 os.remove(p)
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+        env = no_display_env()
         proc = await asyncio.create_subprocess_exec(
             "xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
             "--target", f"127.0.0.1:{inspect_port}", "--screenshot", png, "--frames", "5",

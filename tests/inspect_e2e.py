@@ -42,7 +42,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
@@ -50,27 +49,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "interop", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "ui", "app"))
 import stubs  # noqa: E402
+from e2e_util import failures, check, free_port, no_display_env  # noqa: E402
 import check_screenshot  # noqa: E402  (png_pixels, check_png)
 
 PROTO = os.path.join(HERE, "..", "samples", "route_guide", "route_guide.proto")
 TOKEN = "e2e-t0ken"
-failures = []
 # RecordRoute's points (two of them features of route_guide_db.json) and
 # RouteChat's notes (the third and fourth at the first one's point).
 ROUTE = [(409146138, -746188906), (0, 0), (413628156, -749015468)]
 NOTES = [("First", 0, 1), ("Second", 0, 2), ("Third", 0, 1), ("Fourth", 0, 1)]
 
 
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
@@ -94,7 +83,7 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         for p in (png, js, services_png, services_js):
             if os.path.exists(p):
                 os.remove(p)
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+        env = no_display_env()
         # The newest call (the RouteChat) on its Messages tab: the notes as JSON.
         proc = await asyncio.create_subprocess_exec(
             "xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
@@ -226,12 +215,12 @@ def check_panel_invocation(js, expected):
               f"the panel's GetFeature answered OK with the feature ({expected.name!r}): {inv}")
 
 
-def run_invoke(args, inspect_port, *extra):
-    cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, *extra]
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
+def run_invoke(args, inspect_port, *extra, token=TOKEN):
+    """actio-inspector --target the process [--token] EXTRA..., headless; prints what it said."""
+    cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", *(["--token", token] if token else []), *extra]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=no_display_env())
     print("$", " ".join(cmd[1:]), "->", r.returncode, "| stdout:", r.stdout.strip()[:300], "| stderr:",
-          r.stderr.strip()[:300], flush=True)
+          r.stderr.strip()[:400], flush=True)
     return r
 
 
@@ -362,7 +351,7 @@ def check_panel_stream(args, inspect_port, streams):
     js = os.path.join(args.out, "services_chat.json")
     notes = [a for text, lat, lon in NOTES
              for a in ("--request", json.dumps({"location": {"latitude": lat, "longitude": lon}, "message": text}))]
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+    env = no_display_env()
     r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
                         "--target", f"127.0.0.1:{inspect_port}", "--token", TOKEN, "--screenshot", png,
                         "--frames", "5", "--width", "1280", "--height", "800", "--tab", "Services",
@@ -421,13 +410,8 @@ def check_tls(args):
         hello = ["--invoke", "/helloworld.Greeter/SayHello", "--request", '{"name": "inspector"}',
                  "--metadata", "authorization=Bearer sample-oauth2-token"]
 
-        def invoke(*extra):
-            cmd = [args.inspector, "--target", f"127.0.0.1:{inspect_port}", *hello, "--timeout", "5", *extra]
-            env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
-            print("$", " ".join(cmd[1:]), "->", r.returncode, "| stdout:", r.stdout.strip()[:300], "| stderr:",
-                  r.stderr.strip()[:400], flush=True)
-            return r
+        def invoke(*extra):  # the tls sample serves no inspector token
+            return run_invoke(args, inspect_port, *hello, "--timeout", "5", *extra, token=None)
 
         def message(r):
             try:
@@ -490,7 +474,7 @@ def check_tls(args):
         # The Services panel: the TLS fields filled from the command line.
         png = os.path.join(args.out, "services_tls.png")
         js = os.path.join(args.out, "services_tls.json")
-        env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
+        env = no_display_env()
         r = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1600x1200x24", args.inspector,
                             "--target", f"127.0.0.1:{inspect_port}", "--screenshot", png, "--frames", "5",
                             "--width", "1280", "--height", "800", "--tab", "Services", "--dump-json", js,

@@ -27,7 +27,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -37,26 +36,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "interop", "python"))
 sys.path.insert(0, os.path.join(HERE, "..", "ui", "app"))
 import stubs  # noqa: E402
+from e2e_util import failures, check, free_port, no_display_env, stop  # noqa: E402
 import check_screenshot  # noqa: E402  (png_pixels, check_png)
 
 PROTO = os.path.join(HERE, "..", "samples", "route_guide", "route_guide.proto")
-failures = []
-
-
-def check(ok, what):
-    if not ok:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def no_display_env():
-    return {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ACTIO_INSPECT")}
 
 
 def start_xvfb():
@@ -73,18 +56,6 @@ def start_xvfb():
         display += chunk
     os.close(read_fd)
     return xvfb, display.decode().strip()
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=15):
-    if proc.poll() is not None:
-        return proc.returncode
-    proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        return "hung"
 
 
 class Lines:
@@ -280,7 +251,7 @@ def main():
         calls = exported.get("calls", [])
         check(exported.get("format") == "actio-inspector export" and exported.get("count") == 3 and len(calls) == 3,
               f"the export holds the 3 calls the filter shows ({exported.get('count')})")
-        check(exported.get("filter", {}).get("method") == "GetFeature", f"the export names its filter")
+        check(exported.get("filter", {}).get("method") == "GetFeature", "the export names its filter")
         check(all(c["method"].endswith("/GetFeature") and c["state"] == "done" and c["code"] == "OK"
                   and c["steps"] and "start_time" in c and "invocation_metadata" in c for c in calls),
               f"each exported call with its context, metadata and timeline: {calls[:1]}")
