@@ -426,3 +426,29 @@ TEST(UnaryStream, ReadIntoThenIterationIsAUsageErrorAndViceVersa) {
     EXPECT_EQ(co_await collect(other), rest);  // iteration goes on
   });
 }
+
+TEST(UnaryStream, ReadIntoAnUndecodableMessageIsInternal) {
+  auto garbage = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("\xff\xff\xff", 3));  // not a protobuf message
+  });
+  with_server({{"Garbage", garbage}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.unary_stream<std::string, google::protobuf::Timestamp>("/test.Svc/Garbage")("");
+    google::protobuf::Timestamp t;
+    auto e = co_await expect_rpc_error(call.read_into(t));
+    EXPECT_EQ(e.code(), StatusCode::INTERNAL);
+    EXPECT_EQ(e.details(), "Failed to deserialize response message");
+    call.cancel();
+  });
+}
+
+TEST(UnaryStream, ReadIntoServesWhatTheStatusPumpReadAhead) {
+  // code() first: the messages are read ahead into a queue; read_into takes them from there.
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Count")("3");
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    std::string msg;
+    std::vector<std::string> got;
+    while (co_await call.read_into(msg)) got.push_back(msg);
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2"}));
+  });
+}

@@ -43,6 +43,21 @@ void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);
 Task<bool> read_next(ClientCall* call, bool from_iterator);
 const grpc::ByteBuffer& read_buffer(ClientCall* call);
+
+/// How read_into() decodes into the caller's message: inside the read's own
+/// coroutine, so a read_into() is one coroutine frame, not two.
+struct DecodeInto {
+  bool (*decode)(const void* codec, const grpc::ByteBuffer& in, void* out) = nullptr;
+  const void* codec = nullptr;
+  void* out = nullptr;
+};
+template <class T>
+bool decode_thunk(const void* codec, const grpc::ByteBuffer& in, void* out) {
+  return decode(*static_cast<const Codec<T>*>(codec), in, *static_cast<T*>(out));
+}
+/// read_next() that decodes a message into `into.out` (INTERNAL if it does
+/// not decode); `codec` keeps `into.codec` alive, the task the call.
+Task<bool> read_next_into(ClientCall* call, DecodeInto into, std::shared_ptr<const void> codec);
 Task<void> write_request(ClientCall* call, EncodeFn encode, const void* request, const void* codec,
                          bool from_iterator);
 Task<void> done_writing(ClientCall* call, bool from_iterator);
@@ -211,7 +226,9 @@ class UnaryStreamCall : public Call {
   /// assigned); the end and a non-OK status leave it as it was. The same
   /// errors as read(), and the same style: it mixes with read(), not with
   /// iteration (UsageError). `out` must outlive the await.
-  Task<bool> read_into(Resp& out) const { return read_message_into(*this, codec_, out, false); }
+  Task<bool> read_into(Resp& out) const {
+    return detail::read_next_into(call_, {&detail::decode_thunk<Resp>, codec_.get(), &out}, codec_);
+  }
   /// The next message for iteration (see actio::for_each); not for mixing with read().
   Task<std::optional<Resp>> next_() const { return read_message(*this, codec_, true); }
 
@@ -223,13 +240,6 @@ class UnaryStreamCall : public Call {
     Resp out;
     detail::decode_read(*codec, call.get(), out);
     co_return out;
-  }
-  /// For the framework: read_message() into `out`.
-  static Task<bool> read_message_into(Call call, std::shared_ptr<const Codec<Resp>> codec, Resp& out,
-                                      bool from_iterator) {
-    bool got = co_await detail::read_next(call.get(), from_iterator);
-    if (got) detail::decode_read(*codec, call.get(), out);
-    co_return got;
   }
 
  private:
@@ -299,7 +309,7 @@ class StreamStreamCall : public StreamingRequestCall<Req> {
   Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, false); }
   /// read() into `out`, reusing its storage: see UnaryStreamCall::read_into.
   Task<bool> read_into(Resp& out) const {
-    return UnaryStreamCall<Resp>::read_message_into(*this, codec_, out, false);
+    return detail::read_next_into(this->call_, {&detail::decode_thunk<Resp>, codec_.get(), &out}, codec_);
   }
   /// The next message for iteration (see actio::for_each); not for mixing with read().
   Task<std::optional<Resp>> next_() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, true); }
