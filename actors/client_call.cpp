@@ -231,16 +231,22 @@ void ClientCall::on_read(bool ok) {
   release();
 }
 
-Task<bool> ClientCall::read_next(bool from_iterator) {
+Task<bool> ClientCall::read_next(bool from_iterator, DecodeInto into, std::shared_ptr<const void> /*codec*/,
+                                 Call /*keep*/) {
   ReadStyle style = from_iterator ? ReadStyle::iterate : ReadStyle::read;
   if (read_style_ == ReadStyle::none) read_style_ = style;
   if (read_style_ != style) throw UsageError("The iterator and read/write APIs may not be mixed on a single RPC.");
   if (read_pending_ && !pumping_) throw UsageError("read() called while another read() is pending");
-  if (icpt_) co_return co_await icpt_->read();
+  if (icpt_) {
+    bool got = co_await icpt_->read();
+    if (got && into.decode) decode_read(into);
+    co_return got;
+  }
   for (;;) {
     if (!pumped_.empty()) {  // read ahead while someone awaited the status
       read_buf_.Swap(&pumped_.front());  // (a ByteBuffer "move" would copy)
       pumped_.pop_front();
+      if (into.decode) decode_read(into);
       co_return true;
     }
     if (done_ || finish_issued_) break;
@@ -255,12 +261,21 @@ Task<bool> ClientCall::read_next(bool from_iterator) {
     }
     start_read(read_buf_);
     co_await CallWaiter(read_ev_, this);
-    if (finish_read(read_buf_)) co_return true;
+    if (finish_read(read_buf_)) {
+      if (into.decode) decode_read(into);
+      co_return true;
+    }
   }
   // The stream ended, failed or was cancelled: the final status decides.
   co_await CallWaiter(done_ev_, this);
   throw_if_failed(this);
   co_return false;
+}
+
+void ClientCall::decode_read(const DecodeInto& into) const {
+  if (!into.decode(into.codec, read_buf_, into.out)) {
+    throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
+  }
 }
 
 void ClientCall::request_initial_metadata() {
@@ -471,6 +486,11 @@ Task<bool> read_next(ClientCall* call, bool from_iterator) {
 }
 
 const grpc::ByteBuffer& read_buffer(ClientCall* call) { return call->read_buffer(); }
+
+Task<bool> read_next_into(ClientCall* call, DecodeInto into, std::shared_ptr<const void> codec) {
+  call->loop().check_thread("read");
+  return call->read_next(false, into, std::move(codec), Call((call->add_ref(), call)));
+}
 
 Event& done_event(ClientCall* call) {
   call->loop().check_thread("UnaryUnaryCall");

@@ -20,8 +20,11 @@ void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& 
 }
 
 bool decode_message(const grpc::ByteBuffer& in, google::protobuf::MessageLite& msg) {
-  grpc::ByteBuffer copy(in);  // slices are ref-counted: no byte copy
-  return grpc::GenericDeserialize<grpc::ProtoBufferReader, google::protobuf::MessageLite>(&copy, &msg).ok();
+  // The reader only reads the buffer (a compressed one is inflated into the
+  // reader's own), so no copy of it is needed; grpc's GenericDeserialize
+  // would also empty it. Parsing clears `msg` first.
+  grpc::ProtoBufferReader reader(const_cast<grpc::ByteBuffer*>(&in));
+  return reader.status().ok() && msg.ParseFromZeroCopyStream(&reader);
 }
 
 void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out) {
@@ -31,12 +34,22 @@ void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out) {
 
 std::string decode_bytes(const grpc::ByteBuffer& in) {
   std::string out;
-  if (!in.Valid()) return out;
+  decode_bytes_into(in, out);
+  return out;
+}
+
+void decode_bytes_into(const grpc::ByteBuffer& in, std::string& out) {
+  out.clear();
+  if (!in.Valid()) return;
+  grpc::Slice single;
+  if (in.TrySingleSlice(&single).ok()) {  // the usual case: no slice list
+    out.assign(reinterpret_cast<const char*>(single.begin()), single.size());
+    return;
+  }
   std::vector<grpc::Slice> slices;
-  if (!in.Dump(&slices).ok()) return out;
+  if (!in.Dump(&slices).ok()) return;
   out.reserve(in.Length());
   for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return out;
 }
 
 void copy_buffer(const grpc::ByteBuffer& in, grpc::ByteBuffer& out) { out = in; }

@@ -18,8 +18,9 @@
 // size: message on stderr, exit 1. No completion for 10 s: same.
 //
 // server_stream: N worker coroutines, each opening a ServerStream call for K
-// (--stream-count) messages of B bytes and reading it to the end with
-// `while (auto msg = co_await call.read())`, then opening the next one. Every
+// (--stream-count) messages of B bytes and reading it to the end into one
+// reused message (as raw_client does) with
+// `while (co_await call.read_into(msg))`, then opening the next one. Every
 // message counts (inside the window); its latency sample is the time since
 // the previous message of the same stream (the first one: since the call was
 // started), as in raw_client. A stream that ends OK with a message count other
@@ -34,8 +35,9 @@
 //
 // bidi (ping-pong, "bidi_style":"pingpong" as raw_client): N worker
 // coroutines, each opening a Bidi call and, K times, writing a B-byte message
-// and reading its echo back before the next write; then done_writing() and a
-// last read() for the end of the stream and its status; then the next call.
+// and reading its echo back (read_into one reused message) before the next
+// write; then done_writing() and a last read_into() for the end of the stream
+// and its status; then the next call.
 // Every echo counts; its latency sample is write issued -> echo read back, as
 // in raw_client. A wrong echo size, a stream that ends before its K echoes
 // (or brings more), or a non-OK status: message on stderr, exit 1.
@@ -142,6 +144,7 @@ actio::Task<void> worker(Bench& b, actio::UnaryUnaryMultiCallable<bench::Msg, be
 // One server-streaming call after the other, each read to its end.
 actio::Task<void> stream_worker(Bench& b, actio::UnaryStreamMultiCallable<bench::StreamReq, bench::Msg> open,
                                 size_t slot) {
+  bench::Msg msg;  // every message is read into this one (its payload's storage is reused)
   while (!b.stopping) {
     auto t0 = Clock::now();
     auto call = open(b.sreq);
@@ -149,10 +152,10 @@ actio::Task<void> stream_worker(Bench& b, actio::UnaryStreamMultiCallable<bench:
     int64_t got = 0;
     bool bad = false;
     try {
-      while (auto msg = co_await call.read()) {
+      while (co_await call.read_into(msg)) {
         auto now = Clock::now();
         ++b.completions;
-        if (!b.check_size(*msg)) {
+        if (!b.check_size(msg)) {
           bad = true;
           break;
         }
@@ -221,6 +224,7 @@ actio::Task<void> client_stream_worker(Bench& b, actio::StreamUnaryMultiCallable
 // One bidi call after the other, ping-pong: K times write a message and read
 // its echo back before the next write; then half-close and read to the end.
 actio::Task<void> bidi_worker(Bench& b, actio::StreamStreamMultiCallable<bench::Msg, bench::Msg> open, size_t slot) {
+  bench::Msg echo;  // every echo is read into this one
   while (!b.stopping) {
     auto call = open();
     b.in_flight[slot] = call;
@@ -236,11 +240,11 @@ actio::Task<void> bidi_worker(Bench& b, actio::StreamStreamMultiCallable<bench::
           written = false;  // the call ended: the reads below give its status
         }
         if (!written) break;
-        auto echo = co_await call.read();
+        bool echoed = co_await call.read_into(echo);
         auto now = Clock::now();
-        if (!echo) break;
+        if (!echoed) break;
         ++b.completions;
-        if (!b.check_size(*echo)) {
+        if (!b.check_size(echo)) {
           bad = true;
           break;
         }
@@ -250,7 +254,7 @@ actio::Task<void> bidi_worker(Bench& b, actio::StreamStreamMultiCallable<bench::
         if (got == b.stream_count) co_await call.done_writing();
         // The end of the stream (its status: AioRpcError if not OK).
         int extra = 0;
-        while (co_await call.read()) ++extra;
+        while (co_await call.read_into(echo)) ++extra;
         if (got != b.stream_count || extra != 0) {
           b.fail("bidi stream: got " + std::to_string(got + extra) + " echoes for " +
                  std::to_string(b.stream_count) + " messages");

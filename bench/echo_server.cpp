@@ -15,11 +15,13 @@
 //                             with co_await context.write; a negative count or
 //                             size, or a size above 64 MiB, is INVALID_ARGUMENT.
 //   /bench.Echo/ClientStream  reads the request stream to its end (the
-//                             client's half-close) and answers the number of
+//                             client's half-close) into one reused message
+//                             (requests.read_into) and answers the number of
 //                             messages read.
-//   /bench.Echo/Bidi          echoes each message as it arrives: read one,
-//                             write it back (awaited), then read the next; OK
-//                             once the client half-closes.
+//   /bench.Echo/Bidi          echoes each message as it arrives: read one
+//                             (read_into one reused message), write it back
+//                             (awaited), then read the next; OK once the
+//                             client half-closes.
 
 #include <CLI/CLI.hpp>
 
@@ -61,7 +63,8 @@ actio::Task<void> server_stream(const bench::StreamReq& request, actio::Servicer
 // Counts the messages until the client half-closes.
 actio::Task<bench::Count> client_stream(actio::RequestStream<bench::Msg>& requests, actio::ServicerContext&) {
   int64_t n = 0;
-  while (co_await requests.read()) ++n;
+  bench::Msg msg;  // every request is read into this one
+  while (co_await requests.read_into(msg)) ++n;
   bench::Count count;
   count.set_count(n);
   co_return count;
@@ -69,7 +72,8 @@ actio::Task<bench::Count> client_stream(actio::RequestStream<bench::Msg>& reques
 
 // Echoes each message; the next read starts once the echo is written.
 actio::Task<void> bidi(actio::RequestStream<bench::Msg>& requests, actio::ServicerContext& context) {
-  while (auto msg = co_await requests.read()) co_await context.write(*msg);
+  bench::Msg msg;  // every request is read into this one
+  while (co_await requests.read_into(msg)) co_await context.write(msg);
 }
 
 actio::Task<int> serve(int port, int loops) {

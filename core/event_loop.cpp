@@ -53,6 +53,9 @@ struct EventLoop::Impl {
   std::mutex inbox_mu;
   std::condition_variable inbox_cv;  // wakes a loop idling without gRPC work
   std::vector<std::function<void()>> inbox;
+  // Whether the inbox may hold something: written under inbox_mu, read
+  // without it, so an iteration with nothing posted takes no lock.
+  std::atomic<bool> inbox_nonempty{false};
   bool closed = false;  // guarded by inbox_mu
   std::atomic<bool> wake_armed{false};
   std::atomic<bool> stop_flag{false};
@@ -155,6 +158,7 @@ bool EventLoop::post(std::function<void()> fn) {
   std::lock_guard lock(impl_->inbox_mu);
   if (impl_->closed) return false;
   impl_->inbox.push_back(std::move(fn));
+  impl_->inbox_nonempty.store(true, std::memory_order_release);
   // A loop in background mode never blocks in its queue: the condition
   // variable alone wakes it (no Alarm, no work for gRPC's timers).
   if (poll_interval_.count() <= 0) impl_->wake(cq_.get());
@@ -193,19 +197,25 @@ void EventLoop::run_once(bool block) {
       item.fn();
     }
   }
-  // 2. Posts from other threads.
-  std::vector<std::function<void()>> posted;
-  {
-    std::lock_guard lock(im.inbox_mu);
-    posted.swap(im.inbox);
+  // 2. Posts from other threads (a post that the flag misses here also
+  // wakes the loop, and the next iteration sees it).
+  if (im.inbox_nonempty.load(std::memory_order_acquire)) {
+    std::vector<std::function<void()>> posted;
+    {
+      std::lock_guard lock(im.inbox_mu);
+      posted.swap(im.inbox);
+      im.inbox_nonempty.store(false, std::memory_order_relaxed);
+    }
+    for (auto& fn : posted) fn();
   }
-  for (auto& fn : posted) fn();
   // 3. Due timers.
-  auto now = Clock::now();
-  while (!im.timers.empty() && im.timers.begin()->first.first <= now) {
-    auto fn = std::move(im.timers.begin()->second);
-    im.timers.erase(im.timers.begin());
-    fn();
+  if (!im.timers.empty()) {
+    auto now = Clock::now();
+    while (!im.timers.empty() && im.timers.begin()->first.first <= now) {
+      auto fn = std::move(im.timers.begin()->second);
+      im.timers.erase(im.timers.begin());
+      fn();
+    }
   }
   // 4a. No gRPC operation pending here and no owner that needs I/O (a
   // channel): wait for posts and timers on a condition variable instead of

@@ -441,6 +441,15 @@ TEST(ClientInterceptor, Behaviour_092_094_AWrappedResponseStreamDeliversEveryMes
     auto again = ch.unary_stream<std::string, std::string>("/test.Svc/Count")("3");
     auto all = co_await collect(again);
     EXPECT_EQ(all.size(), 3u);
+    // And read_into, through the proxy.
+    auto into = ch.unary_stream<std::string, std::string>("/test.Svc/Count")("12");
+    std::string m;
+    std::vector<std::string> read_in;
+    while (co_await into.read_into(m)) read_in.push_back(m);
+    std::vector<std::string> twelve;
+    for (int i = 0; i < 12; ++i) twelve.push_back(std::to_string(i));
+    EXPECT_EQ(read_in, twelve);
+    EXPECT_FALSE(co_await into.read_into(m));
     co_await ch.close();
   });
 }

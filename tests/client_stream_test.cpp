@@ -1,4 +1,6 @@
 // Stream-request calls end to end: stream-unary and bidi (aio_reference §2).
+#include <google/protobuf/timestamp.pb.h>
+
 #include "helloworld.pb.h"
 #include "test_util.hpp"
 
@@ -474,3 +476,115 @@ TEST(StreamStream, ServerDoneCallbacksTellAClientCancelFromAHalfClose) {
     EXPECT_FALSE(closed_view.done_callback_cancelled) << "round " << round;
   }
 }
+
+// -- read_into: one message object reused across reads ---------------------------
+
+namespace {
+
+using namespace actio;
+using namespace actio::testing;
+using google::protobuf::Timestamp;
+
+std::string describe(const Timestamp& t) {
+  return std::to_string(t.seconds()) + "." + std::to_string(t.nanos()) + "|";
+}
+
+/// Stamps with fewer fields set each time; the last one is zero bytes long.
+std::vector<Timestamp> shrinking_stamps() {
+  std::vector<Timestamp> out(3);
+  out[0].set_seconds(5);
+  out[0].set_nanos(7);
+  out[1].set_seconds(9);
+  return out;
+}
+
+TEST(StreamStream, ReadIntoOnABidiCall) {
+  auto handler = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        std::string r;
+        while (co_await requests.read_into(r)) co_await ctx.write(r);
+      });
+  with_server({{"Echo", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = ss(f, "Echo")();
+    std::string back;
+    for (std::string m : {"a longer message", "", "xy"}) {
+      co_await call.write(m);
+      CO_ASSERT_TRUE(co_await call.read_into(back));
+      EXPECT_EQ(back, m);
+    }
+    co_await call.done_writing();
+    EXPECT_FALSE(co_await call.read_into(back));
+    EXPECT_FALSE(co_await call.read_into(back));
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+
+    auto iterated = ss(f, "Echo")();
+    co_await iterated.write("x");
+    co_await for_each(iterated, [](const std::string&) { return false; });
+    co_await iterated.write("y");  // (so that a read_into that wrongly reads does not wait for ever)
+    EXPECT_THROW(co_await iterated.read_into(back), UsageError);
+    iterated.cancel();
+  });
+}
+
+TEST(StreamStream, ReadIntoAProtobufMessageGivesExactlyTheNewOne) {
+  auto echo_stamps = stream_stream_rpc_method_handler<Timestamp, Timestamp>(
+      [](RequestStream<Timestamp>& requests, ServicerContext& ctx) -> Task<void> {
+        Timestamp t;
+        while (co_await requests.read_into(t)) co_await ctx.write(t);
+      });
+  with_server({{"EchoStamps", echo_stamps}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.stream_stream<Timestamp, Timestamp>("/test.Svc/EchoStamps")();
+    Timestamp back;
+    std::string seen;
+    for (const Timestamp& t : shrinking_stamps()) {
+      co_await call.write(t);
+      CO_ASSERT_TRUE(co_await call.read_into(back));
+      seen += describe(back);
+    }
+    EXPECT_EQ(seen, "5.7|9.0|0.0|");
+    co_await call.done_writing();
+    EXPECT_FALSE(co_await call.read_into(back));
+  });
+}
+
+TEST(StreamUnary, ServerReadIntoOnTheRequestStreamAndTheContext) {
+  // The first request through the context, the rest through the request
+  // stream, all into one object; after the half-close both say false, again.
+  auto handler = stream_unary_rpc_method_handler<Timestamp, std::string>(
+      [](RequestStream<Timestamp>& requests, ServicerContext& ctx) -> Task<std::string> {
+        Timestamp t;
+        std::string out;
+        if (co_await ctx.read_into(t)) out += describe(t);
+        while (co_await requests.read_into(t)) out += describe(t);
+        bool again = co_await requests.read_into(t);
+        bool via_context = co_await ctx.read_into(t);
+        out += (again || via_context) ? "more" : "end";
+        co_return out;
+      });
+  with_server({{"Stamps", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.stream_unary<Timestamp, std::string>("/test.Svc/Stamps")();
+    for (const Timestamp& t : shrinking_stamps()) co_await call.write(t);
+    co_await call.done_writing();
+    EXPECT_EQ(co_await call, "5.7|9.0|0.0|end");
+  });
+}
+
+TEST(StreamUnary, ServerReadIntoAnUndecodableRequestIsInternal) {
+  auto handler = stream_unary_rpc_method_handler<Timestamp, std::string>(
+      [](RequestStream<Timestamp>& requests, ServicerContext&) -> Task<std::string> {
+        Timestamp t;
+        while (co_await requests.read_into(t)) {
+        }
+        co_return "unreachable";
+      });
+  with_server({{"Stamps", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.stream_unary<std::string, std::string>("/test.Svc/Stamps")();
+    co_await call.write(std::string("\xff\xff\xff", 3));  // not a protobuf message
+    co_await call.done_writing();
+    auto e = co_await expect_rpc_error(call.response());
+    EXPECT_EQ(e.code(), StatusCode::INTERNAL);
+    EXPECT_EQ(e.details(), "Failed to parse request message");
+  });
+}
+
+}  // namespace

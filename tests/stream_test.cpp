@@ -1,4 +1,6 @@
 // Unary-stream (server-streaming) calls end to end (aio_reference §2 numbers).
+#include <google/protobuf/timestamp.pb.h>
+
 #include "test_util.hpp"
 
 namespace {
@@ -304,5 +306,149 @@ TEST(UnaryStream, GeneratorHandlerExceptionIsUnknown) {
     auto e = co_await expect_rpc_error(call.read());
     EXPECT_EQ(e.code(), StatusCode::UNKNOWN);
     EXPECT_EQ(e.details(), "Unexpected std::logic_error: generator broke");
+  });
+}
+
+// -- read_into: one message object reused across reads ---------------------------
+
+TEST(UnaryStream, ReadIntoReadsEveryMessageThenFalseForever) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Count")("5");
+    std::string msg;
+    std::vector<std::string> got;
+    while (co_await call.read_into(msg)) got.push_back(msg);
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+    EXPECT_FALSE(co_await call.read_into(msg));
+    EXPECT_FALSE(co_await call.read_into(msg));
+    EXPECT_EQ(msg, "4");  // the end leaves the last message alone
+    EXPECT_TRUE(call.done());
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    // read() and read_into() are one style: they mix.
+    auto mixed = streamer(f, "Count")("3");
+    EXPECT_EQ(co_await mixed.read(), std::optional<std::string>("0"));
+    EXPECT_TRUE(co_await mixed.read_into(msg));
+    EXPECT_EQ(msg, "1");
+    EXPECT_EQ(co_await mixed.read(), std::optional<std::string>("2"));
+    EXPECT_FALSE(co_await mixed.read_into(msg));
+  });
+}
+
+TEST(UnaryStream, ReadIntoGivesExactlyTheNewMessage) {
+  // Each message has fewer fields (or bytes) than the one before: whatever
+  // the previous one left in the reused object must be gone.
+  auto stamps = unary_stream_rpc_method_handler<std::string, google::protobuf::Timestamp>(
+      [](const std::string&, ServicerContext& ctx) -> Task<void> {
+        google::protobuf::Timestamp t;
+        t.set_seconds(5);
+        t.set_nanos(7);
+        co_await ctx.write(t);
+        t.clear_nanos();
+        t.set_seconds(9);
+        co_await ctx.write(t);
+        co_await ctx.write(google::protobuf::Timestamp());  // zero bytes on the wire
+      });
+  auto words = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string(100, 'x'));
+    co_await ctx.write(std::string("ab"));
+    co_await ctx.write(std::string());
+  });
+  with_server({{"Stamps", stamps}, {"Words", words}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.unary_stream<std::string, google::protobuf::Timestamp>("/test.Svc/Stamps")("");
+    google::protobuf::Timestamp t;
+    CO_ASSERT_TRUE(co_await call.read_into(t));
+    EXPECT_EQ(t.seconds(), 5);
+    EXPECT_EQ(t.nanos(), 7);
+    CO_ASSERT_TRUE(co_await call.read_into(t));
+    EXPECT_EQ(t.seconds(), 9);
+    EXPECT_EQ(t.nanos(), 0);
+    CO_ASSERT_TRUE(co_await call.read_into(t));  // a zero-length message is a message
+    EXPECT_EQ(t.ByteSizeLong(), 0u);
+    EXPECT_FALSE(co_await call.read_into(t));
+
+    auto bytes = streamer(f, "Words")("");
+    std::string w;
+    CO_ASSERT_TRUE(co_await bytes.read_into(w));
+    EXPECT_EQ(w, std::string(100, 'x'));
+    CO_ASSERT_TRUE(co_await bytes.read_into(w));
+    EXPECT_EQ(w, "ab");
+    CO_ASSERT_TRUE(co_await bytes.read_into(w));
+    EXPECT_EQ(w, "");
+    EXPECT_FALSE(co_await bytes.read_into(w));
+
+    // A custom codec's deserializer makes the value: it replaces the old one.
+    Codec<std::vector<int>> lengths{
+        .serialize = [](const std::vector<int>& v) { return std::string(v.size(), 'x'); },
+        .deserialize = [](std::string_view b) { return std::vector<int>(b.size(), static_cast<int>(b.size())); }};
+    auto custom = f.channel.unary_stream<std::string, std::vector<int>>("/test.Svc/Words", {}, lengths)("");
+    std::vector<int> v;
+    CO_ASSERT_TRUE(co_await custom.read_into(v));
+    EXPECT_EQ(v.size(), 100u);
+    CO_ASSERT_TRUE(co_await custom.read_into(v));
+    EXPECT_EQ(v, (std::vector<int>{2, 2}));
+    CO_ASSERT_TRUE(co_await custom.read_into(v));
+    EXPECT_TRUE(v.empty());
+    EXPECT_FALSE(co_await custom.read_into(v));
+  });
+}
+
+TEST(UnaryStream, ReadIntoSurfacesTheErrorStatus) {
+  auto handler = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("one"));
+    ctx.abort(StatusCode::DATA_LOSS, "gone");
+  });
+  with_server({{"Fail", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Fail")("");
+    std::string msg;
+    EXPECT_TRUE(co_await call.read_into(msg));
+    EXPECT_EQ(msg, "one");
+    auto e = co_await expect_rpc_error(call.read_into(msg));
+    EXPECT_EQ(e.code(), StatusCode::DATA_LOSS);
+    EXPECT_EQ(e.details(), "gone");
+    auto again = co_await expect_rpc_error(call.read_into(msg));
+    EXPECT_EQ(again.code(), StatusCode::DATA_LOSS);
+    EXPECT_EQ(msg, "one");
+  });
+}
+
+TEST(UnaryStream, ReadIntoThenIterationIsAUsageErrorAndViceVersa) {
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    std::string msg;
+    auto call = streamer(f, "Count")("3");
+    EXPECT_TRUE(co_await call.read_into(msg));
+    EXPECT_THROW(co_await for_each(call, [](const std::string&) {}), UsageError);
+    EXPECT_TRUE(co_await call.read_into(msg));  // read_into still works
+    EXPECT_EQ(msg, "1");
+
+    auto other = streamer(f, "Count")("3");
+    co_await for_each(other, [](const std::string& m) { return m != "0"; });
+    EXPECT_THROW(co_await other.read_into(msg), UsageError);
+    const std::vector<std::string> rest{"1", "2"};
+    EXPECT_EQ(co_await collect(other), rest);  // iteration goes on
+  });
+}
+
+TEST(UnaryStream, ReadIntoAnUndecodableMessageIsInternal) {
+  auto garbage = stream([](const std::string&, ServicerContext& ctx) -> Task<void> {
+    co_await ctx.write(std::string("\xff\xff\xff", 3));  // not a protobuf message
+  });
+  with_server({{"Garbage", garbage}}, [](Fixture& f) -> Task<void> {
+    auto call = f.channel.unary_stream<std::string, google::protobuf::Timestamp>("/test.Svc/Garbage")("");
+    google::protobuf::Timestamp t;
+    auto e = co_await expect_rpc_error(call.read_into(t));
+    EXPECT_EQ(e.code(), StatusCode::INTERNAL);
+    EXPECT_EQ(e.details(), "Failed to deserialize response message");
+    call.cancel();
+  });
+}
+
+TEST(UnaryStream, ReadIntoServesWhatTheStatusPumpReadAhead) {
+  // code() first: the messages are read ahead into a queue; read_into takes them from there.
+  with_server({{"Count", counter()}}, [](Fixture& f) -> Task<void> {
+    auto call = streamer(f, "Count")("3");
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    std::string msg;
+    std::vector<std::string> got;
+    while (co_await call.read_into(msg)) got.push_back(msg);
+    EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2"}));
   });
 }

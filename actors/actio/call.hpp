@@ -43,11 +43,34 @@ void throw_if_failed(ClientCall* call);
 const grpc::ByteBuffer& response_buffer(ClientCall* call);
 Task<bool> read_next(ClientCall* call, bool from_iterator);
 const grpc::ByteBuffer& read_buffer(ClientCall* call);
+
+/// How read_into() decodes into the caller's message: inside the read's own
+/// coroutine, so a read_into() is one coroutine frame, not two.
+struct DecodeInto {
+  bool (*decode)(const void* codec, const grpc::ByteBuffer& in, void* out) = nullptr;
+  const void* codec = nullptr;
+  void* out = nullptr;
+};
+template <class T>
+bool decode_thunk(const void* codec, const grpc::ByteBuffer& in, void* out) {
+  return decode(*static_cast<const Codec<T>*>(codec), in, *static_cast<T*>(out));
+}
+/// read_next() that decodes a message into `into.out` (INTERNAL if it does
+/// not decode); `codec` keeps `into.codec` alive, the task the call.
+Task<bool> read_next_into(ClientCall* call, DecodeInto into, std::shared_ptr<const void> codec);
 Task<void> write_request(ClientCall* call, EncodeFn encode, const void* request, const void* codec,
                          bool from_iterator);
 Task<void> done_writing(ClientCall* call, bool from_iterator);
 Task<void> await_unary_response(ClientCall* call);
 void set_iterator_driven(ClientCall* call) noexcept;
+
+/// Decodes the message read_next() read into `out`; INTERNAL if it does not decode.
+template <class Resp>
+void decode_read(const Codec<Resp>& codec, ClientCall* call, Resp& out) {
+  if (!decode(codec, read_buffer(call), out)) {
+    throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
+  }
+}
 
 /// Awaits a Task it owns (for `co_await call` on stream-unary calls).
 template <class T>
@@ -177,6 +200,10 @@ class UnaryUnaryCall : public Call {
 
 /// A unary-stream (server-streaming) call. Read the responses with
 ///   while (auto msg = co_await call.read()) { ... }
+/// or, reusing one message object (no allocation per message once its
+/// fields have grown),
+///   Resp msg;
+///   while (co_await call.read_into(msg)) { ... }
 /// or iterate it with actio::for_each(call, fn) / actio::collect(call).
 /// `read()` gives nullopt at the end of the stream (grpc.aio's EOF) and keeps
 /// giving it; a non-OK status throws AioRpcError, a local cancel
@@ -192,6 +219,16 @@ class UnaryStreamCall : public Call {
   using response_type = Resp;
 
   Task<std::optional<Resp>> read() const { return read_message(*this, codec_, false); }
+  /// read() into `out`: true with the next message decoded into `out`,
+  /// reusing its storage; false at the end of the stream, and again after
+  /// it. `out` then holds exactly the new message (protobuf parsing clears
+  /// it first, raw bytes replace its bytes, a custom deserializer's value is
+  /// assigned); the end and a non-OK status leave it as it was. The same
+  /// errors as read(), and the same style: it mixes with read(), not with
+  /// iteration (UsageError). `out` must outlive the await.
+  Task<bool> read_into(Resp& out) const {
+    return detail::read_next_into(call_, {&detail::decode_thunk<Resp>, codec_.get(), &out}, codec_);
+  }
   /// The next message for iteration (see actio::for_each); not for mixing with read().
   Task<std::optional<Resp>> next_() const { return read_message(*this, codec_, true); }
 
@@ -201,9 +238,7 @@ class UnaryStreamCall : public Call {
                                                 bool from_iterator) {
     if (!co_await detail::read_next(call.get(), from_iterator)) co_return std::nullopt;
     Resp out;
-    if (!detail::decode(*codec, detail::read_buffer(call.get()), out)) {
-      throw AioRpcError(StatusCode::INTERNAL, "Failed to deserialize response message");
-    }
+    detail::decode_read(*codec, call.get(), out);
     co_return out;
   }
 
@@ -259,7 +294,8 @@ class StreamUnaryCall : public StreamingRequestCall<Req> {
   std::shared_ptr<const Codec<Resp>> codec_;
 };
 
-/// A stream-stream (bidi) call: write()/done_writing() and read(), in any order.
+/// A stream-stream (bidi) call: write()/done_writing() and read() (or
+/// read_into()), in any order.
 template <class Req, class Resp>
 class StreamStreamCall : public StreamingRequestCall<Req> {
  public:
@@ -271,6 +307,10 @@ class StreamStreamCall : public StreamingRequestCall<Req> {
   using response_type = Resp;
 
   Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, false); }
+  /// read() into `out`, reusing its storage: see UnaryStreamCall::read_into.
+  Task<bool> read_into(Resp& out) const {
+    return detail::read_next_into(this->call_, {&detail::decode_thunk<Resp>, codec_.get(), &out}, codec_);
+  }
   /// The next message for iteration (see actio::for_each); not for mixing with read().
   Task<std::optional<Resp>> next_() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, true); }
 

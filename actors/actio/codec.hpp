@@ -67,6 +67,8 @@ void encode_message(const google::protobuf::MessageLite& msg, grpc::ByteBuffer& 
 bool decode_message(const grpc::ByteBuffer& in, google::protobuf::MessageLite& msg);
 void encode_bytes(std::string_view bytes, grpc::ByteBuffer& out);
 std::string decode_bytes(const grpc::ByteBuffer& in);
+/// Replaces `out`'s bytes with the buffer's (reusing its capacity).
+void decode_bytes_into(const grpc::ByteBuffer& in, std::string& out);
 
 /// True if T has a default codec (protobuf message, raw bytes, Message).
 template <class T>
@@ -100,6 +102,9 @@ void encode(const Codec<T>& codec, const T& value, grpc::ByteBuffer& out) {
   }
 }
 
+/// Decodes into `out`, which then holds exactly the decoded message whatever
+/// it held before (read_into reuses one object): protobuf parsing clears it
+/// first, raw bytes replace its bytes, a deserializer's value is assigned.
 /// Returns false if the bytes do not decode (or the deserializer threw).
 template <class T>
 bool decode(const Codec<T>& codec, const grpc::ByteBuffer& in, T& out) {
@@ -113,7 +118,7 @@ bool decode(const Codec<T>& codec, const grpc::ByteBuffer& in, T& out) {
   } else if constexpr (std::is_base_of_v<google::protobuf::MessageLite, T>) {
     return decode_message(in, out);
   } else if constexpr (std::is_same_v<T, std::string>) {
-    out = decode_bytes(in);
+    decode_bytes_into(in, out);
     return true;
   } else if constexpr (std::is_same_v<T, Message>) {
     out = Message();  // copies share bytes: never write into another's

@@ -43,13 +43,21 @@ GenericRpcHandler method_handlers_generic_handler(const std::string& service,
                                                   std::map<std::string, RpcMethodHandler> handlers);
 
 /// The request stream of a stream-request handler (grpc.aio's request
-/// iterator): `while (auto req = co_await requests.read()) ...`. Reading
-/// here and through `context.read()` can be mixed freely, as in grpc.aio.
+/// iterator): `while (auto req = co_await requests.read()) ...`, or into one
+/// reused message: `Req req; while (co_await requests.read_into(req)) ...`.
+/// Reading here and through `context.read()` / `context.read_into()` can be
+/// mixed freely, as in grpc.aio.
 template <class Req>
 class RequestStream {
  public:
   RequestStream(ServicerContext& context, const Codec<Req>& codec) : context_(&context), codec_(&codec) {}
-  Task<std::optional<Req>> read() { return context_->read<Req>(*codec_); }
+  /// The next request; nullopt once the client half-closed.
+  Task<std::optional<Req>> read() { return detail::read_request(*context_, *codec_); }
+  /// read() into `out`, reusing its storage: true with the next request
+  /// decoded into `out` (exactly it: protobuf parsing clears `out` first),
+  /// false once the client half-closed, and again after (`out` left as it
+  /// was). An undecodable request ends the call with INTERNAL, as read().
+  Task<bool> read_into(Req& out) { return detail::read_request_into(*context_, out, *codec_); }
 
  private:
   ServicerContext* context_;

@@ -75,6 +75,11 @@ class ServicerContext {
   /// One read at a time. An undecodable request ends the call with INTERNAL.
   template <class M>
   Task<std::optional<M>> read(Codec<M> codec = {});
+  /// read() into `out`, reusing its storage: true with the next request
+  /// decoded into `out` (exactly it: protobuf parsing clears `out` first),
+  /// false once the client half-closed (`out` left as it was).
+  template <class M>
+  Task<bool> read_into(M& out, Codec<M> codec = {});
 
   /// Metadata sent with the final status.
   void set_trailing_metadata(const Metadata& metadata);
@@ -169,12 +174,37 @@ Task<void> ServicerContext::write(const M& message) {
   return write_bytes_(std::exchange(owned.bb, nullptr));
 }
 
+namespace detail {
+/// context.read() / read_into() with a codec kept elsewhere (a
+/// RequestStream's, in the method table): no copy of it per read.
+template <class M>
+Task<std::optional<M>> read_request(ServicerContext& context, const Codec<M>& codec) {
+  if (!co_await context.read_next_()) co_return std::nullopt;
+  M out;
+  if (!decode(codec, context.read_buffer_(), out)) context.fail_to_parse_request_();
+  co_return out;
+}
+template <class M>
+Task<bool> read_request_into(ServicerContext& context, M& out, const Codec<M>& codec) {
+  bool got = co_await context.read_next_();
+  if (got && !decode(codec, context.read_buffer_(), out)) context.fail_to_parse_request_();
+  co_return got;
+}
+}  // namespace detail
+
 template <class M>
 Task<std::optional<M>> ServicerContext::read(Codec<M> codec) {
   if (!co_await read_next_()) co_return std::nullopt;
   M out;
   if (!detail::decode(codec, read_buffer_(), out)) fail_to_parse_request_();
   co_return out;
+}
+
+template <class M>
+Task<bool> ServicerContext::read_into(M& out, Codec<M> codec) {
+  bool got = co_await read_next_();
+  if (got && !detail::decode(codec, read_buffer_(), out)) fail_to_parse_request_();
+  co_return got;
 }
 
 }  // namespace actio

@@ -69,7 +69,10 @@ class ClientCall {
   void set_iterator_driven() noexcept { iterator_driven_ = true; }
   /// Reads the next streamed message into read_buffer(): true if one came,
   /// false at a clean end; throws CancelledError / AioRpcError otherwise.
-  Task<bool> read_next(bool from_iterator);
+  /// With `into.decode`, decodes the message into `into.out` too (read_into;
+  /// `codec` and `keep` hold what `into` and the call need until the end).
+  Task<bool> read_next(bool from_iterator, DecodeInto into = {}, std::shared_ptr<const void> codec = {},
+                       Call keep = {});
   const grpc::ByteBuffer& read_buffer() const noexcept { return read_buf_; }
   /// Makes sure the final status will arrive without a reader (see .cpp).
   void fetch_status();
@@ -143,6 +146,8 @@ class ClientCall {
   /// Issues one Read into `into`: true if a message came.
   void start_read(grpc::ByteBuffer& into);
   bool finish_read(const grpc::ByteBuffer& got_into);
+  /// read_into: decodes read_buffer() into `into.out` (INTERNAL if it does not decode).
+  void decode_read(const DecodeInto& into) const;
   Detached pump(Call keep);
   /// Records the final status, wakes waiters, schedules done callbacks.
   void set_done();

@@ -6,6 +6,7 @@
 /// task is suspended throw CancelledError, once, as asyncio's Task.cancel().
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <optional>
 #include <type_traits>
@@ -30,9 +31,19 @@ class Cancellable {
   ~Cancellable() = default;
 };
 
+/// Coroutine frames (Task, Generator) come from a per-thread cache of freed
+/// frames, by 64-byte size class up to 1 KiB: a stream makes a frame or two
+/// per message (a read, a write), and malloc plus free cost more than the
+/// rest of what such a frame does. Frames may be freed on any thread.
+void* allocate_frame(std::size_t size);
+void free_frame(void* frame, std::size_t size) noexcept;
+
 /// State shared by every Task promise: continuation, error, cancellation.
 class PromiseBase {
  public:
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* frame, std::size_t size) noexcept { free_frame(frame, size); }
+
   struct FinalAwaiter {
     bool await_ready() const noexcept { return false; }
     template <class P>
