@@ -57,9 +57,13 @@ Registry& reg() {
 
 /// One loop's calls (thread-local: only its loop touches it).
 struct LoopTable {
-  std::unordered_map<std::uint64_t, std::shared_ptr<CallRecord>> live;
+  std::vector<std::shared_ptr<CallRecord>> live;   // in no order; a record knows its index
   std::deque<std::shared_ptr<CallRecord>> recent;  // finished, oldest first
+  // Records that left the ring with nobody else holding them: the next calls
+  // reuse them, and their strings' and vectors' memory.
+  std::vector<std::shared_ptr<CallRecord>> spare;
 };
+constexpr std::size_t kSpareRecords = 64;
 LoopTable& table() {
   thread_local LoopTable t;
   return t;
@@ -385,7 +389,7 @@ LoopCalls local_calls(bool copy_calls) {
   auto session = reg().session.load(std::memory_order_relaxed);
   LoopCalls out;
   if (copy_calls) out.live.reserve(t.live.size());
-  for (const auto& [id, rec] : t.live) {
+  for (const auto& rec : t.live) {
     if (rec->session != session) continue;
     ++out.live_count;
     if (!copy_calls) continue;
@@ -407,7 +411,7 @@ std::uint32_t max_calls_per_second() noexcept { return reg().max_rate.load(std::
 void flush_summaries() {
   double t = now();
   auto session = reg().session.load(std::memory_order_relaxed);
-  for (auto& [id, rec] : table().live) {
+  for (auto& rec : table().live) {
     if (rec->summarized && rec->session == session && t - rec->start_time >= kPromoteAfter) promote(*rec);
   }
   auto& by_method = summaries().by_method;
@@ -505,17 +509,42 @@ void endpoint_removed(const std::shared_ptr<EndpointRecord>& e) {
 
 // -- calls --------------------------------------------------------------------------------
 
-std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string method, std::string peer,
+namespace {
+/// A spare record as new, its memory kept: every field is either set by
+/// call_started or cleared here.
+void reuse(CallRecord& c) {
+  c.summarized = false;
+  c.messages_in = c.messages_out = c.bytes_in = c.bytes_out = 0;
+  c.initial_metadata = Metadata{};
+  c.trailing_metadata = Metadata{};
+  c.half_closed = c.done = false;
+  c.code = StatusCode::OK;
+  c.details.clear();
+  c.cancelled_by.clear();
+  c.end_time = 0;
+  c.interceptors.clear();
+}
+}  // namespace
+
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
                                          std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
                                          double deadline, const Metadata& invocation_metadata) {
   auto& r = reg();
   if (!r.on.load(std::memory_order_relaxed)) return nullptr;
-  auto c = std::make_shared<CallRecord>();
+  auto& t = table();
+  std::shared_ptr<CallRecord> c;
+  if (t.spare.empty()) {
+    c = std::make_shared<CallRecord>();
+  } else {
+    c = std::move(t.spare.back());
+    t.spare.pop_back();
+    reuse(*c);
+  }
   c->id = r.next_id.fetch_add(1, std::memory_order_relaxed);
   c->side = side;
   c->shape = shape;
-  c->method = std::move(method);
-  c->peer = std::move(peer);
+  c->method.assign(method);
+  c->peer.assign(peer);
   c->endpoint = std::move(endpoint);
   c->loop = loop;
   c->start_time = now();
@@ -529,7 +558,8 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string met
     c->endpoint->calls_started.fetch_add(1, std::memory_order_relaxed);
     c->endpoint->calls_active.fetch_add(1, std::memory_order_relaxed);
   }
-  table().live.emplace(c->id, c);
+  c->live_index = t.live.size();
+  t.live.push_back(c);
   publish(call_event(EventRef::Kind::started, *c));
   return c;
 }
@@ -580,15 +610,25 @@ void finished(CallRecord& r, StatusCode code, const std::string& details, const 
     r.endpoint->calls_active.fetch_sub(1, std::memory_order_relaxed);
   }
   auto& t = table();
-  auto it = t.live.find(r.id);
-  if (it != t.live.end()) {
-    // The record itself moves to the ring: no copy.
+  if (r.live_index < t.live.size() && t.live[r.live_index].get() == &r) {
+    std::shared_ptr<CallRecord> rec = std::move(t.live[r.live_index]);
+    if (r.live_index + 1 != t.live.size()) {  // the last one takes its place
+      t.live[r.live_index] = std::move(t.live.back());
+      t.live[r.live_index]->live_index = r.live_index;
+    }
+    t.live.pop_back();
+    // The record itself moves to the ring: no copy. The one it pushes out
+    // is reused if its call is gone.
     std::size_t capacity = recent_capacity();
     if (capacity > 0) {
-      while (t.recent.size() >= capacity) t.recent.pop_front();
-      t.recent.push_back(std::move(it->second));
+      while (t.recent.size() >= capacity) {
+        if (t.recent.front().use_count() == 1 && t.spare.size() < kSpareRecords) {
+          t.spare.push_back(std::move(t.recent.front()));
+        }
+        t.recent.pop_front();
+      }
+      t.recent.push_back(std::move(rec));
     }
-    t.live.erase(it);
   }
   if (r.summarized) {
     summarize(r);

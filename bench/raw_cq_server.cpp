@@ -46,6 +46,19 @@ public:
   virtual void proceed(bool ok) = 0;
 };
 
+// Starts `op` unless the loop's queue is shut down (false then). A stream
+// whose read failed finishes through it: at exit, the failed reads of the
+// calls Shutdown() cancelled can come after the queue closed, and starting
+// an operation there aborts. Only on that path: once per stream.
+template <class Op>
+bool unless_closed(Loop* loop, Op op) {
+  std::lock_guard<std::mutex> lk(loop->mu);
+  if (loop->closed)
+    return false;
+  op();
+  return true;
+}
+
 // Posts a fresh request of type T unless the loop is shutting down.
 template <class T>
 void spawn(bench::Echo::AsyncService* svc, Loop* loop) {
@@ -168,7 +181,8 @@ public:
         } else { // client half-closed (or call died: Finish then fails too)
           resp_.set_count(count_);
           state_ = State::finish;
-          reader_.Finish(resp_, grpc::Status::OK, this);
+          if (!unless_closed(loop_, [this] { reader_.Finish(resp_, grpc::Status::OK, this); }))
+            delete this;
         }
         return;
       case State::finish:
@@ -213,7 +227,8 @@ public:
           stream_.Write(msg_, this);
         } else {
           state_ = State::finish;
-          stream_.Finish(grpc::Status::OK, this);
+          if (!unless_closed(loop_, [this] { stream_.Finish(grpc::Status::OK, this); }))
+            delete this;
         }
         return;
       case State::write:

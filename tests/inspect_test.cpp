@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "actio/mailbox.hpp"
@@ -417,6 +418,57 @@ TEST(Inspect, PastTheWatchRateCallsAreSummarizedButFailedAndLongCallsComeOneByOn
       if (key.first == "/test.Svc/Slow") EXPECT_GE(promoted_after[id], 0.099) << (key.second == v1::CLIENT ? "client" : "server");
     }
     watch.cancel();
+    co_await ch.close();
+  });
+}
+
+TEST(Inspect, ARecordReusedForANewCallKeepsNothingOfItsLastOne) {
+  // Two finished calls kept per loop: the records the ring lets go (their
+  // calls are gone) are reused by the next calls.
+  inspect::Options options;
+  options.recent_calls = 2;
+  auto inspection = inspect::start(options);
+  auto fail = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+        ctx.set_trailing_metadata(Metadata{{"x-why", "because"}});
+        ctx.abort(StatusCode::NOT_FOUND, "nothing here");
+        co_return std::string();
+      });
+  with_server({{"Echo", echo()}, {"Fail", fail}}, [&inspection](Fixture& f) -> Task<void> {
+    Metadata md{{"x-user", "ada"}};
+    for (int i = 0; i < 4; ++i) {
+      try {
+        co_await f.method("Fail")("y", {.metadata = md});
+      } catch (const AioRpcError& e) {
+        EXPECT_EQ(e.code(), StatusCode::NOT_FOUND);
+      }
+    }
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(co_await f.method("Echo")("hello"), "hello");
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    auto echoes = calls_of(snap.recent_calls(), "/test.Svc/Echo");
+    CO_ASSERT_TRUE(echoes.size() >= 2u);  // the last call's two sides at least
+    std::set<std::uint64_t> ids;
+    std::set<int> sides;
+    for (const auto* c : echoes) {
+      ids.insert(c->id());
+      sides.insert(c->side());
+      EXPECT_TRUE(c->done());
+      EXPECT_EQ(c->code(), 0);
+      EXPECT_EQ(c->details(), "");
+      EXPECT_EQ(c->cancelled_by(), "");
+      EXPECT_EQ(c->trailing_metadata_size(), 0);
+      EXPECT_EQ(entry(c->invocation_metadata(), "x-user"), nullptr);
+      EXPECT_EQ(c->messages_in(), 1u);
+      EXPECT_EQ(c->messages_out(), 1u);
+      EXPECT_EQ(c->bytes_in(), 5u);
+      EXPECT_TRUE(c->half_closed());
+      EXPECT_GE(c->end_time(), c->start_time());
+    }
+    EXPECT_EQ(ids.size(), echoes.size());
+    EXPECT_EQ(sides.size(), 2u);
     co_await ch.close();
   });
 }

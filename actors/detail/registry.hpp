@@ -91,6 +91,7 @@ struct CallRecord {
 
   std::uint64_t session = 0;  // the inspection session it was recorded in
   bool summarized = false;    // its events are not published (see the cost model)
+  std::size_t live_index = 0;  // its place in its loop's table of live calls
 
   std::uint64_t messages_in = 0;
   std::uint64_t messages_out = 0;
@@ -274,8 +275,9 @@ std::shared_ptr<EndpointRecord> endpoint_added(EndpointRecord::Kind kind, std::s
 void endpoint_state(EndpointRecord& e, std::string state);
 void endpoint_removed(const std::shared_ptr<EndpointRecord>& e);
 
-/// A new call: null when inspection is off.
-std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string method, std::string peer,
+/// A new call: null when inspection is off. Its record may be an old one's,
+/// reused (when nothing but the ring held it any more).
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
                                          std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
                                          double deadline, const Metadata& invocation_metadata);
 void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes);
