@@ -168,27 +168,26 @@ class InspectorService final : public v1::InspectorServicer {
     Metadata none;
     co_await context.send_initial_metadata(none);
     // One message per batch: the events arrive serialized and framed as
-    // EventBatch.events; the batch is those bytes plus dropped_events. After
-    // a wake, a short wait lets a busy process fill the batch; and as this
-    // loop looks into its queue once per background poll interval (20 ms),
-    // each write's completion takes up to that: one message per 5-25 ms.
-    // While calls may be summarized (a watcher set a rate), every loop is
-    // also asked for its summaries once per kSummaryInterval, events or not.
+    // EventBatch.events; the batch is those bytes plus dropped_events.
+    // Every call (max_calls_per_second 0): after a wake, a short wait lets a
+    // busy process fill the batch; and as this loop looks into its queue
+    // once per background poll interval (20 ms), each write's completion
+    // takes up to that: one message per 5-25 ms. With a rate, the watch
+    // runs on its own clock instead: every kSummaryInterval it asks every
+    // loop for its summaries (their events come in the next batch) and sends
+    // what is queued; nothing wakes this loop or the watcher in between.
+    const bool timed = request.max_calls_per_second() != 0;
     std::string spare;
-    auto next_flush = std::chrono::steady_clock::now();
     for (;;) {
-      if (reg::max_calls_per_second() == 0) {
-        co_await watcher->ready().wait();
-      } else {
-        auto t = std::chrono::steady_clock::now();
-        if (t >= next_flush) {
-          next_flush = t + kSummaryInterval;
+      if (timed) {
+        co_await sleep(kSummaryInterval);
+        if (reg::max_calls_per_second() != 0) {
           EventLoop::for_each_loop([](EventLoop& l) { l.post([] { reg::flush_summaries(); }); });
         }
-        bool woken = co_await watcher->ready().wait_for(next_flush - t);
-        if (!woken) continue;
+      } else {
+        co_await watcher->ready().wait();
+        co_await sleep(kBatchWindow);
       }
-      co_await sleep(kBatchWindow);
       std::size_t events = 0;
       std::string batch = watcher->take(events, std::move(spare));
       if (events == 0) {

@@ -327,7 +327,7 @@ void Watcher::append(std::uint64_t seq, std::string_view event) {
   put_varint(buffer_, seq);
   buffer_.append(event);
   ++events_;
-  if (!std::exchange(wake_posted_, true)) {
+  if (max_calls_per_second_ == 0 && !std::exchange(wake_posted_, true)) {
     // One wake per batch; the closure keeps the watcher alive.
     loop_->post([self = shared_from_this()] { self->ready_.set(); });
   }

@@ -117,15 +117,25 @@ def main():
     p.add_argument("--seconds", type=float, default=5)
     p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--configs", default="off,on,watched,watched_all,watched_calls",
+                   help="which ways to run (off first for the ratios), comma-separated")
     p.add_argument("--load-control", action="store_true",
                    help="also run 'on' beside a spinner using the watcher's CPU share")
     args = p.parse_args()
     best, ratios, cpu = {}, {}, {}
     for r in range(args.rounds):
         rates = {}
-        configs = ("off", "on", "watched", "watched_all", "watched_calls") + (("on_load",) if args.load_control else ())
+        configs = tuple(args.configs.split(",")) + (("on_load",) if args.load_control else ())
         duty = 0.0
-        for config in configs:
+        # Each round starts one further along (on_load stays after
+        # watched_all, whose watcher's CPU it copies): no configuration is
+        # always the first one after a pause, or always the last.
+        order = [c for c in configs if c != "on_load"]
+        k = r % len(order)
+        order = order[k:] + order[:k]
+        if "on_load" in configs:
+            order.insert(order.index("watched_all") + 1 if "watched_all" in order else len(order), "on_load")
+        for config in order:
             res = run(args, config, duty)
             rate = res["calls_or_msgs_per_s"]
             rates[config] = rate

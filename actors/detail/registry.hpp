@@ -192,7 +192,8 @@ class Watcher : public std::enable_shared_from_this<Watcher> {
         calls_only_(calls_only),
         max_calls_per_second_(max_calls_per_second) {}
   bool calls_only() const noexcept { return calls_only_; }
-  /// Calls sent one by one per second and loop; 0: all.
+  /// Calls sent one by one per second and loop; 0: all. With a rate the
+  /// watch sends on its own clock, so appending wakes nothing.
   std::uint32_t max_calls_per_second() const noexcept { return max_calls_per_second_; }
   std::size_t head_bytes() const noexcept { return head_bytes_; }
   const EventEncoder& encoder() const noexcept { return *encoder_; }
