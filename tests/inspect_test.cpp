@@ -406,7 +406,7 @@ TEST(Inspect, PastTheWatchRateCallsAreSummarizedButFailedAndLongCallsComeOneByOn
       // Every call counted once: one by one or in a summary.
       EXPECT_EQ(echo.one_by_one + echo.summarized, std::uint64_t{kEcho});
       EXPECT_GE(echo.one_by_one, 1);
-      EXPECT_GE(echo.summarized, std::uint64_t{kEcho} - 10);
+      EXPECT_GE(echo.summarized, std::uint64_t{kEcho} / 2);  // one call a second per loop comes one by one: a slow machine sends more
       EXPECT_EQ(echo.summarized_failed, 0u);
       EXPECT_EQ(failed.one_by_one + failed.summarized, std::uint64_t{kFail});
       EXPECT_GE(failed.one_by_one, 1);

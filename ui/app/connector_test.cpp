@@ -588,7 +588,7 @@ TEST(Connector, PastItsRateAProcessOnlyCountsCallsAndTheModelStillHasThemAll) {
   const MethodStats* s = who_stats(model);
   EXPECT_EQ(s->started(), 2u * kCalls);
   EXPECT_EQ(s->failed(), 0u);
-  EXPECT_GE(s->summarized(), 2u * kCalls - 10);
+  EXPECT_GE(s->summarized(), std::uint64_t{kCalls});  // at least half: about one a second per loop comes one by one
   EXPECT_EQ(model.target(0).summarized_calls, s->summarized());
   std::size_t rows = 0;
   for (const CallRecord* c : model.rows()) rows += c->method == "/test.Svc/Who" ? 1 : 0;
