@@ -7,6 +7,8 @@
 #include <imgui.h>
 #include <stb_image_write.h>
 
+#include <malloc.h>
+
 #include <stdexcept>
 #include <vector>
 
@@ -21,6 +23,13 @@ std::string glfw_error() {
 }  // namespace
 
 Window::Window(const Options& options) {
+  // The GL stack (Mesa's software rasteriser above all) allocates its vertex
+  // and index buffers afresh every frame; above glibc's default threshold
+  // each one is an mmap whose pages fault in again every frame. Kept in the
+  // heap they are reused: about 1 ms of an 8-9 ms frame (ui/README, the
+  // frame bench).
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   if (!glfwInit()) throw std::runtime_error("cannot initialise GLFW (no display?): " + glfw_error());
   // OpenGL 3.0 with GLSL 1.30: what Mesa's llvmpipe under Xvfb and any desktop give.
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
