@@ -37,13 +37,13 @@ struct Registry {
     watcher_count.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
     int detailed = 0;
     std::uint32_t rate = 0;
+    bool every_call = false;  // one watcher wants every call: no summaries
     for (const auto& w : watchers) {
       detailed += w->calls_only() ? 0 : 1;
       rate = std::max(rate, w->max_calls_per_second());
+      every_call = every_call || w->max_calls_per_second() == 0;
     }
-    for (const auto& w : watchers) {
-      if (w->max_calls_per_second() == 0) rate = 0;  // one wants every call
-    }
+    if (every_call) rate = 0;
     message_watchers.store(detailed, std::memory_order_relaxed);
     max_rate.store(rate, std::memory_order_relaxed);
     watchers_epoch.fetch_add(1, std::memory_order_relaxed);
