@@ -34,6 +34,12 @@ async def drive_and_inspect(args, port, inspect_port, pb2, pb2_grpc):
         stub = pb2_grpc.ChatRoomStub(channel)
         ada = stub.Join()
         await ada.write(pb2.ChatMessage(**{"from": "ada"}))
+        # ada's and bob's calls may be served on different loops: wait until
+        # the room has ada before bob joins, so that she hears him join.
+        for _ in range(500):
+            if list((await stub.Members(pb2.MembersRequest())).names) == ["ada"]:
+                break
+            await asyncio.sleep(0.01)
         bob = stub.Join()
         await bob.write(pb2.ChatMessage(**{"from": "bob"}))
         await bob.write(pb2.ChatMessage(text="hello ada"))
