@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Alternated rounds: Actio against raw gRPC C++, the ratio taken within each round.
 
-Per cell and round, back to back (a fresh server each): raw_cq_server <- raw_client,
-echo_server <- raw_client (the server ratio) and raw_cq_server <- echo_client (the
-client ratio); prints every round, then the median of the per-round ratios and of
+Per cell and round, back to back (a fresh server each, in an order that rotates
+per round): raw_cq_server <- raw_client, echo_server <- raw_client (the server
+ratio) and raw_cq_server <- echo_client (the client ratio); prints every round, then the median of the per-round ratios and of
 the CPU per operation. Steadier than ratios of means when the host's speed drifts.
 
   ab_rounds.py --bench-dir build-bench/bench [--pinned] [--rounds 5] [--seconds 3]
@@ -62,9 +62,12 @@ def main():
     res = {}
     for r in range(args.rounds):
         for mode, conc in cells:
-            raw = run(args, "raw_cq_server", "raw_client", mode, conc)
-            srv = run(args, "echo_server", "raw_client", mode, conc)
-            cli = run(args, "raw_cq_server", "echo_client", mode, conc)
+            # The order rotates per round: a host whose speed drifts within a
+            # round then favours no side.
+            pairs = [("raw_cq_server", "raw_client"), ("echo_server", "raw_client"), ("raw_cq_server", "echo_client")]
+            k = r % 3
+            got = {pair: run(args, *pair, mode, conc) for pair in pairs[k:] + pairs[:k]}
+            raw, srv, cli = (got[pair] for pair in pairs)
             e = res.setdefault(f"{mode}_c{conc}", {"srv": [], "cli": [], "cpu": []})
             e["srv"].append(srv[0] / raw[0])
             e["cli"].append(cli[0] / raw[0])

@@ -23,17 +23,22 @@ std::atomic<std::uint32_t> g_next_loop_id{1};
 
 using Clock = std::chrono::steady_clock;
 
-gpr_timespec to_gpr(Clock::time_point tp) {
-  auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp - Clock::now()).count();
-  if (ns < 0) ns = 0;
-  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(ns, GPR_TIMESPAN));
+// steady_clock and gpr's GPR_CLOCK_MONOTONIC both read CLOCK_MONOTONIC, from
+// different origins: the difference, measured once per loop, turns a timer's
+// time into a gRPC deadline without reading either clock again.
+std::int64_t gpr_minus_steady_ns() {
+  gpr_timespec g = gpr_now(GPR_CLOCK_MONOTONIC);
+  auto s = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+  return g.tv_sec * 1'000'000'000LL + g.tv_nsec - s;
 }
 }  // namespace
 
 struct EventLoop::Impl {
+  // A coroutine to resume, or (h null) a function: 16 bytes that move as
+  // plain data (functions are rare: done callbacks).
   struct Ready {
     std::coroutine_handle<> h;
-    std::function<void()> fn;
+    std::unique_ptr<std::function<void()>> fn;
   };
 
   // Wakes the loop for inbox posts: a grpc::Alarm on the loop's own queue,
@@ -44,6 +49,16 @@ struct EventLoop::Impl {
   };
 
   std::deque<Ready> ready;
+  std::int64_t gpr_offset_ns = gpr_minus_steady_ns();
+
+  gpr_timespec to_gpr(Clock::time_point tp) const {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count() + gpr_offset_ns;
+    gpr_timespec t;
+    t.tv_sec = ns / 1'000'000'000LL;
+    t.tv_nsec = static_cast<std::int32_t>(ns % 1'000'000'000LL);
+    t.clock_type = GPR_CLOCK_MONOTONIC;
+    return t;
+  }
   std::map<std::pair<Clock::time_point, std::uint64_t>, std::function<void()>> timers;
   Clock::time_point last_peek{};  // background mode: when the queue was last looked into
   std::uint64_t next_timer_seq = 1;
@@ -130,9 +145,11 @@ void EventLoop::throw_wrong_thread(const char* what) const {
                    "(event loop) that created them; message their actor instead");
 }
 
-void EventLoop::call_soon(std::coroutine_handle<> h) { impl_->ready.push_back({h, {}}); }
+void EventLoop::call_soon(std::coroutine_handle<> h) { impl_->ready.push_back({h, nullptr}); }
 
-void EventLoop::call_soon(std::function<void()> fn) { impl_->ready.push_back({{}, std::move(fn)}); }
+void EventLoop::call_soon(std::function<void()> fn) {
+  impl_->ready.push_back({{}, std::make_unique<std::function<void()>>(std::move(fn))});
+}
 
 TimerId EventLoop::call_later(Duration delay, std::function<void()> fn) {
   TimerId id{Clock::now() + std::chrono::duration_cast<Clock::duration>(delay), impl_->next_timer_seq++};
@@ -194,7 +211,7 @@ void EventLoop::run_once(bool block) {
     if (item.h) {
       item.h.resume();
     } else {
-      item.fn();
+      (*item.fn)();
     }
   }
   // 2. Posts from other threads (a post that the flag misses here also
@@ -242,7 +259,7 @@ void EventLoop::run_once(bool block) {
   if (!block || !im.ready.empty() || im.stop_flag.load(std::memory_order_acquire)) {
     deadline = gpr_time_0(GPR_CLOCK_MONOTONIC);
   } else if (!im.timers.empty()) {
-    deadline = to_gpr(im.timers.begin()->first.first);
+    deadline = im.to_gpr(im.timers.begin()->first.first);
   } else {
     deadline = gpr_inf_future(GPR_CLOCK_MONOTONIC);
   }

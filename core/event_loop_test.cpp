@@ -59,6 +59,22 @@ TEST(Sleep, WaitsAtLeastTheDelay) {
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 20ms);
 }
 
+// A loop with I/O interest waits in its completion queue, with the next
+// timer as the queue's deadline (steady_clock turned into gpr time): the
+// timer still wakes it, neither early nor seconds late.
+TEST(Sleep, WakesALoopWaitingInItsCompletionQueue) {
+  auto t0 = std::chrono::steady_clock::now();
+  actio::run([]() -> Task<void> {
+    auto& loop = actio::EventLoop::require("test");
+    loop.add_io_interest();
+    for (int i = 0; i < 5; ++i) co_await actio::sleep(20ms);
+    loop.remove_io_interest();
+  }());
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 100ms);
+  EXPECT_LT(took, 5s) << "a timer's deadline in the completion queue was late";
+}
+
 TEST(Gather, RunsTasksConcurrently) {
   auto t0 = std::chrono::steady_clock::now();
   auto result = actio::run([]() -> Task<std::tuple<int, std::monostate, int>> {
