@@ -125,6 +125,7 @@ struct Model::TargetState {
   std::unordered_map<std::uint64_t, CallRecord> calls;
   std::deque<std::uint64_t> finished;  // ids, in the order the calls ended
   std::size_t live = 0;
+  std::map<std::uint32_t, std::size_t> live_on_loop;  // running calls by loop index
   std::map<std::uint64_t, EndpointRecord> endpoints;
   std::vector<LoopRecord> loops;
   std::map<std::string, MethodStats> methods;
@@ -140,14 +141,28 @@ struct Model::TargetState {
     call.timeline.push_back(std::move(entry));
   }
 
-  void finish(CallRecord& call, double end_time, const Limits& limits) {
+  void started(const CallRecord& call) {
+    ++live;
+    ++live_on_loop[call.loop];
+  }
+
+  /// Marks `call` finished (its table row must be out while it changes).
+  void finish(CallRecord& call, double end_time) {
     call.done = true;
     call.end_time = end_time;
     if (live > 0) --live;
+    if (auto it = live_on_loop.find(call.loop); it != live_on_loop.end() && it->second > 0) --it->second;
     methods[call.method].record_end(call.end_time - call.start_time, call.code);
     finished.push_back(call.key.id);
+  }
+
+  /// Drops the oldest finished calls past the ring's size, rows first.
+  void evict(const Limits& limits, Model& model) {
     while (finished.size() > limits.finished_calls) {
-      calls.erase(finished.front());
+      if (auto it = calls.find(finished.front()); it != calls.end()) {
+        model.table_remove(it->second);
+        calls.erase(it);
+      }
       finished.pop_front();
     }
   }
@@ -178,10 +193,7 @@ Model::TargetState& Model::state(TargetId id) {
 }
 const Model::TargetState& Model::state(TargetId id) const { return const_cast<Model*>(this)->state(id); }
 
-void Model::touch() noexcept {
-  ++generation_;
-  rows_dirty_ = true;
-}
+void Model::touch() noexcept { ++generation_; }
 
 // -- ingestion ---------------------------------------------------------------
 
@@ -205,8 +217,10 @@ void Model::lost(TargetId id, std::string error) {
 void Model::ingest(TargetId id, const v1::Snapshot& s) {
   auto& t = state(id);
   t.calls.clear();
+  table_valid_ = false;  // its rows pointed into the calls just cleared
   t.finished.clear();
   t.live = 0;
+  t.live_on_loop.clear();
   t.endpoints.clear();
   t.loops.clear();
   t.methods.clear();
@@ -237,8 +251,11 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
     bool done = r.done;
     r.done = false;
     auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
-    ++t.live;
-    if (done) t.finish(call, call.end_time, limits_);
+    t.started(call);
+    if (done) {
+      t.finish(call, call.end_time);
+      t.evict(limits_, *this);
+    }
   }
   for (const auto& c : s.recent_calls()) {  // newest last
     CallRecord r = call_of(id, c);
@@ -248,8 +265,9 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
     t.add_timeline(r, {TimelineKind::status, r.end_time, 0, {}, r.code}, limits_.timeline_entries);
     t.methods[r.method].record_start(r.start_time);
     auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
-    ++t.live;
-    t.finish(call, call.end_time, limits_);
+    t.started(call);
+    t.finish(call, call.end_time);
+    t.evict(limits_, *this);
   }
   for (const auto& e : s.endpoints()) t.endpoints[e.id()] = endpoint_of(id, e);
   for (const auto& l : s.loops()) t.loops.push_back(loop_of(id, l));
@@ -351,7 +369,8 @@ void Model::apply(TargetState& t, const v1::Event& e) {
     it->second = std::move(r);
     t.add_timeline(it->second, {TimelineKind::started, e.time()}, limits_.timeline_entries);
     t.methods[it->second.method].record_start(it->second.start_time);
-    ++t.live;
+    t.started(it->second);
+    table_add(it->second);
     return;
   }
 
@@ -362,6 +381,18 @@ void Model::apply(TargetState& t, const v1::Event& e) {
   }
   CallRecord& call = it->second;
   std::size_t limit = limits_.timeline_entries;
+  // An event that may move the call's row (its sort key or whether the
+  // filter passes it): the row leaves now and comes back once changed.
+  bool moves = false;
+  switch (e.kind_case()) {
+    case v1::Event::kMessageIn: moves = sort_.column == Column::messages_in; break;
+    case v1::Event::kMessageOut: moves = sort_.column == Column::messages_out; break;
+    case v1::Event::kHalfClosed: moves = sort_.column == Column::state; break;
+    case v1::Event::kHeaders:
+    case v1::Event::kInterceptors: break;
+    default: moves = true; break;
+  }
+  if (moves) table_remove(call);
   switch (e.kind_case()) {
     case v1::Event::kHeaders:
       call.initial_metadata = metadata_of(e.headers().metadata());
@@ -402,11 +433,14 @@ void Model::apply(TargetState& t, const v1::Event& e) {
         call.bytes_out = s.bytes_out();
       }
       t.add_timeline(call, {TimelineKind::status, e.time(), 0, {}, s.code()}, limit);
-      t.finish(call, e.time(), limits_);  // may evict the call: `call` is not used after this
-      break;
+      t.finish(call, e.time());
+      table_add(call);
+      t.evict(limits_, *this);  // may evict the call: `call` is not used after this
+      return;
     }
     default: break;  // a kind this inspector does not know (a newer v1): ignored
   }
+  if (moves) table_add(call);
 }
 
 // -- calls -------------------------------------------------------------------
@@ -518,17 +552,38 @@ bool row_before(const Sort& sort, const CallRecord& a, const CallRecord& b) {
 void Model::set_filter(Filter filter) {
   if (filter == filter_) return;
   filter_ = std::move(filter);
-  rows_dirty_ = true;
+  table_valid_ = false;
 }
 
 void Model::set_sort(Sort sort) {
   if (sort == sort_) return;
   sort_ = sort;
-  rows_dirty_ = true;
+  table_valid_ = false;
+}
+
+bool Model::RowLess::operator()(const CallRecord* a, const CallRecord* b) const { return row_before(*sort, *a, *b); }
+
+void Model::table_remove(const CallRecord& call) {
+  if (table_valid_ && table_.erase(&call) > 0) rows_dirty_ = true;
+}
+
+void Model::table_add(const CallRecord& call) {
+  if (table_valid_ && matches(filter_, call)) {
+    table_.insert(&call);
+    rows_dirty_ = true;
+  }
 }
 
 const std::vector<const CallRecord*>& Model::rows() const {
-  if (!rows_dirty_) return rows_;
+  if (!table_valid_) rebuild_table();
+  if (rows_dirty_) {
+    rows_.assign(table_.begin(), table_.end());
+    rows_dirty_ = false;
+  }
+  return rows_;
+}
+
+void Model::rebuild_table() const {
   rows_.clear();
   bool numeric = numeric_key(sort_.column, CallRecord{}).has_value();
   if (!numeric) {
@@ -559,8 +614,10 @@ const std::vector<const CallRecord*>& Model::rows() const {
     rows_.reserve(sorted.size());
     for (const Row& r : sorted) rows_.push_back(r.call);
   }
+  table_.clear();
+  for (const CallRecord* c : rows_) table_.insert(table_.end(), c);  // in order: constant time each
+  table_valid_ = true;
   rows_dirty_ = false;
-  return rows_;
 }
 
 // -- selection ---------------------------------------------------------------
@@ -610,17 +667,10 @@ std::vector<const LoopRecord*> Model::loops() const {
 }
 
 std::size_t Model::live_calls_on_loop(TargetId target, std::uint32_t loop) const {
-  if (loop_counts_generation_ != generation_) {
-    loop_counts_.clear();
-    for (const auto& t : targets_) {
-      for (const auto& [id, c] : t->calls) {
-        if (!c.done) ++loop_counts_[{t->id, c.loop}];
-      }
-    }
-    loop_counts_generation_ = generation_;
-  }
-  auto it = loop_counts_.find({target, loop});
-  return it == loop_counts_.end() ? 0 : it->second;
+  if (target >= targets_.size()) return 0;
+  const auto& counts = targets_[target]->live_on_loop;
+  auto it = counts.find(loop);
+  return it == counts.end() ? 0 : it->second;
 }
 
 // -- reflection -----------------------------------------------------------------

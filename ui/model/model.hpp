@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -314,11 +315,21 @@ class Model {
   Selection selection_;
   std::deque<Invocation> invocations_;
   std::uint64_t next_invocation_ = 1;
-  mutable std::vector<const CallRecord*> rows_;
+  // The table: the calls passing the filter, kept in sort order as they
+  // change (a call's row leaves before the call changes and comes back
+  // after), so that an event costs a few comparisons, not a sort of every
+  // call. Rebuilt when the filter, the sort or a snapshot changes it all.
+  struct RowLess {
+    const Sort* sort;
+    bool operator()(const CallRecord* a, const CallRecord* b) const;
+  };
+  mutable std::set<const CallRecord*, RowLess> table_{RowLess{&sort_}};
+  mutable bool table_valid_ = false;
+  mutable std::vector<const CallRecord*> rows_;  // table_ as a vector, made when rows() is asked
   mutable bool rows_dirty_ = true;
-  // live_calls_on_loop(): every loop's count, made in one pass per generation.
-  mutable std::uint64_t loop_counts_generation_ = ~std::uint64_t{0};
-  mutable std::map<std::pair<TargetId, std::uint32_t>, std::size_t> loop_counts_;
+  void table_remove(const CallRecord& call);
+  void table_add(const CallRecord& call);
+  void rebuild_table() const;
 };
 
 }  // namespace actio::inspector

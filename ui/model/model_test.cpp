@@ -598,3 +598,89 @@ TEST(Model, JsonHasCountsRowsAndAggregates) {
   EXPECT_NE(json.find(R"("errors":{"UNAVAILABLE":1})"), std::string::npos);
   EXPECT_NE(json.find(R"("connection":"attached")"), std::string::npos);
 }
+
+// The table is kept in order as events arrive (a call's row moves, the rest
+// stay): after every event its rows must be what a sort of every call gives.
+// The oracle is a second model fed the same events, whose table is rebuilt
+// from scratch each time (its sort is changed and set back).
+TEST(Model, TheTableKeptInOrderAsCallsChangeIsWhatASortOfEveryCallGives) {
+  const std::vector<Column> columns = {Column::id,          Column::method,      Column::side,
+                                       Column::peer,        Column::state,       Column::age,
+                                       Column::deadline,    Column::messages_in, Column::messages_out,
+                                       Column::code};
+  for (Column column : columns) {
+    for (bool live_only : {false, true}) {
+      Model kept({.finished_calls = 6});
+      Model fresh({.finished_calls = 6});
+      for (Model* m : {&kept, &fresh}) {
+        TargetId t = m->add_target("x");
+        m->ingest(t, snapshot(1, {make_call(1, "/a.S/Snap", v1::CLIENT, T0 - 5)}, {done_call(2, "/a.S/Old", 5, T0 - 9, T0 - 8)}));
+        m->set_sort({column, column != Column::method});
+        Filter f;
+        if (live_only) f.state = StateFilter::live;
+        m->set_filter(f);
+      }
+      ASSERT_EQ(ids(kept), ids(fresh));
+      std::uint64_t seq = 1, next = 3;
+      unsigned rng = 12345;
+      auto roll = [&rng](unsigned n) {
+        rng = rng * 1103515245u + 12345u;
+        return (rng >> 16) % n;
+      };
+      std::vector<std::uint64_t> running = {1};
+      for (int step = 0; step < 120; ++step) {
+        v1::Event e;
+        unsigned what = running.empty() ? 0 : roll(5);
+        if (what == 0) {  // a call starts (some with a deadline, some ties on start time)
+          v1::Call c = make_call(next, "/a.S/M" + std::to_string(roll(3)), roll(2) ? v1::SERVER : v1::CLIENT,
+                                 T0 + static_cast<double>(roll(5)));
+          c.set_peer("ipv4:127.0.0.1:" + std::to_string(5000 + roll(4)));
+          if (roll(2)) c.set_deadline(T0 + 30 + static_cast<double>(roll(7)));
+          e = started(++seq, c);
+          running.push_back(next++);
+        } else if (what == 3) {  // one ends (its code decides where it goes)
+          std::size_t i = roll(static_cast<unsigned>(running.size()));
+          e = status(++seq, running[i], static_cast<int>(roll(3)) * 7);
+          running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        } else if (what == 4) {  // a half-close (the state column's order)
+          e.set_seq(++seq);
+          e.set_time(T0);
+          e.set_call_id(running[roll(static_cast<unsigned>(running.size()))]);
+          e.set_half_closed(true);
+        } else {  // a message in or out
+          e = message(++seq, running[roll(static_cast<unsigned>(running.size()))], what == 1, 10);
+        }
+        kept.ingest(0, e);
+        fresh.ingest(0, e);
+        Sort s = fresh.sort();
+        fresh.set_sort({s.column == Column::id ? Column::code : Column::id, true});
+        fresh.set_sort(s);
+        ASSERT_EQ(ids(kept), ids(fresh)) << "column " << to_string(column) << (live_only ? ", live only" : "")
+                                         << ", step " << step;
+      }
+      EXPECT_EQ(kept.live_count(), running.size());
+    }
+  }
+}
+
+TEST(Model, LiveCallsPerLoopFollowStartsEndsAndSnapshots) {
+  Model m({.finished_calls = 2});
+  TargetId t = m.add_target("x");
+  v1::Call a = make_call(1, "/a.S/M"), b = make_call(2, "/a.S/M"), c = make_call(3, "/a.S/M");
+  a.set_loop(0);
+  b.set_loop(1);
+  c.set_loop(1);
+  m.ingest(t, snapshot(1, {a, b}));
+  EXPECT_EQ(m.live_calls_on_loop(t, 0), 1u);
+  EXPECT_EQ(m.live_calls_on_loop(t, 1), 1u);
+  m.ingest(t, started(2, c));
+  EXPECT_EQ(m.live_calls_on_loop(t, 1), 2u);
+  m.ingest(t, status(3, 2, 0));
+  m.ingest(t, status(4, 1, 0));
+  EXPECT_EQ(m.live_calls_on_loop(t, 0), 0u);
+  EXPECT_EQ(m.live_calls_on_loop(t, 1), 1u);
+  EXPECT_EQ(m.live_calls_on_loop(t, 7), 0u);
+  m.ingest(t, snapshot(9, {a}));  // a new session: its snapshot is the truth
+  EXPECT_EQ(m.live_calls_on_loop(t, 0), 1u);
+  EXPECT_EQ(m.live_calls_on_loop(t, 1), 0u);
+}
