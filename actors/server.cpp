@@ -14,6 +14,7 @@
 #include <grpcpp/server_builder.h>
 
 #include <caf/all.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -145,7 +146,26 @@ void ServerLoop::stop_and_join() {
   }
 }
 
-void ServerLoop::accept(int index) { (new ServerCall(*this, index))->request(); }
+void ServerLoop::accept(int index) {
+  if (load_.size() <= static_cast<std::size_t>(index)) load_.resize(static_cast<std::size_t>(index) + 1);
+  ++load_[static_cast<std::size_t>(index)].outstanding;
+  (new ServerCall(*this, index))->request();
+}
+
+void ServerLoop::accepted(int index, bool got_call) {
+  auto& l = load_[static_cast<std::size_t>(index)];
+  --l.outstanding;
+  if (!got_call) return;  // the server is shutting down
+  ++l.running;
+  if (!server_->accepting()) return;
+  int target = std::clamp(l.running, server_->options().accepts_per_method,
+                          std::max(kMaxAcceptsPerMethod, server_->options().accepts_per_method));
+  do {
+    accept(index);
+  } while (l.outstanding < target);
+}
+
+void ServerLoop::call_ended(int index) noexcept { --load_[static_cast<std::size_t>(index)].running; }
 
 // -- ServerState ----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ RpcKind ServerCall::kind() const { return sl_->server().handler(index_).kind; }
 
 ServerCall::~ServerCall() {
   if (counted_active_) sl_->server().active_rpcs().fetch_sub(1, std::memory_order_relaxed);
+  if (counted_running_) sl_->call_ended(index_);
 }
 
 void ServerCall::request() {
@@ -55,13 +56,14 @@ const std::string& ServerCall::method() const { return sl_->server().method_name
 
 void ServerCall::on_accept(bool ok) {
   end_op();
+  sl_->accepted(index_, ok);
   if (!ok) {  // the server is shutting down; the done tag never comes
     maybe_destroy();
     return;
   }
+  counted_running_ = true;
   start_op();  // the done tag is now armed
   auto& server = sl_->server();
-  if (server.accepting()) sl_->accept(index_);
   int active = server.active_rpcs().fetch_add(1, std::memory_order_relaxed) + 1;
   counted_active_ = true;
   const auto& opts = server.options();

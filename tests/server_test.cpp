@@ -1,6 +1,7 @@
 // Server and channel lifecycle, threading rules, loops and CAF messaging.
 #include <caf/all.hpp>
 #include <csignal>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -156,6 +157,61 @@ TEST(Server, TwoLoopsServeOnTheirOwnThreads) {
         EXPECT_EQ(out.size(), 160u);
         EXPECT_EQ(threads.count(std::this_thread::get_id()), 0u);  // never on the client's loop
         EXPECT_EQ(threads.size(), 2u);
+      },
+      opts);
+}
+
+// A loop keeps as many accepts outstanding per method as the method has
+// calls running on it (at least accepts_per_method): with 40 calls held in
+// their handler, the serving loop has 40 accepts waiting besides the 40
+// calls' own operations, so the next burst finds them ready.
+TEST(Server, OutstandingAcceptsFollowTheMethodsRunningCalls) {
+  std::atomic<int> running{0};
+  std::atomic<bool> release{false};
+  auto hold = raw([&](const std::string& req, ServicerContext&) -> Task<std::string> {
+    ++running;
+    while (!release.load()) co_await sleep(5ms);
+    co_return req;
+  });
+  ServerOptions opts;
+  opts.accepts_per_method = 2;
+  with_server(
+      {{"Hold", hold}},
+      [&](Fixture& f) -> Task<void> {
+        constexpr int kCalls = 40;
+        std::vector<Task<std::string>> calls;
+        auto one = [](UnaryUnaryMultiCallable<std::string, std::string> m, int i) -> Task<std::string> {
+          co_return co_await m(std::to_string(i));
+        };
+        for (int i = 0; i < kCalls; ++i) calls.push_back(one(f.method("Hold"), i));
+        auto watch = [&]() -> Task<std::size_t> {
+          for (int i = 0; i < 1000 && running.load() < kCalls; ++i) co_await sleep(5ms);
+          // The serving loop's gRPC operations, read on its own thread.
+          EventLoop* self = &EventLoop::require("test");
+          std::size_t most = 0;
+          std::mutex mu;
+          std::vector<std::shared_ptr<std::promise<std::size_t>>> asked;
+          EventLoop::for_each_loop([&](EventLoop& l) {
+            if (&l == self) return;
+            auto p = std::make_shared<std::promise<std::size_t>>();
+            asked.push_back(p);
+            if (!l.post([p, &l] { p->set_value(l.stats().pending_ops); })) p->set_value(0);
+          });
+          for (auto& p : asked) {
+            auto fut = p->get_future();
+            while (fut.wait_for(0s) != std::future_status::ready) co_await sleep(1ms);
+            std::lock_guard lock(mu);
+            most = std::max(most, fut.get());
+          }
+          release = true;
+          co_return most;
+        };
+        auto [pending, out] = co_await gather(watch(), gather(std::move(calls)));
+        EXPECT_EQ(running.load(), kCalls);
+        EXPECT_EQ(out.size(), static_cast<std::size_t>(kCalls));
+        // Each running call has its done notice pending; the accepts are the rest.
+        EXPECT_GE(pending, static_cast<std::size_t>(2 * kCalls)) << "accepts outstanding did not follow the running calls";
+        EXPECT_LE(pending, static_cast<std::size_t>(2 * kCalls + 8));
       },
       opts);
 }

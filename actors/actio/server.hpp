@@ -223,7 +223,9 @@ struct ServerOptions {
   std::optional<int> maximum_concurrent_rpcs;
   /// Default compression of responses.
   std::optional<Compression> compression;
-  /// Accepts kept outstanding per method and loop (more absorbs bursts).
+  /// Accepts kept outstanding per method and loop, at least: a loop keeps as
+  /// many as the method has calls running on it, up to 128 (a burst of calls
+  /// then finds accepts waiting).
   int accepts_per_method = 8;
   /// Serve grpc.health.v1.Health (grpc++'s default health service): every
   /// service starts SERVING; change it with Server::set_serving_status.

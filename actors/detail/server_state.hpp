@@ -65,8 +65,23 @@ class ServerLoop {
   grpc::ServerCompletionQueue* cq() const noexcept { return scq_; }
   /// Posts one more accept for method `index`.
   void accept(int index);
+  /// An accept of method `index` got a call (or failed: `got_call` false).
+  void accepted(int index, bool got_call);
+  /// A call of method `index` that accepted() counted has ended.
+  void call_ended(int index) noexcept;
+
+  /// Outstanding accepts per method and loop follow the method's running
+  /// calls on the loop, between accepts_per_method and this many: a burst of
+  /// calls then finds accepts waiting instead of queueing in gRPC's server
+  /// (a lock and a match per call), and a quiet method holds few.
+  static constexpr int kMaxAcceptsPerMethod = 128;
 
  private:
+  struct MethodLoad {
+    int outstanding = 0;  // accepts posted, not completed
+    int running = 0;      // calls accepted, not ended
+  };
+  std::vector<MethodLoad> load_;
   ServerState* server_;
   int index_;
   std::unique_ptr<grpc::ServerCompletionQueue> owned_cq_;
@@ -187,6 +202,7 @@ class ServerCall {
   bool done_notice_ = false;
   bool callbacks_ran_ = false;
   bool counted_active_ = false;
+  bool counted_running_ = false;  // in its loop's running calls of the method
   int pending_ = 0;
   Task<void> task_;
   Event send_md_done_;
