@@ -23,8 +23,15 @@ std::string demangle(const std::type_info& ti) {
 }  // namespace
 
 ServerCall::ServerCall(ServerLoop& sl, int method_index)
-    : sl_(&sl), index_(method_index), responder_(&ctx_), writer_(&ctx_), stream_(&ctx_), context_(*this) {
+    : sl_(&sl), index_(method_index), context_(*this) {
   accept_op_.self = finish_op_.self = done_op_.self = send_md_op_.self = write_op_.self = read_op_.self = this;
+  // Only the method's own kind of responder (each is a few CallOpSets).
+  switch (kind()) {
+    case RpcKind::unary_unary: responder_.emplace(&ctx_); break;
+    case RpcKind::unary_stream: writer_.emplace(&ctx_); break;
+    case RpcKind::stream_unary:
+    case RpcKind::stream_stream: stream_.emplace(&ctx_); break;
+  }
 }
 
 bool ServerCall::streaming_request() const {
@@ -43,11 +50,11 @@ void ServerCall::request() {
   ctx_.AsyncNotifyWhenDone(&done_op_);
   auto [service, local] = sl_->server().slot(index_);
   if (streaming_request()) {
-    service->request_bidi(local, &ctx_, &stream_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_bidi(local, &ctx_, &*stream_, sl_->cq(), sl_->cq(), &accept_op_);
   } else if (kind() == RpcKind::unary_stream) {
-    service->request_server_streaming(local, &ctx_, &request_, &writer_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_server_streaming(local, &ctx_, &request_, &*writer_, sl_->cq(), sl_->cq(), &accept_op_);
   } else {
-    service->request_unary(local, &ctx_, &request_, &responder_, sl_->cq(), sl_->cq(), &accept_op_);
+    service->request_unary(local, &ctx_, &request_, &*responder_, sl_->cq(), sl_->cq(), &accept_op_);
   }
   start_op();
 }
@@ -152,16 +159,16 @@ void ServerCall::send_status() {
   if (kind() == RpcKind::stream_unary && code_ == StatusCode::OK) {
     grpc::WriteOptions options;
     if (no_compress_next_) options.set_no_compression();
-    stream_.WriteAndFinish(SendBuffer{&response_}, options, status, &finish_op_);
+    stream_->WriteAndFinish(SendBuffer{&response_}, options, status, &finish_op_);
   } else if (streaming_request()) {
-    stream_.Finish(status, &finish_op_);
+    stream_->Finish(status, &finish_op_);
   } else if (kind() == RpcKind::unary_stream) {
-    writer_.Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
+    writer_->Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
                    &finish_op_);
   } else if (code_ == StatusCode::OK) {
-    responder_.Finish(SendBuffer{&response_}, grpc::Status::OK, &finish_op_);
+    responder_->Finish(SendBuffer{&response_}, grpc::Status::OK, &finish_op_);
   } else {
-    responder_.FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);
+    responder_->FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);
   }
   start_op();
 }
@@ -349,11 +356,11 @@ Task<void> ServerCall::send_initial_metadata(Metadata md) {
   if (rec_) inspect::headers(*rec_, md);
   ++pending_;  // keeps this alive until the coroutine is done with it
   if (streaming_request()) {
-    stream_.SendInitialMetadata(&send_md_op_);
+    stream_->SendInitialMetadata(&send_md_op_);
   } else if (kind() == RpcKind::unary_stream) {
-    writer_.SendInitialMetadata(&send_md_op_);
+    writer_->SendInitialMetadata(&send_md_op_);
   } else {
-    responder_.SendInitialMetadata(&send_md_op_);
+    responder_->SendInitialMetadata(&send_md_op_);
   }
   start_op();
   struct Unpin {
@@ -384,9 +391,9 @@ Task<void> ServerCall::write(std::unique_ptr<grpc::ByteBuffer> message) {
   grpc::WriteOptions options;
   if (std::exchange(no_compress_next_, false)) options.set_no_compression();
   if (kind() == RpcKind::stream_stream) {
-    stream_.Write(SendBuffer{message.get()}, options, &write_op_);
+    stream_->Write(SendBuffer{message.get()}, options, &write_op_);
   } else {
-    writer_.Write(SendBuffer{message.get()}, options, &write_op_);
+    writer_->Write(SendBuffer{message.get()}, options, &write_op_);
   }
   start_op();
   co_await write_done_.wait();
@@ -405,7 +412,7 @@ Task<bool> ServerCall::read_next() {
     ServerCall* self;
     ~Unpin() { --self->pending_; }
   } unpin{this};
-  stream_.Read(&read_buf_, &read_op_);
+  stream_->Read(&read_buf_, &read_op_);
   start_op();
   co_await read_done_.wait();
   if (!read_ok_) read_ended_ = true;

@@ -5,7 +5,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <chrono>
-#include <deque>
+#include <list>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -183,7 +183,7 @@ class ClientCall {
   grpc::ByteBuffer write_buf_;
   Event read_ev_;
   Event pump_ev_;
-  std::deque<grpc::ByteBuffer> pumped_;
+  std::list<grpc::ByteBuffer> pumped_;  // (a std::deque would allocate in every call's constructor)
   grpc::ByteBuffer pump_buf_;  // a member: a cancel may leave its Read in flight
   bool pumping_ = false;
   Event start_ev_;

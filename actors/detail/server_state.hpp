@@ -178,9 +178,10 @@ class ServerCall {
   grpc::ServerContext ctx_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-  grpc::ServerAsyncResponseWriter<SendBuffer> responder_;
-  grpc::ServerAsyncWriter<SendBuffer> writer_;
-  grpc::ServerAsyncReaderWriter<SendBuffer, grpc::ByteBuffer> stream_;
+  // One of the three, by the method's kind.
+  std::optional<grpc::ServerAsyncResponseWriter<SendBuffer>> responder_;
+  std::optional<grpc::ServerAsyncWriter<SendBuffer>> writer_;
+  std::optional<grpc::ServerAsyncReaderWriter<SendBuffer, grpc::ByteBuffer>> stream_;
   grpc::ByteBuffer read_buf_;
   Event read_done_;
   bool read_pending_ = false;
