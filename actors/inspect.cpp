@@ -63,8 +63,17 @@ class InspectorService final : public v1::InspectorServicer {
     // The seq before the loops are asked: every later event is sent to the
     // watchers, though some are already in the copies (applying them again
     // is harmless; missing one, e.g. a status, would not be).
+    // Summaries wait meanwhile (reg::snapshot_started): a call copied here
+    // and counted in a summary is either in one before this seq or marked
+    // as counted in one after it, never both.
+    struct Bracket {
+      Bracket() { reg::snapshot_started(); }
+      ~Bracket() { reg::snapshot_ended(); }
+    };
+    auto bracket = std::make_unique<Bracket>();
     std::uint64_t seq = reg::last_seq();
     auto loops = co_await ask_loops(!request.skip_calls());
+    bracket.reset();
     auto s = reg::snapshot();
     v1::Snapshot out;
     out.set_seq(seq);

@@ -62,6 +62,7 @@ void fill_call(v1::Call* out, const C& c, const Options& options) {
   out->set_cancelled_by(c.cancelled_by);
   out->set_end_time(c.end_time);
   for (const auto& r : c.interceptors) fill(out->add_interceptors(), r);
+  if constexpr (requires { c.in_later_summary; }) out->set_in_later_summary(c.in_later_summary);
 }
 
 }  // namespace

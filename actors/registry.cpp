@@ -9,6 +9,8 @@
 
 namespace actio::detail::inspect {
 
+void flush_summaries(bool at_shutdown);
+
 namespace {
 
 struct Registry {
@@ -19,6 +21,7 @@ struct Registry {
   std::atomic<std::uint64_t> watchers_epoch{0};  // changes with the watchers: the buckets start full again
   std::atomic<std::uint64_t> next_id{1};
   std::atomic<std::uint64_t> seq{0};
+  std::atomic<int> snapshots{0};  // being assembled: summaries wait
   // Held while an event takes its seq and goes into the watchers' buffers:
   // every watcher gets the events in seq order.
   std::mutex publish_mu;
@@ -106,6 +109,9 @@ struct LoopSummaries {
   // The loop whose shutdown flushes what is left (a loop that ends, e.g. a
   // client's actio::run, would take its last summaries with it).
   EventLoop* hooked = nullptr;
+  // Counts the flushes that sent something: a finished summarized call
+  // whose summary_round is the current one is not sent yet.
+  std::uint64_t round = 1;
 };
 LoopSummaries& summaries() {
   thread_local LoopSummaries s;
@@ -185,13 +191,14 @@ void promote(CallRecord& r) {
 }
 
 /// Counts a finished summarized call in its loop's summary.
-void summarize(const CallRecord& r) {
+void summarize(CallRecord& r) {
   auto& state = summaries();
+  r.summary_round = state.round;
   if (EventLoop* loop = EventLoop::current(); loop && state.hooked != loop) {
     state.hooked = loop;
     loop->add_shutdown_hook([] {
       summaries().hooked = nullptr;
-      flush_summaries();
+      flush_summaries(true);
     });
   }
   auto& by_method = state.by_method;
@@ -398,8 +405,11 @@ LoopCalls local_calls(bool copy_calls) {
     if (rec->summarized) promote(*rec);
   }
   if (!copy_calls) return out;
+  auto round = summaries().round;
   for (const auto& rec : t.recent) {
-    if (rec->session == session) out.recent.push_back(view(*rec));
+    if (rec->session != session) continue;
+    out.recent.push_back(view(*rec));
+    out.recent.back().in_later_summary = rec->summarized && rec->summary_round == round;
   }
   return out;
 }
@@ -408,13 +418,20 @@ void disable() { reg().on.store(false, std::memory_order_relaxed); }
 
 std::uint32_t max_calls_per_second() noexcept { return reg().max_rate.load(std::memory_order_relaxed); }
 
-void flush_summaries() {
+void snapshot_started() noexcept { reg().snapshots.fetch_add(1, std::memory_order_acq_rel); }
+void snapshot_ended() noexcept { reg().snapshots.fetch_sub(1, std::memory_order_acq_rel); }
+
+void flush_summaries() { flush_summaries(false); }
+
+void flush_summaries(bool at_shutdown) {
+  if (!at_shutdown && reg().snapshots.load(std::memory_order_acquire) > 0) return;  // the next flush sends it
   double t = now();
   auto session = reg().session.load(std::memory_order_relaxed);
   for (auto& rec : table().live) {
     if (rec->summarized && rec->session == session && t - rec->start_time >= kPromoteAfter) promote(*rec);
   }
   auto& by_method = summaries().by_method;
+  bool sent = false;
   for (auto& [method, list] : by_method) {
     for (auto& s : list) {
       if (s.calls == 0) continue;
@@ -425,8 +442,10 @@ void flush_summaries() {
       s.calls = s.messages_in = s.messages_out = s.bytes_in = s.bytes_out = 0;
       s.codes.clear();
       std::fill(s.latency.begin(), s.latency.end(), 0);
+      sent = true;
     }
   }
+  if (sent) ++summaries().round;
   if (by_method.size() > 1024) by_method.clear();  // many one-off method names: start afresh
 }
 
@@ -514,6 +533,7 @@ namespace {
 /// call_started or cleared here.
 void reuse(CallRecord& c) {
   c.summarized = false;
+  c.summary_round = 0;
   c.messages_in = c.messages_out = c.bytes_in = c.bytes_out = 0;
   c.initial_metadata = Metadata{};
   c.trailing_metadata = Metadata{};

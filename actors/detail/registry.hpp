@@ -91,6 +91,7 @@ struct CallRecord {
 
   std::uint64_t session = 0;  // the inspection session it was recorded in
   bool summarized = false;    // its events are not published (see the cost model)
+  std::uint64_t summary_round = 0;  // finished summarized: its loop's summary round that counts it
   std::size_t live_index = 0;  // its place in its loop's table of live calls
 
   std::uint64_t messages_in = 0;
@@ -123,6 +124,9 @@ struct CallView {
   StatusCode code = StatusCode::OK;
   std::string details, cancelled_by;
   std::vector<InterceptorRecord> interceptors;
+  /// Finished and counted in a CallSummary its loop has not sent yet (so
+  /// one that comes after the snapshot that copies it).
+  bool in_later_summary = false;
 };
 CallView view(const CallRecord& r);
 
@@ -261,6 +265,13 @@ std::uint32_t max_calls_per_second() noexcept;
 /// summarized calls that have run for kPromoteAfter (the Watch posts it to
 /// every loop about every 100 ms while calls may be summarized).
 void flush_summaries();
+/// Brackets a Snapshot from before it reads its seq until every loop has
+/// copied its calls: meanwhile no loop sends its summaries (except at its
+/// shutdown), so a call a copy marks in_later_summary is counted in a
+/// summary with a seq after the snapshot's, and one it does not mark, in a
+/// summary before it.
+void snapshot_started() noexcept;
+void snapshot_ended() noexcept;
 /// How long a summarized call runs before it is sent one by one (seconds).
 inline constexpr double kPromoteAfter = 0.1;
 /// Appends `v` as a protobuf varint.

@@ -595,3 +595,58 @@ TEST(Connector, PastItsRateAProcessOnlyCountsCallsAndTheModelStillHasThemAll) {
   EXPECT_EQ(rows, 2u * kCalls - s->summarized());  // the table has the calls sent one by one
   connector.stop();
 }
+
+TEST(Connector, ASecondWatcherAttachingWhileCallsAreSummarizedCountsEachCallOnce) {
+  // Past the rate, finished calls wait in their loop's summary (sent every
+  // 100 ms); a snapshot copies them from the ring meanwhile. The copy and the
+  // summary that follows it must not both count a call: a second inspector
+  // attaching in the middle of a run of calls ends with the same statistics
+  // as the first.
+  auto inspection = actio::inspect::start();
+  TestServer server;
+  ConnectorOptions options;
+  options.max_calls_per_second = 1;
+  Model first_model, second_model;
+  first_model.add_target(inspection->target());
+  second_model.add_target(inspection->target());
+  Connector first({inspection->target()}, options);
+  ASSERT_TRUE(drain_until(
+      first, first_model, [](const Model& m) { return m.target(0).connection == Connection::attached; }, 5000ms));
+  constexpr int kCalls = 60;
+  std::atomic<int> done{0};
+  std::thread client([&server, &done] {
+    actio::run([](std::string target, std::atomic<int>* done) -> actio::Task<void> {
+      auto ch = actio::insecure_channel(target);
+      auto who = ch.unary_unary<std::string, std::string>("/test.Svc/Who");
+      for (int i = 0; i < kCalls; ++i) {
+        EXPECT_EQ(co_await who("?"), "insecure");
+        ++*done;
+        co_await actio::sleep(5ms);
+      }
+      co_await ch.close();
+    }(server.plain(), &done));
+  });
+  // The second attaches once a third of the calls are done, while the rest run.
+  for (int i = 0; i < 500 && done.load() < kCalls / 3; ++i) std::this_thread::sleep_for(2ms);
+  Connector second({inspection->target()}, options);
+  bool attached = drain_until(
+      second, second_model, [](const Model& m) { return m.target(0).connection == Connection::attached; }, 5000ms);
+  client.join();
+  ASSERT_TRUE(attached);
+  auto finished = [](const Model& m) -> std::uint64_t {
+    for (const auto& s : m.method_stats())
+      if (s.method == "/test.Svc/Who") return s.stats.finished();
+    return 0;
+  };
+  // Both sides of each call (the client's loop and the server's).
+  ASSERT_TRUE(drain_until(first, first_model, [&](const Model& m) { return finished(m) == 2u * kCalls; }, 5000ms))
+      << "first: " << finished(first_model);
+  ASSERT_TRUE(drain_until(second, second_model, [&](const Model& m) { return finished(m) >= 2u * kCalls; }, 5000ms))
+      << "second: " << finished(second_model);
+  // Two summary rounds later nothing more comes.
+  drain_until(second, second_model, [](const Model&) { return false; }, 300ms);
+  EXPECT_EQ(finished(second_model), 2u * kCalls) << "a call counted by both the snapshot and a summary";
+  EXPECT_GT(second_model.target(0).summarized_calls, 0u) << "summaries came after the snapshot";
+  first.stop();
+  second.stop();
+}

@@ -146,13 +146,14 @@ struct Model::TargetState {
     ++live_on_loop[call.loop];
   }
 
-  /// Marks `call` finished (its table row must be out while it changes).
-  void finish(CallRecord& call, double end_time) {
+  /// Marks `call` finished (its table row must be out while it changes);
+  /// `count`: in the method's statistics.
+  void finish(CallRecord& call, double end_time, bool count = true) {
     call.done = true;
     call.end_time = end_time;
     if (live > 0) --live;
     if (auto it = live_on_loop.find(call.loop); it != live_on_loop.end() && it->second > 0) --it->second;
-    methods[call.method].record_end(call.end_time - call.start_time, call.code);
+    if (count) methods[call.method].record_end(call.end_time - call.start_time, call.code);
     finished.push_back(call.key.id);
   }
 
@@ -263,10 +264,13 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
     r.done = false;
     t.add_timeline(r, {TimelineKind::started, r.start_time}, limits_.timeline_entries);
     t.add_timeline(r, {TimelineKind::status, r.end_time, 0, {}, r.code}, limits_.timeline_entries);
-    t.methods[r.method].record_start(r.start_time);
+    // Counted in a summary that follows the snapshot: in the table, not
+    // in the statistics (the summary brings it there).
+    bool count = !c.in_later_summary();
+    if (count) t.methods[r.method].record_start(r.start_time);
     auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
     t.started(call);
-    t.finish(call, call.end_time);
+    t.finish(call, call.end_time, count);
     t.evict(limits_, *this);
   }
   for (const auto& e : s.endpoints()) t.endpoints[e.id()] = endpoint_of(id, e);

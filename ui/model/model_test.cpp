@@ -684,3 +684,30 @@ TEST(Model, LiveCallsPerLoopFollowStartsEndsAndSnapshots) {
   EXPECT_EQ(m.live_calls_on_loop(t, 0), 1u);
   EXPECT_EQ(m.live_calls_on_loop(t, 1), 0u);
 }
+
+TEST(Model, ASnapshotsCallsCountedInALaterSummaryAreInTheTableNotTwiceInTheStats) {
+  Model m;
+  TargetId t = m.add_target("x");
+  v1::Call counted_later = done_call(1, "/a.S/M", 0, T0, T0 + 0.001);
+  counted_later.set_in_later_summary(true);
+  m.ingest(t, snapshot(10, {}, {counted_later, done_call(2, "/a.S/M", 0, T0, T0 + 0.002)}));
+  EXPECT_EQ(m.call_count(), 2u);  // both in the table
+  auto finished = [&m] {
+    for (const auto& s : m.method_stats())
+      if (s.method == "/a.S/M") return s.stats.finished();
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(finished(), 1u);  // only call 2 so far
+  v1::Event e;
+  e.set_seq(11);
+  e.set_time(T0 + 0.1);
+  auto* s = e.mutable_summary();
+  s->set_method("/a.S/M");
+  s->set_side(v1::SERVER);
+  s->set_calls(1);  // call 1
+  auto* ok = s->add_codes();
+  ok->set_code(0);
+  ok->set_calls(1);
+  m.ingest(t, e);
+  EXPECT_EQ(finished(), 2u);
+}
