@@ -63,6 +63,19 @@ v1::Event message(std::uint64_t seq, std::uint64_t call, bool in, std::uint32_t 
   return e;
 }
 
+/// A server-side CallSummary event of `calls` calls of `method` (codes and
+/// latencies for the caller to add to its summary()).
+v1::Event summary_event(std::uint64_t seq, double time, const std::string& method, std::uint64_t calls) {
+  v1::Event e;
+  e.set_seq(seq);
+  e.set_time(time);
+  auto* s = e.mutable_summary();
+  s->set_method(method);
+  s->set_side(v1::SERVER);
+  s->set_calls(calls);
+  return e;
+}
+
 v1::Snapshot snapshot(std::uint64_t seq, std::vector<v1::Call> live, std::vector<v1::Call> recent = {}) {
   v1::Snapshot s;
   s.set_seq(seq);
@@ -411,13 +424,8 @@ TEST(Model, SummariesCountCallsTheProcessDidNotSendOneByOne) {
   // 40 under 2 ms (the process's bucket [1 ms, 2 ms)), 10 of 50 s or more.
   m.ingest(t, started(1, make_call(1, "/a.S/M", v1::SERVER, T0 + 1.1), T0 + 1.1));
   m.ingest(t, status(2, 1, 0, T0 + 1.1015));
-  v1::Event e;
-  e.set_seq(3);
-  e.set_time(T0 + 1.2);
+  v1::Event e = summary_event(3, T0 + 1.2, "/a.S/M", 50);
   auto* s = e.mutable_summary();
-  s->set_method("/a.S/M");
-  s->set_side(v1::SERVER);
-  s->set_calls(50);
   auto* ok = s->add_codes();
   ok->set_code(0);
   ok->set_calls(45);
@@ -698,13 +706,8 @@ TEST(Model, ASnapshotsCallsCountedInALaterSummaryAreInTheTableNotTwiceInTheStats
     return std::uint64_t{0};
   };
   EXPECT_EQ(finished(), 1u);  // only call 2 so far
-  v1::Event e;
-  e.set_seq(11);
-  e.set_time(T0 + 0.1);
+  v1::Event e = summary_event(11, T0 + 0.1, "/a.S/M", 1);  // call 1
   auto* s = e.mutable_summary();
-  s->set_method("/a.S/M");
-  s->set_side(v1::SERVER);
-  s->set_calls(1);  // call 1
   auto* ok = s->add_codes();
   ok->set_code(0);
   ok->set_calls(1);
