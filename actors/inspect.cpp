@@ -10,6 +10,7 @@
 #include <future>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unistd.h>
@@ -63,14 +64,15 @@ class InspectorService final : public v1::InspectorServicer {
     // The seq before the loops are asked: every later event is sent to the
     // watchers, though some are already in the copies (applying them again
     // is harmless; missing one, e.g. a status, would not be).
-    // Summaries wait meanwhile (reg::snapshot_started): a call copied here
-    // and counted in a summary is either in one before this seq or marked
-    // as counted in one after it, never both.
+    // While calls are copied, summaries wait (reg::snapshot_started): a
+    // call copied here and counted in a summary is either in one before
+    // this seq or marked as counted in one after it, never both.
     struct Bracket {
       Bracket() { reg::snapshot_started(); }
       ~Bracket() { reg::snapshot_ended(); }
     };
-    auto bracket = std::make_unique<Bracket>();
+    std::optional<Bracket> bracket;
+    if (!request.skip_calls()) bracket.emplace();
     std::uint64_t seq = reg::last_seq();
     auto loops = co_await ask_loops(!request.skip_calls());
     bracket.reset();
