@@ -13,10 +13,13 @@ void flush_summaries(bool at_shutdown);
 
 namespace {
 
+// Read by every event: globals (constant-initialized), so the test whether
+// anyone watches is one relaxed load, with no guard of a function's static.
+constinit std::atomic<int> g_watchers{0};
+constinit std::atomic<int> g_message_watchers{0};  // watchers that want per-message events
+
 struct Registry {
   std::atomic<bool> on{false};
-  std::atomic<int> watcher_count{0};
-  std::atomic<int> message_watchers{0};  // watchers that want per-message events
   std::atomic<std::uint32_t> max_rate{0};  // calls per second and loop sent one by one; 0: all
   std::atomic<std::uint64_t> watchers_epoch{0};  // changes with the watchers: the buckets start full again
   std::atomic<std::uint64_t> next_id{1};
@@ -37,7 +40,7 @@ struct Registry {
   std::atomic<std::shared_ptr<const std::vector<std::shared_ptr<Watcher>>>> published;
   void republish() {
     published.store(std::make_shared<const std::vector<std::shared_ptr<Watcher>>>(watchers));
-    watcher_count.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
+    g_watchers.store(static_cast<int>(watchers.size()), std::memory_order_relaxed);
     int detailed = 0;
     std::uint32_t rate = 0;
     bool every_call = false;  // one watcher wants every call: no summaries
@@ -47,7 +50,7 @@ struct Registry {
       every_call = every_call || w->max_calls_per_second() == 0;
     }
     if (every_call) rate = 0;
-    message_watchers.store(detailed, std::memory_order_relaxed);
+    g_message_watchers.store(detailed, std::memory_order_relaxed);
     max_rate.store(rate, std::memory_order_relaxed);
     watchers_epoch.fetch_add(1, std::memory_order_relaxed);
   }
@@ -109,6 +112,9 @@ struct LoopSummaries {
   // The loop whose shutdown flushes what is left (a loop that ends, e.g. a
   // client's actio::run, would take its last summaries with it).
   EventLoop* hooked = nullptr;
+  // The summary the last call went to (the next is often of the same
+  // method: no hash of its name). Reset whenever a vector of by_method grows.
+  SummaryView* last = nullptr;
   // Counts the flushes that sent something: a finished summarized call
   // whose summary_round is the current one is not sent yet.
   std::uint64_t round = 1;
@@ -133,10 +139,8 @@ const char* channel_state_name(grpc_connectivity_state s) {
 /// watches); `detail` events (messages, headers, half-close) only for the
 /// watchers that did not ask for calls only. Watchers with the same encoder
 /// and head size share one serialization.
-void publish(EventRef ref, bool detail = false) {
-  if (ref.call && ref.call->summarized) return;
+[[gnu::noinline]] void publish_to_watchers(EventRef ref, bool detail) {
   auto& r = reg();
-  if ((detail ? r.message_watchers : r.watcher_count).load(std::memory_order_relaxed) == 0) return;
   auto targets = r.published.load();
   if (!targets || targets->empty()) return;
   ref.time = now();
@@ -167,8 +171,15 @@ void publish(EventRef ref, bool detail = false) {
   }
 }
 
+/// With nobody watching (the common case) an event costs this test only.
+inline void publish(EventRef ref, bool detail = false) {
+  if (ref.call && ref.call->summarized) return;
+  if ((detail ? g_message_watchers : g_watchers).load(std::memory_order_relaxed) == 0) return;
+  publish_to_watchers(ref, detail);
+}
+
 void publish_endpoint(const EndpointRecord& e) {
-  if (reg().watcher_count.load(std::memory_order_relaxed) == 0) return;
+  if (g_watchers.load(std::memory_order_relaxed) == 0) return;
   EndpointView v = view(e);
   EventRef ref;
   ref.kind = EventRef::Kind::endpoint;
@@ -201,21 +212,25 @@ void summarize(CallRecord& r) {
       flush_summaries(true);
     });
   }
-  auto& by_method = state.by_method;
-  auto it = by_method.find(std::string_view(r.method));
-  if (it == by_method.end()) it = by_method.emplace(r.method, std::vector<SummaryView>{}).first;
   std::uint64_t endpoint_id = r.endpoint ? r.endpoint->id : 0;
-  SummaryView* s = nullptr;
-  for (auto& candidate : it->second) {
-    if (candidate.side == r.side && candidate.endpoint_id == endpoint_id) s = &candidate;
-  }
-  if (!s) {
-    s = &it->second.emplace_back();
-    s->method = r.method;
-    s->side = r.side;
-    s->endpoint_id = endpoint_id;
-    s->loop = r.loop;
-    s->latency.assign(std::size(kLatencyBounds) + 1, 0);
+  SummaryView* s = state.last;
+  if (!s || s->side != r.side || s->endpoint_id != endpoint_id || s->method != r.method) {
+    auto& by_method = state.by_method;
+    auto it = by_method.find(std::string_view(r.method));
+    if (it == by_method.end()) it = by_method.emplace(r.method, std::vector<SummaryView>{}).first;
+    s = nullptr;
+    for (auto& candidate : it->second) {
+      if (candidate.side == r.side && candidate.endpoint_id == endpoint_id) s = &candidate;
+    }
+    if (!s) {
+      s = &it->second.emplace_back();  // may move the others: `last` is this one now
+      s->method = r.method;
+      s->side = r.side;
+      s->endpoint_id = endpoint_id;
+      s->loop = r.loop;
+      s->latency.assign(std::size(kLatencyBounds) + 1, 0);
+    }
+    state.last = s;
   }
   ++s->calls;
   s->messages_in += r.messages_in;
@@ -446,7 +461,10 @@ void flush_summaries(bool at_shutdown) {
     }
   }
   if (sent) ++summaries().round;
-  if (by_method.size() > 1024) by_method.clear();  // many one-off method names: start afresh
+  if (by_method.size() > 1024) {  // many one-off method names: start afresh
+    by_method.clear();
+    summaries().last = nullptr;
+  }
 }
 
 std::uint64_t last_seq() noexcept { return reg().seq.load(std::memory_order_relaxed); }
@@ -546,9 +564,11 @@ void reuse(CallRecord& c) {
 }
 }  // namespace
 
-std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
-                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
-                                         double deadline, const Metadata& invocation_metadata) {
+namespace {
+template <class FillMetadata>
+std::shared_ptr<CallRecord> start(Side side, Shape shape, std::string_view method, std::string_view peer,
+                                  std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop, double deadline,
+                                  const FillMetadata& fill_metadata) {
   auto& r = reg();
   if (!r.on.load(std::memory_order_relaxed)) return nullptr;
   auto& t = table();
@@ -569,7 +589,7 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_vie
   c->loop = loop;
   c->start_time = now();
   c->deadline = deadline;
-  c->invocation_metadata = invocation_metadata;
+  fill_metadata(c->invocation_metadata);
   c->session = r.session.load(std::memory_order_relaxed);
   if (std::uint32_t rate = r.max_rate.load(std::memory_order_relaxed)) {
     c->summarized = !summaries().calls.take(c->start_time, rate);
@@ -582,6 +602,21 @@ std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_vie
   t.live.push_back(c);
   publish(call_event(EventRef::Kind::started, *c));
   return c;
+}
+}  // namespace
+
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
+                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
+                                         double deadline, const Metadata& invocation_metadata) {
+  return start(side, shape, method, peer, std::move(endpoint), loop, deadline,
+               [&](Metadata& md) { md = invocation_metadata; });
+}
+
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
+                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
+                                         double deadline, const WireMetadata& invocation_metadata) {
+  return start(side, shape, method, peer, std::move(endpoint), loop, deadline,
+               [&](Metadata& md) { md.assign_unchecked(invocation_metadata); });
 }
 
 void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes) {
@@ -623,7 +658,7 @@ void finished(CallRecord& r, StatusCode code, const std::string& details, const 
   r.code = code;
   r.details = details;
   r.trailing_metadata = trailing;
-  r.cancelled_by = cancelled_by ? cancelled_by : "";
+  if (cancelled_by) r.cancelled_by = cancelled_by;  // (empty since call_started)
   r.end_time = now();
   if (r.endpoint) {
     (code == StatusCode::OK ? r.endpoint->calls_ok : r.endpoint->calls_failed).fetch_add(1, std::memory_order_relaxed);

@@ -1,5 +1,7 @@
 #include <cxxabi.h>
 
+#include <grpc/support/alloc.h>
+
 #include <caf/all.hpp>
 #include <typeinfo>
 #include <utility>
@@ -92,9 +94,13 @@ void ServerCall::on_accept(bool ok) {
 void ServerCall::start_inspection() {
   auto t = time_remaining();
   double deadline = t ? inspect::now() + t->count() : 0;
+  // The peer straight from the core (no std::string of it per call); the
+  // metadata into the record, where invocation_metadata() then reads it.
+  char* peer = grpc_call_get_peer(ctx_.c_call());
   rec_ = inspect::call_started(inspect::Side::server, static_cast<inspect::Shape>(static_cast<int>(kind()) + 1),
-                               method(), peer(), sl_->server().endpoint_record(), loop().id(), deadline,
-                               invocation_metadata());
+                               method(), peer ? std::string_view(peer) : std::string_view(),
+                               sl_->server().endpoint_record(), loop().id(), deadline, ctx_.client_metadata());
+  gpr_free(peer);
   if (rec_ && !streaming_request()) {
     inspect::message(*rec_, true, request_);
     inspect::half_closed(*rec_);
@@ -337,6 +343,7 @@ Task<std::optional<RpcMethodHandler>> ServerCall::continue_chain(ServerCall* sel
 }
 
 const Metadata& ServerCall::invocation_metadata() {
+  if (rec_) return rec_->invocation_metadata;  // the same, converted once (start_inspection)
   if (!invocation_md_) invocation_md_ = to_metadata(ctx_.client_metadata());
   return *invocation_md_;
 }

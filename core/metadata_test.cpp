@@ -76,6 +76,21 @@ TEST(Metadata, InvalidKeysAndValuesGiveAClearUsageError) {
   EXPECT_EQ(md.size(), 1u);
 }
 
+TEST(Metadata, AssignUncheckedReplacesTheContentsAndKeepsTheStringsMemory) {
+  using Pairs = std::vector<std::pair<std::string_view, std::string_view>>;
+  const std::string agent = "grpc-c++/1.51.1 grpc-c/29.0.0 (linux; chttp2)";
+  Metadata md{{"old", "1"}, {"older", "2"}, {"oldest", "3"}};
+  md.assign_unchecked(Pairs{{"user-agent", agent}, {"x-id", "7"}});
+  EXPECT_EQ(md, (Metadata{{"user-agent", agent}, {"x-id", "7"}}));
+  const char* kept = md.begin()->second.data();
+  md.assign_unchecked(Pairs{{"user-agent", "grpc-python/1.51.1 grpc-c/29.0.0 (linux)"}});
+  EXPECT_EQ(md.size(), 1u);
+  EXPECT_EQ(md["user-agent"], "grpc-python/1.51.1 grpc-c/29.0.0 (linux)");
+  EXPECT_EQ(md.begin()->second.data(), kept);  // assigned in place: no new allocation
+  md.assign_unchecked(Pairs{});
+  EXPECT_TRUE(md.empty());
+}
+
 TEST(Status, NamesAllSeventeenCodes) {
   EXPECT_EQ(actio::to_string(actio::StatusCode::OK), "OK");
   EXPECT_EQ(actio::to_string(actio::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");

@@ -473,6 +473,36 @@ TEST(Inspect, ARecordReusedForANewCallKeepsNothingOfItsLastOne) {
   });
 }
 
+TEST(Inspect, AnInspectedHandlerSeesEachCallsOwnInvocationMetadata) {
+  // The server fills a call's record with its metadata in place, reusing an
+  // old record's strings, and the handler reads it from there: with two
+  // records kept per loop, every call below reuses one.
+  inspect::Options options;
+  options.recent_calls = 2;
+  auto inspection = inspect::start(options);
+  auto keys = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+        std::string out;
+        for (const auto& [k, v] : ctx.invocation_metadata()) {
+          if (k.starts_with("x-")) out += k + "=" + v + ";";
+        }
+        co_return out;
+      });
+  with_server({{"Keys", keys}}, [](Fixture& f) -> Task<void> {
+    for (int i = 0; i < 12; ++i) {
+      Metadata md;
+      std::string expected;
+      for (int j = 0; j < (i * 7) % 5; ++j) {
+        std::string key = "x-k" + std::to_string(j);
+        std::string value(static_cast<std::size_t>(3 + (i * 11 + j * 13) % 40), static_cast<char>('a' + i));
+        md.add(key, value);
+        expected += key + "=" + value + ";";
+      }
+      EXPECT_EQ(co_await f.method("Keys")("", {.metadata = md}), expected) << "call " << i;
+    }
+  });
+}
+
 TEST(Inspect, InterceptorChainsAreRecordedOnTheCall) {
   class Tag : public UnaryUnaryClientInterceptor {
    public:

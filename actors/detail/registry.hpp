@@ -24,10 +24,12 @@
 // is nothing to lock on the call path.
 
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/string_ref.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -292,6 +294,13 @@ void endpoint_removed(const std::shared_ptr<EndpointRecord>& e);
 std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
                                          std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
                                          double deadline, const Metadata& invocation_metadata);
+/// Received metadata as a gRPC server context holds it.
+using WireMetadata = std::multimap<grpc::string_ref, grpc::string_ref>;
+/// A server call: its record's metadata is filled from gRPC's, in place (a
+/// reused record keeps its strings' memory; ServerCall then reads it there).
+std::shared_ptr<CallRecord> call_started(Side side, Shape shape, std::string_view method, std::string_view peer,
+                                         std::shared_ptr<EndpointRecord> endpoint, std::uint32_t loop,
+                                         double deadline, const WireMetadata& invocation_metadata);
 void message(CallRecord& r, bool in, const grpc::ByteBuffer& bytes);
 void headers(CallRecord& r, const Metadata& metadata);
 void half_closed(CallRecord& r);

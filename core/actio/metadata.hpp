@@ -66,6 +66,21 @@ class Metadata {
   void add_unchecked(std::string key, std::string value) {
     items_.emplace_back(std::move(key), std::move(value));
   }
+  /// Replaces the contents, without validation, with `pairs` (a range of
+  /// (key, value) pairs whose parts have data() and size(), as gRPC's
+  /// received metadata). The strings already here are assigned in place, so
+  /// a Metadata filled again and again keeps its memory.
+  template <class Pairs>
+  void assign_unchecked(const Pairs& pairs) {
+    std::size_t n = 0;
+    for (const auto& [key, value] : pairs) {
+      if (n == items_.size()) items_.emplace_back();
+      items_[n].first.assign(key.data(), key.size());
+      items_[n].second.assign(value.data(), value.size());
+      ++n;
+    }
+    items_.resize(n);
+  }
 
  private:
   std::vector<value_type> items_;
