@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -152,8 +153,8 @@ def check_replayed(view, live, what):
           f"{what}: the open RouteChat's notes as JSON ({decoded[:3]})")
 
 
-def run(cmd, env=None, timeout=60):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env or no_display_env())
+def run(cmd, env=None, timeout=60, cwd=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env or no_display_env(), cwd=cwd)
     print("$", " ".join(os.path.basename(c) if i == 0 else c for i, c in enumerate(cmd)), "->", r.returncode,
           "| stdout:", r.stdout.strip()[:300], "| stderr:", r.stderr.strip()[:400], flush=True)
     return r
@@ -168,7 +169,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     out = lambda name: os.path.join(args.out, name)  # noqa: E731
     for name in os.listdir(args.out):
-        os.remove(out(name))
+        shutil.rmtree(out(name)) if os.path.isdir(out(name)) else os.remove(out(name))
     rec, live_js = out("live.actiorec"), out("live.json")
     pb2, pb2_grpc = stubs.load_stubs(PROTO)
     port, inspect_port = free_port(), free_port()
@@ -203,9 +204,14 @@ def main():
         asyncio.run_coroutine_threadsafe(close(channel, chat), loop).result(timeout=30)
         # -- the size cap: 0.0005 MB (524 bytes) holds the header, not the snapshot
         capped = out("capped.actiorec")
-        r = run(["xvfb-run", "-a", args.inspector, "--target", f"127.0.0.1:{inspect_port}", "--record", capped,
-                 "--record-max-mb", "0.0005", "--screenshot", out("capped.png"), "--frames", "2"])
+        capped_cwd = out("capped_cwd")
+        os.makedirs(capped_cwd)
+        r = run(["xvfb-run", "-a", os.path.abspath(args.inspector), "--target", f"127.0.0.1:{inspect_port}", "--record", capped,
+                 "--record-max-mb", "0.0005", "--screenshot", out("capped.png"), "--frames", "4"], cwd=capped_cwd)
         check(r.returncode == 0, f"recording with a small cap: the inspector goes on and exits 0 ({r.returncode})")
+        # The cap turns recording off: no second recording under a timestamped name.
+        check(os.listdir(capped_cwd) == [], f"nothing recorded after the cap ({os.listdir(capped_cwd)})")
+        check(len(re.findall(r"reached the size cap", r.stderr)) == 1, "the cap stopped one recording")
         check(re.search(r"recording stopped: .*capped\.actiorec reached the size cap \(524 bytes, --record-max-mb\)",
                         r.stderr), f"the cap's message: {r.stderr.strip()}")
         size = os.path.getsize(capped) if os.path.isfile(capped) else None

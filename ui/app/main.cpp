@@ -109,7 +109,10 @@ void follow_toggle(Recorder& recorder, views::ViewState& view, Connector& connec
 }
 
 void show_recorder(const Recorder& recorder, views::ViewState& view) {
-  if (view.record.writing && !recorder.writing()) view.record.on = false;  // it stopped by itself (the cap)
+  // A recording that stopped by itself (the cap, a failed write) turns the
+  // toggle off, even one that did so in the frame it started: the next
+  // frame must not start another under a timestamped name.
+  if (!recorder.writing() && recorder.stopped_by_itself()) view.record.on = false;
   view.record.writing = recorder.writing();
   view.record.path = recorder.path();
   view.record.bytes = recorder.bytes();

@@ -32,6 +32,7 @@ bool Recorder::start(Connector* resync) {
   if (writer_) return true;
   std::string path = first_path_.empty() ? timestamped("actio-inspector", ".actiorec") : first_path_;
   first_path_.clear();
+  stopped_by_itself_ = false;
   try {
     writer_ = std::make_unique<RecordingWriter>(path, targets_, max_bytes_, unix_now());
   } catch (const RecordingError& e) {
@@ -104,6 +105,7 @@ bool Recorder::write(std::span<const Update> updates) {
   std::cerr << "actio-inspector: " << detail_ << std::endl;
   bytes_ = writer_->bytes();
   writer_.reset();
+  stopped_by_itself_ = true;
   return false;
 }
 

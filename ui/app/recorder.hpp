@@ -39,6 +39,9 @@ class Recorder {
   void record(std::span<const Update> updates);
 
   bool writing() const noexcept { return writer_ != nullptr; }
+  /// The last recording ended by itself (the size cap, a failed write), not
+  /// by stop(): the top bar's toggle goes off, and no new one starts.
+  bool stopped_by_itself() const noexcept { return stopped_by_itself_; }
   /// The file being written, or the last one.
   const std::string& path() const noexcept { return path_; }
   std::uint64_t bytes() const noexcept { return bytes_; }
@@ -63,6 +66,7 @@ class Recorder {
   std::string path_;
   std::uint64_t bytes_ = 0;
   std::string message_, detail_;
+  bool stopped_by_itself_ = false;
 };
 
 }  // namespace actio::inspector
