@@ -43,7 +43,7 @@ ChannelState::~ChannelState() {
   }
 }
 
-const grpc::internal::RpcMethod* ChannelState::registered_method(const std::string& name, bool streaming) {
+const RegisteredMethod* ChannelState::registered_method(const std::string& name) {
   auto it = methods_.find(name);
   if (it == methods_.end()) {
     if (methods_.size() >= kMaxRegisteredMethods) return nullptr;
@@ -54,9 +54,9 @@ const grpc::internal::RpcMethod* ChannelState::registered_method(const std::stri
     std::shared_ptr<grpc::ChannelInterface> ch = channel_;
     it->second = std::make_unique<RegisteredMethod>(
         RegisteredMethod{grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::NORMAL_RPC, ch),
-                         grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::BIDI_STREAMING, ch)});
+                         grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::BIDI_STREAMING, ch), &it->first});
   }
-  return streaming ? &it->second->streaming : &it->second->unary;
+  return it->second.get();
 }
 
 void ChannelState::drop_io_interest() noexcept {

@@ -25,9 +25,16 @@ grpc_compression_algorithm to_grpc(Compression c) {
 }
 }  // namespace
 
-ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape,
+ClientCall::ClientCall(std::shared_ptr<ChannelState> channel, const std::string& method, Shape shape,
                        const CallOptions& options)
-    : loop_(&channel->loop()), channel_(std::move(channel)), method_(std::move(method)), shape_(shape) {
+    : loop_(&channel->loop()), channel_(std::move(channel)), shape_(shape) {
+  registered_ = channel_->registered_method(method);
+  if (registered_) {
+    method_ = registered_->name;
+  } else {
+    own_method_ = method;
+    method_ = &own_method_;
+  }
   finish_op_.self = read_op_.self = write_op_.self = start_op_.self = swrite_op_.self = md_op_.self = this;
   if (options.credentials && *options.credentials.get()) {
     if (!channel_->secure()) throw UsageError("Call credentials are only valid on secure channels");
@@ -58,7 +65,7 @@ void ClientCall::inspect(const CallOptions& options) {
   const Metadata& md = options.metadata ? *options.metadata.get() : kNone;
   double deadline = options.timeout ? inspect::now() + options.timeout->count() : 0;
   rec_ = inspect::call_started(inspect::Side::client, static_cast<inspect::Shape>(static_cast<int>(shape_) + 1),
-                               method_, channel_->target(), channel_->endpoint_record(), loop_->id(), deadline, md);
+                               *method_, channel_->target(), channel_->endpoint_record(), loop_->id(), deadline, md);
   if (!rec_) return;
   if (shape_ == Shape::unary_unary || shape_ == Shape::unary_stream) {
     if (!icpt_) inspect::message(*rec_, false, request_);
@@ -72,10 +79,9 @@ void ClientCall::make_proxy() { icpt_ = std::make_unique<Interception>(*this); }
 // channel when there is one (ChannelState::registered_method), else from the
 // name (as grpc::GenericStub does).
 void ClientCall::start_unary() {
-  const grpc::internal::RpcMethod* registered = channel_->registered_method(method_, false);
-  grpc::internal::RpcMethod by_name(method_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
+  grpc::internal::RpcMethod by_name(method_->c_str(), grpc::internal::RpcMethod::NORMAL_RPC);
   unary_reader_.reset(grpc::internal::ClientAsyncResponseReaderHelper::Create<grpc::ByteBuffer>(
-      &channel_->channel(), loop_->cq(), registered ? *registered : by_name, &ctx_, SendBuffer{&request_}));
+      &channel_->channel(), loop_->cq(), registered_ ? registered_->unary : by_name, &ctx_, SendBuffer{&request_}));
   unary_reader_->StartCall();
   unary_reader_->Finish(&response_, &grpc_status_, &finish_op_);
   finish_issued_ = true;
@@ -100,10 +106,9 @@ void ClientCall::start_streaming() {
 }
 
 void ClientCall::create_stream() {
-  const grpc::internal::RpcMethod* registered = channel_->registered_method(method_, true);
-  grpc::internal::RpcMethod by_name(method_.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
+  grpc::internal::RpcMethod by_name(method_->c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
   stream_.reset(grpc::internal::ClientAsyncReaderWriterFactory<SendBuffer, grpc::ByteBuffer>::Create(
-      &channel_->channel(), loop_->cq(), registered ? *registered : by_name, &ctx_, false, nullptr));
+      &channel_->channel(), loop_->cq(), registered_ ? registered_->streaming : by_name, &ctx_, false, nullptr));
 }
 
 void ClientCall::on_start(bool ok) {
@@ -459,7 +464,7 @@ caf::actor ClientCall::actor() {
                       return rp;
                     },
                 },
-        "client call", method_);
+        "client call", *method_);
   }
   return actor_->handle();
 }

@@ -91,8 +91,12 @@ TEST(Unary, ManyDistinctMethodNamesOnOneChannel) {
     EXPECT_EQ(co_await f.method("Echo")("after"), "after");
     auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/NopeStream");
     auto call = stream("x");
+    EXPECT_EQ(call.method(), "/test.Svc/NopeStream");  // its own copy of the name (the channel keeps none)
     EXPECT_THROW(co_await call.read(), AioRpcError);
     EXPECT_EQ(co_await call.code(), StatusCode::UNIMPLEMENTED);
+    auto first = f.channel.unary_stream<std::string, std::string>("/test.Svc/Nope0")("x");
+    EXPECT_EQ(first.method(), "/test.Svc/Nope0");  // the channel's registered name
+    EXPECT_THROW(co_await first.read(), AioRpcError);
   });
 }
 

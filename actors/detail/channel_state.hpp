@@ -32,6 +32,13 @@ struct InterceptorLists {
 /// Sorts `interceptors`; UsageError for a null one or one of no arity.
 InterceptorLists sort_interceptors(const std::vector<std::shared_ptr<ClientInterceptor>>& interceptors);
 
+/// A method name registered with a channel (ChannelState::registered_method).
+/// Its name is kept there too, for the calls to point at (no copy per call).
+struct RegisteredMethod {
+  grpc::internal::RpcMethod unary, streaming;  // name_ points into the map's key
+  const std::string* name = nullptr;           // the map's key
+};
+
 class ChannelState : public std::enable_shared_from_this<ChannelState> {
  public:
   ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel, bool secure);
@@ -45,7 +52,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   /// registered_call, as a generated stub does) instead of building the path
   /// per call. nullptr past kMaxRegisteredMethods names (a generic proxy's
   /// methods are the callers' to choose): those calls go unregistered.
-  const grpc::internal::RpcMethod* registered_method(const std::string& name, bool streaming);
+  const RegisteredMethod* registered_method(const std::string& name);
   static constexpr std::size_t kMaxRegisteredMethods = 1024;
   grpc::Channel& channel() noexcept { return *channel_; }
   const std::string& target() const noexcept { return target_; }
@@ -77,9 +84,6 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   EventLoop* loop_;
   std::string target_;
   std::shared_ptr<grpc::Channel> channel_;
-  struct RegisteredMethod {
-    grpc::internal::RpcMethod unary, streaming;  // name_ points into the map's key
-  };
   std::unordered_map<std::string, std::unique_ptr<RegisteredMethod>> methods_;
   bool secure_;
   InterceptorLists interceptors_;

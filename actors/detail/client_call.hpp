@@ -23,6 +23,7 @@
 namespace actio::detail {
 
 class ChannelState;
+struct RegisteredMethod;
 class LoopActor;
 class Interception;
 
@@ -42,7 +43,8 @@ class ClientCall {
 
   // -- constructors ---------------------------------------------------------
 
-  ClientCall(std::shared_ptr<ChannelState> channel, std::string method, Shape shape, const CallOptions& options);
+  ClientCall(std::shared_ptr<ChannelState> channel, const std::string& method, Shape shape,
+             const CallOptions& options);
   ~ClientCall();
 
   // -- lifetime (loop thread) -----------------------------------------------
@@ -96,7 +98,7 @@ class ClientCall {
   const Metadata& initial_metadata() const noexcept { return initial_md_; }
   const Metadata& trailing_metadata() const noexcept { return trailing_md_; }
   const grpc::ByteBuffer& response() const noexcept { return response_; }
-  const std::string& method() const noexcept { return method_; }
+  const std::string& method() const noexcept { return *method_; }
   std::optional<Duration> time_remaining() const;
   Event& done_event() noexcept { return done_ev_; }
   Event& initial_metadata_event() noexcept { return initial_ev_; }
@@ -155,7 +157,11 @@ class ClientCall {
 
   EventLoop* loop_;
   std::shared_ptr<ChannelState> channel_;
-  std::string method_;
+  // The channel's registered name (it outlives the call), or own_method_
+  // past the channel's kMaxRegisteredMethods names.
+  const RegisteredMethod* registered_ = nullptr;
+  std::string own_method_;
+  const std::string* method_ = nullptr;
   Shape shape_;
   int handle_refs_ = 1;
   int ops_pending_ = 0;
