@@ -67,6 +67,19 @@ void expect_same(const reg::EventRef& e, std::size_t head_bytes, const inspect::
   EXPECT_EQ(by_hand, built.SerializeAsString()) << what;
 }
 
+TEST(InspectEncode, VarintsAreProtobufs) {
+  auto bytes = [](std::uint64_t v) {
+    std::string out = "x";  // appended to what is there
+    reg::put_varint(out, v);
+    return out.substr(1);
+  };
+  EXPECT_EQ(bytes(0), std::string(1, '\0'));
+  EXPECT_EQ(bytes(127), "\x7f");
+  EXPECT_EQ(bytes(128), "\x80\x01");
+  EXPECT_EQ(bytes(300), "\xac\x02");
+  EXPECT_EQ(bytes(~std::uint64_t{0}), std::string(9, '\xff') + "\x01");
+}
+
 TEST(InspectEncode, EveryKindOfEventMatchesTheGeneratedClasses) {
   auto r = full_record();
   inspect::Options options;

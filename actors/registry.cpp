@@ -256,14 +256,6 @@ std::size_t varint_size(std::uint64_t v) {
 
 }  // namespace
 
-void put_varint(std::string& out, std::uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
 std::size_t append_head(std::string& out, const grpc::ByteBuffer& bytes, std::size_t n) {
   if (n == 0 || !bytes.Valid()) return 0;
   thread_local std::vector<grpc::Slice> slices;  // its capacity is reused, message after message

@@ -277,7 +277,17 @@ void snapshot_ended() noexcept;
 /// How long a summarized call runs before it is sent one by one (seconds).
 inline constexpr double kPromoteAfter = 0.1;
 /// Appends `v` as a protobuf varint.
-void put_varint(std::string& out, std::uint64_t v);
+inline void put_varint(std::string& out, std::uint64_t v) {
+  if (v < 0x80) {  // tags, small lengths and counts: most of them
+    out.push_back(static_cast<char>(v));
+    return;
+  }
+  char bytes[10];
+  std::size_t n = 0;
+  for (; v >= 0x80; v >>= 7) bytes[n++] = static_cast<char>(v | 0x80);
+  bytes[n++] = static_cast<char>(v);
+  out.append(bytes, n);
+}
 /// Appends the first `n` bytes of a message (at most) to `out`; returns how many.
 std::size_t append_head(std::string& out, const grpc::ByteBuffer& bytes, std::size_t n);
 void remove_watcher(const std::shared_ptr<Watcher>& watcher);
