@@ -31,7 +31,7 @@ class Interception;
 template <class Multimap>
 Metadata to_metadata(const Multimap& in) {
   Metadata md;
-  for (const auto& [k, v] : in) md.add_unchecked(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+  md.assign_unchecked(in);
   return md;
 }
 
