@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "actio/mailbox.hpp"
 
@@ -262,49 +263,67 @@ TEST(Inspect, WatchStreamsTheEventsOfACall) {
   });
 }
 
+RpcMethodHandler serving_thread() {
+  return unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext&) -> Task<std::string> {
+        co_return std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()));
+      });
+}
+
 TEST(Inspect, WatchEventsOfEveryLoopComeInSeqOrderWithoutGaps) {
   // Two serving loops and the client's loop publish at the same time; the
   // watch gets every event once, in seq order, numbered without gaps.
   auto inspection = inspect::start();
   ServerOptions options;
   options.loops = 2;
+  options.accepts_per_method = 1;
   with_server(
-      {{"Echo", echo()}},
+      {{"Where", serving_thread()}},
       [&inspection](Fixture& f) -> Task<void> {
         auto ch = insecure_channel(inspection->target());
         v1::InspectorStub stub(ch);
         v1::WatchRequest request;
         auto watch = stub.Watch(request);
         co_await watch.initial_metadata();
-        constexpr int kCalls = 40;
-        // Second channels, so the calls spread over both serving loops.
+        // gRPC gives a new connection the completion queue of the loop that
+        // accepted it, and a call goes to another loop's queue only when that
+        // one has no request pending. One request pending per loop and bursts
+        // of 40 calls on 4 new channels, until both loops have served a call.
+        constexpr int kPerRound = 40;
         std::vector<Channel> channels;
-        for (int i = 0; i < 4; ++i) channels.push_back(insecure_channel(f.target()));
-        std::vector<UnaryUnaryCall<std::string>> calls;
-        for (int i = 0; i < kCalls; ++i) {
-          calls.push_back(channels[static_cast<std::size_t>(i) % channels.size()]
-                              .unary_unary<std::string, std::string>("/test.Svc/Echo")("x"));
+        std::set<std::string> threads;
+        int total = 0, rounds = 0;
+        while (rounds < 10 && threads.size() < 2) {
+          ++rounds;
+          for (int i = 0; i < 4; ++i) channels.push_back(insecure_channel(f.target()));
+          std::vector<UnaryUnaryCall<std::string>> calls;
+          for (int i = 0; i < kPerRound; ++i) {
+            calls.push_back(channels[channels.size() - 4 + static_cast<std::size_t>(i) % 4]
+                                .unary_unary<std::string, std::string>("/test.Svc/Where")("x"));
+          }
+          for (auto& c : calls) threads.insert(co_await c);
+          total += kPerRound;
         }
-        for (auto& c : calls) EXPECT_EQ(co_await c, "x");
+        CO_ASSERT_EQ(threads.size(), 2u);
         int statuses = 0;
         std::uint64_t last = 0, events = 0;
         std::map<std::uint64_t, int> call_loops;
-        for (int i = 0; i < 400 && statuses < 2 * kCalls; ++i) {
+        for (int i = 0; i < 1000 && statuses < 2 * total; ++i) {
           auto batch = co_await watch.read();
           CO_ASSERT_TRUE(batch.has_value());
           for (const auto& e : batch->events()) {
             if (last != 0) EXPECT_EQ(e.seq(), last + 1) << "after seq " << last;
             last = e.seq();
             ++events;
-            if (e.has_started() && e.started().method() == "/test.Svc/Echo" && e.started().side() == v1::SERVER) {
+            if (e.has_started() && e.started().method() == "/test.Svc/Where" && e.started().side() == v1::SERVER) {
               call_loops[e.started().loop()]++;
             }
             if (e.has_status() && e.status().messages_in() == 1 && e.status().messages_out() == 1) ++statuses;
           }
         }
-        EXPECT_EQ(statuses, 2 * kCalls);
+        EXPECT_EQ(statuses, 2 * total);
         EXPECT_EQ(call_loops.size(), 2u);  // both serving loops took calls
-        EXPECT_GT(events, 6u * kCalls);
+        EXPECT_GT(events, 6u * static_cast<std::uint64_t>(total));
         for (auto& c : channels) co_await c.close();
         watch.cancel();
         co_await ch.close();
