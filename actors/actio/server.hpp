@@ -215,6 +215,10 @@ RpcMethodHandler wrap_handler(RpcMethodHandler handler, HandlerWrapper around);
 /// Options of actio::server().
 struct ServerOptions {
   /// Event loops (threads) serving calls, each with its own completion queue.
+  /// gRPC gives a connection's calls to one loop's queue (the loop that
+  /// accepted it) and to another only when that one has no accept pending,
+  /// so calls are spread over the loops by connections and bursts, not one
+  /// by one.
   int loops = 1;
   /// gRPC server arguments (e.g. "grpc.max_receive_message_length").
   ChannelArguments args;
