@@ -11,7 +11,14 @@ bench::Msg's parser (every message the measured process receives is parsed
 once: server_stream and bidi replies on a client, client_stream and bidi
 requests on a server; not unary or a server_stream server), plus the
 client's rate x window as a cross-check. Instruction counts do not depend on
-what else runs on the machine; rates do."""
+what else runs on the machine; rates do.
+
+--inspect on|watched:RATE (with --watch BIN, bench/inspect_watch) turns the
+server's inspection on (ACTIO_INSPECT), and for watched:RATE attaches a
+watcher that takes RATE calls per second and loop one by one, the rest
+counted per method. Under callgrind a server runs about 20x slower than
+natively, so scale RATE to keep the share of calls sent one by one that the
+inspector's default 1,000 calls/s gives natively (say watched:45)."""
 import argparse, glob, json, os, re, signal, socket, subprocess, sys, time
 
 ap = argparse.ArgumentParser()
@@ -26,6 +33,8 @@ ap.add_argument('--window', type=float, default=20)
 ap.add_argument('--warm', type=float, default=8)
 ap.add_argument('--out', required=True)
 ap.add_argument('--parser', default='bench::Msg::_InternalParse')
+ap.add_argument('--inspect', default='off')
+ap.add_argument('--watch')
 a = ap.parse_args()
 
 os.makedirs(a.out, exist_ok=True)
@@ -41,15 +50,32 @@ cg = ['valgrind', '--tool=callgrind', '--separate-threads=yes',
 srv_cmd = [a.server, '--port', str(port)]
 if a.side == 'server':
     srv_cmd = cg + srv_cmd
-srv = subprocess.Popen(srv_cmd, stderr=open(os.path.join(a.out, 'server.err'), 'w'))
-deadline = time.time() + 60
-while True:
-    try:
-        socket.create_connection(('127.0.0.1', port), timeout=1).close(); break
-    except OSError:
-        if time.time() > deadline: sys.exit('server did not listen')
-        time.sleep(0.2)
+env = dict(os.environ)
+inspect_port = None
+if a.inspect != 'off':
+    inspect_port = free_port()
+    env['ACTIO_INSPECT'] = f'127.0.0.1:{inspect_port}'
+srv = subprocess.Popen(srv_cmd, env=env, stderr=open(os.path.join(a.out, 'server.err'), 'w'))
+
+def wait_port(p):
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(('127.0.0.1', p), timeout=1).close(); return
+        except OSError:
+            if time.time() > deadline: sys.exit(f'nothing listens on {p}')
+            time.sleep(0.2)
+
+wait_port(port)
 total = a.warm + a.window + 6
+watcher = None
+if a.inspect.startswith('watched'):
+    if not a.watch: sys.exit('--inspect watched:RATE needs --watch')
+    wait_port(inspect_port)
+    rate = a.inspect.split(':')[1] if ':' in a.inspect else '1000'
+    watcher = subprocess.Popen([a.watch, '--target', f'127.0.0.1:{inspect_port}', '--seconds', str(total + 30),
+                                '--max-calls-per-second', rate], stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
 cli_cmd = [a.client, '--target', f'127.0.0.1:{port}', '--mode', a.mode, '--concurrency', str(a.concurrency),
            '--seconds', str(int(total)), '--size', str(a.size), '--warmup', '1', '--stream-count', str(a.stream_count)]
 if a.side == 'client':
@@ -61,6 +87,9 @@ subprocess.run(['callgrind_control', '-z', str(measured.pid)], check=True, stdou
 time.sleep(a.window)
 subprocess.run(['callgrind_control', '-d', str(measured.pid)], check=True, stdout=subprocess.DEVNULL)
 out, _ = cli.communicate(timeout=total + 120)
+if watcher:
+    watcher.kill()
+    watcher.wait()
 srv.send_signal(signal.SIGTERM)
 srv.wait(timeout=60)
 res = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
@@ -86,7 +115,7 @@ for f in dumps:
             if line.startswith('calls=') and cur_cfn and cur_cfn.startswith(a.parser + '('):
                 calls += int(line.split('=')[1].split()[0])
 print(json.dumps({'side': a.side, 'server': os.path.basename(a.server), 'client': os.path.basename(a.client),
-                  'mode': a.mode, 'c': a.concurrency, 'ir': ir, 'ops': calls,
+                  'inspect': a.inspect, 'mode': a.mode, 'c': a.concurrency, 'ir': ir, 'ops': calls,
                   'ir_per_op': round(ir / calls) if calls else None,
                   'rate': res.get('calls_or_msgs_per_s'), 'ops_by_rate': (res.get('calls_or_msgs_per_s') or 0) * a.window,
                   'dumps': len(dumps)}))
