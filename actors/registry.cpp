@@ -575,8 +575,10 @@ std::shared_ptr<CallRecord> start(Side side, Shape shape, std::string_view metho
   c->id = r.next_id.fetch_add(1, std::memory_order_relaxed);
   c->side = side;
   c->shape = shape;
-  c->method.assign(method);
-  c->peer.assign(peer);
+  // A reused record mostly had the same method and peer (one connection's
+  // calls to one method): comparing is cheaper than assigning again.
+  if (c->method != method) c->method.assign(method);
+  if (c->peer != peer) c->peer.assign(peer);
   c->endpoint = std::move(endpoint);
   c->loop = loop;
   c->start_time = now();

@@ -69,20 +69,25 @@ class Metadata {
   /// Replaces the contents, without validation, with `pairs` (a range of
   /// (key, value) pairs whose parts have data() and size(), as gRPC's
   /// received metadata). The strings already here are assigned in place, so
-  /// a Metadata filled again and again keeps its memory.
+  /// a Metadata filled again and again keeps its memory (and a string
+  /// that already holds the same bytes is left as it is: comparing is
+  /// cheaper than assigning).
   template <class Pairs>
   void assign_unchecked(const Pairs& pairs) {
     std::size_t n = 0;
     for (const auto& [key, value] : pairs) {
       if (n == items_.size()) items_.emplace_back();
-      items_[n].first.assign(key.data(), key.size());
-      items_[n].second.assign(value.data(), value.size());
+      set_bytes(items_[n].first, key.data(), key.size());
+      set_bytes(items_[n].second, value.data(), value.size());
       ++n;
     }
     items_.resize(n);
   }
 
  private:
+  static void set_bytes(std::string& to, const char* data, std::size_t size) {
+    if (std::string_view(to) != std::string_view(data, size)) to.assign(data, size);
+  }
   std::vector<value_type> items_;
 };
 
