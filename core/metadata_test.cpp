@@ -87,6 +87,11 @@ TEST(Metadata, AssignUncheckedReplacesTheContentsAndKeepsTheStringsMemory) {
   EXPECT_EQ(md.size(), 1u);
   EXPECT_EQ(md["user-agent"], "grpc-python/1.51.1 grpc-c/29.0.0 (linux)");
   EXPECT_EQ(md.begin()->second.data(), kept);  // assigned in place: no new allocation
+  // The same size, other bytes (an equal string is left as it is).
+  md.assign_unchecked(Pairs{{"user-agent", "grpc-python/1.51.1 grpc-c/29.0.0 (LINUX)"}, {"x-id", "8"}});
+  EXPECT_EQ(md, (Metadata{{"user-agent", "grpc-python/1.51.1 grpc-c/29.0.0 (LINUX)"}, {"x-id", "8"}}));
+  md.assign_unchecked(Pairs{{"user-agent", "grpc-python/1.51.1 grpc-c/29.0.0 (LINUX)"}, {"x-id", "9"}});
+  EXPECT_EQ(md, (Metadata{{"user-agent", "grpc-python/1.51.1 grpc-c/29.0.0 (LINUX)"}, {"x-id", "9"}}));
   md.assign_unchecked(Pairs{});
   EXPECT_TRUE(md.empty());
 }

@@ -139,7 +139,7 @@ TEST(Server, TwoLoopsServeOnTheirOwnThreads) {
   opts.loops = 2;
   // gRPC gives a connection's calls to the queue of the loop that accepted
   // it, and to the other loop's only when that one has no request pending:
-  // one pending request per loop, so a burst spills over for sure.
+  // one pending request per loop, so a burst spills over.
   opts.accepts_per_method = 1;
   with_server(
       {{"Where", handler}},
