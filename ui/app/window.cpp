@@ -9,6 +9,8 @@
 
 #include <malloc.h>
 
+#include <cstdint>
+
 #include <stdexcept>
 #include <vector>
 
@@ -22,7 +24,7 @@ std::string glfw_error() {
 }
 }  // namespace
 
-Window::Window(const Options& options) {
+Window::Window(const Options& options) : linear_font_sampling_(options.linear_font_sampling) {
   // The GL stack (Mesa's software rasteriser above all) allocates its vertex
   // and index buffers afresh every frame; above glibc's default threshold
   // each one is an mmap whose pages fault in again every frame. Kept in the
@@ -35,6 +37,9 @@ Window::Window(const Options& options) {
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
   glfwWindowHint(GLFW_VISIBLE, options.visible ? GLFW_TRUE : GLFW_FALSE);
+  // ImGui draws with neither: no depth or stencil buffer to allocate.
+  glfwWindowHint(GLFW_DEPTH_BITS, 0);
+  glfwWindowHint(GLFW_STENCIL_BITS, 0);
   window_ = glfwCreateWindow(options.width, options.height, options.title, nullptr, nullptr);
   if (!window_) {
     std::string why = glfw_error();
@@ -72,9 +77,32 @@ void Window::poll(double timeout_s) {
 }
 
 void Window::begin_frame() {
-  ImGui_ImplOpenGL3_NewFrame();
-  ImGui_ImplGlfw_NewFrame();
+  ImGui_ImplOpenGL3_NewFrame();  // makes the font atlas texture on the first frame
+  ImGui_ImplGlfw_NewFrame();     // sets the framebuffer scale
+  choose_font_filter();
   ImGui::NewFrame();
+}
+
+void Window::choose_font_filter() {
+  // At a framebuffer scale of 1 every glyph quad of the (pixel-snapped)
+  // default font and every textured axis-aligned line lands on whole pixels,
+  // so nearest and linear sampling give the same picture; but linear costs a
+  // software rasteriser (Mesa's llvmpipe, the one under Xvfb) four texel
+  // fetches a fragment: about 1.8 ms of a 9.6 ms frame (ui/README, the frame
+  // bench). Diagonal strokes would lose their anti-aliasing with nearest
+  // sampling; the views draw those with views::GeometryLines.
+  ImGuiIO& io = ImGui::GetIO();
+  bool one_to_one = io.DisplayFramebufferScale.x == 1.0f && io.DisplayFramebufferScale.y == 1.0f;
+  GLint want = one_to_one && !linear_font_sampling_ ? GL_NEAREST : GL_LINEAR;
+  auto texture = static_cast<GLuint>(reinterpret_cast<std::intptr_t>(io.Fonts->TexID));
+  if (want == font_filter_ || texture == 0) return;
+  GLint bound = 0;
+  glGetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
+  glBindTexture(GL_TEXTURE_2D, texture);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, want);
+  glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, want);
+  glBindTexture(GL_TEXTURE_2D, static_cast<GLuint>(bound));
+  font_filter_ = want;
 }
 
 void Window::render() {
@@ -103,14 +131,21 @@ int Window::framebuffer_height() const {
   return h;
 }
 
-bool Window::write_png(const std::string& path) const {
+std::vector<unsigned char> Window::pixels() const {
   int w = framebuffer_width(), h = framebuffer_height();
-  if (w <= 0 || h <= 0) return false;
+  if (w <= 0 || h <= 0) return {};
   std::vector<unsigned char> pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * 4);
   glFinish();
   glReadBuffer(GL_BACK);
   glPixelStorei(GL_PACK_ALIGNMENT, 1);
   glReadPixels(0, 0, w, h, GL_RGBA, GL_UNSIGNED_BYTE, pixels.data());
+  return pixels;
+}
+
+bool Window::write_png(const std::string& path) const {
+  int w = framebuffer_width(), h = framebuffer_height();
+  std::vector<unsigned char> pixels = this->pixels();
+  if (pixels.empty()) return false;
   for (std::size_t i = 3; i < pixels.size(); i += 4) pixels[i] = 255;  // an opaque picture
   stbi_flip_vertically_on_write(1);                                    // GL's rows start at the bottom
   // Unfiltered rows: a little bigger, and a checker needs only zlib to read them.

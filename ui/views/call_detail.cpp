@@ -119,13 +119,16 @@ void timeline_tab(const CallRecord& c, double now) {
   const float height = 18;
   ImDrawList* draw = ImGui::GetWindowDrawList();
   draw->AddRectFilled(origin, ImVec2(origin.x + width, origin.y + height), IM_COL32(45, 50, 60, 255));
-  for (const auto& e : c.timeline) {
-    float x = origin.x + width * static_cast<float>(std::clamp((e.time - c.start_time) / span, 0.0, 1.0));
-    ImU32 color = e.kind == TimelineKind::status        ? ImGui::GetColorU32(code_color(e.code))
-                  : e.kind == TimelineKind::message_in  ? IM_COL32(90, 160, 250, 255)
-                  : e.kind == TimelineKind::message_out ? IM_COL32(250, 190, 90, 255)
-                                                        : IM_COL32(200, 200, 200, 255);
-    draw->AddLine(ImVec2(x, origin.y), ImVec2(x, origin.y + height), color, 2.0f);
+  {
+    GeometryLines lines;  // ticks fall between pixels: anti-aliased
+    for (const auto& e : c.timeline) {
+      float x = origin.x + width * static_cast<float>(std::clamp((e.time - c.start_time) / span, 0.0, 1.0));
+      ImU32 color = e.kind == TimelineKind::status        ? ImGui::GetColorU32(code_color(e.code))
+                    : e.kind == TimelineKind::message_in  ? IM_COL32(90, 160, 250, 255)
+                    : e.kind == TimelineKind::message_out ? IM_COL32(250, 190, 90, 255)
+                                                          : IM_COL32(200, 200, 200, 255);
+      draw->AddLine(ImVec2(x, origin.y), ImVec2(x, origin.y + height), color, 2.0f);
+    }
   }
   ImGui::Dummy(ImVec2(width, height + 4));
 

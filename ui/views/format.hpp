@@ -27,6 +27,32 @@ inline const ImVec4 kRedacted{0.95f, 0.55f, 0.25f, 1.0f};
 /// ImGui::TextUnformatted on a std::string_view.
 inline void text(std::string_view s) { ImGui::TextUnformatted(s.data(), s.data() + s.size()); }
 
+/// Within its scope the current window draws its strokes with geometry
+/// anti-aliasing instead of ImGui's textured lines. Those need a linearly
+/// filtered font atlas, and the Window samples it with nearest filtering
+/// (cheaper for a software rasteriser, the same picture for text and
+/// axis-aligned lines). Put it around widgets with diagonal strokes: plots,
+/// check marks.
+class GeometryLines {
+ public:
+  GeometryLines() : list_(ImGui::GetWindowDrawList()), saved_(list_->Flags) {
+    list_->Flags &= ~ImDrawListFlags_AntiAliasedLinesUseTex;
+  }
+  ~GeometryLines() { list_->Flags = saved_; }
+  GeometryLines(const GeometryLines&) = delete;
+  GeometryLines& operator=(const GeometryLines&) = delete;
+
+ private:
+  ImDrawList* list_;
+  ImDrawListFlags saved_;
+};
+
+/// ImGui::Checkbox with an anti-aliased check mark (see GeometryLines).
+inline bool checkbox(const char* label, bool* value) {
+  GeometryLines lines;
+  return ImGui::Checkbox(label, value);
+}
+
 /// A two-column key/metadata table; redacted values are tagged.
 void metadata_table(const char* id, const std::vector<Metadatum>& metadata);
 

@@ -224,7 +224,7 @@ void invoke_pane(const Model& model, ViewState& state) {
   }
   ImGui::SameLine(0, ImGui::GetStyle().ItemInnerSpacing.x);
   ImGui::TextUnformatted("address");
-  ImGui::Checkbox("TLS", &sv.tls);
+  checkbox("TLS", &sv.tls);
   if (ImGui::IsItemHovered()) ImGui::SetTooltip("call over TLS (ticked when the process says the port is secure)");
   ImGui::SameLine();
   ImGui::SetNextItemWidth(60);

@@ -27,8 +27,11 @@ void method_detail(const MethodSummary& m, double now) {
   std::snprintf(overlay, sizeof overlay, "%.1f calls/s (%d s)", s.calls_per_second(now, kRateWindow), kRateWindow);
   ImGui::TextDisabled("calls started per second, last %d s", MethodStats::kRateSeconds);
   const float width = ImGui::GetContentRegionAvail().x;  // (1.86 plots take no negative width)
-  ImGui::PlotLines("##rate", rate.data(), static_cast<int>(rate.size()), 0, overlay, 0.0f, peak * 1.15f,
-                   ImVec2(width, 70));
+  {
+    GeometryLines lines;  // the plot's diagonal strokes
+    ImGui::PlotLines("##rate", rate.data(), static_cast<int>(rate.size()), 0, overlay, 0.0f, peak * 1.15f,
+                     ImVec2(width, 70));
+  }
 
   // The histogram spans the buckets that hold something, plus one either side.
   const auto& lat = s.latency();

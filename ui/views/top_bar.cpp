@@ -116,10 +116,10 @@ void draw_top_bar(Model& model, ViewState& state) {
     ImGui::EndCombo();
   }
   ImGui::SameLine();
-  ImGui::Checkbox("pause", &state.paused);
+  checkbox("pause", &state.paused);
   if (state.record.available) {
     ImGui::SameLine();
-    ImGui::Checkbox("record", &state.record.on);
+    checkbox("record", &state.record.on);
     if (ImGui::IsItemHovered())
       ImGui::SetTooltip("write everything the processes send to a file (--record FILE; replay it with --replay FILE)");
   }
