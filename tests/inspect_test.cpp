@@ -288,14 +288,20 @@ TEST(Inspect, WatchEventsOfEveryLoopComeInSeqOrderWithoutGaps) {
         // gRPC gives a new connection the completion queue of the loop that
         // accepted it, and a call goes to another loop's queue only when that
         // one has no request pending. One request pending per loop and bursts
-        // of 40 calls on 4 new channels, until both loops have served a call.
+        // of 40 calls on 4 new connections (a distinct channel argument each:
+        // channels with the same target and arguments share one), until both
+        // loops have served a call.
         constexpr int kPerRound = 40;
         std::vector<Channel> channels;
         std::set<std::string> threads;
         int total = 0, rounds = 0;
         while (rounds < 10 && threads.size() < 2) {
           ++rounds;
-          for (int i = 0; i < 4; ++i) channels.push_back(insecure_channel(f.target()));
+          for (int i = 0; i < 4; ++i) {
+            ChannelOptions own;
+            own.args.emplace_back("actio.test.channel", static_cast<int>(channels.size()));
+            channels.push_back(insecure_channel(f.target(), own));
+          }
           std::vector<UnaryUnaryCall<std::string>> calls;
           for (int i = 0; i < kPerRound; ++i) {
             calls.push_back(channels[channels.size() - 4 + static_cast<std::size_t>(i) % 4]
