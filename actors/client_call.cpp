@@ -225,6 +225,7 @@ void ClientCall::on_read(bool ok) {
     read_got_message_ = true;
     if (!initial_ev_.is_set()) {
       initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+      initial_md_converted_ = true;
       initial_ev_.set();
       if (rec_ && !std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
     }
@@ -295,6 +296,7 @@ void ClientCall::on_initial_md(bool ok) {
   md_pending_ = false;
   if (ok && !initial_ev_.is_set()) {
     initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+    initial_md_converted_ = true;
     if (rec_ && !std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
   }
   initial_ev_.set();  // failed: the status will tell; waiters see no headers
@@ -381,10 +383,11 @@ void ClientCall::on_finish(bool /*ok*/) {
   end_op();
   if (!done_) {
     code_ = status_code_from_int(grpc_status_.error_code());
-    details_ = grpc_status_.error_message();
+    if (!grpc_status_.error_message().empty()) details_ = grpc_status_.error_message();
     debug_ = ctx_.debug_error_string();
-    initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
-    trailing_md_ = to_metadata(ctx_.GetServerTrailingMetadata());
+    // The metadata stays in ctx_ until somebody asks (initial_metadata()).
+    initial_md_from_ctx_ = !initial_md_converted_;
+    trailing_md_from_ctx_ = true;
     if (rec_ && shape_ == Shape::unary_unary && code_ == StatusCode::OK) inspect::message(*rec_, true, response_);
     set_done();
   }
@@ -392,15 +395,31 @@ void ClientCall::on_finish(bool /*ok*/) {
   release();
 }
 
+const Metadata& ClientCall::initial_metadata() const {
+  if (initial_md_from_ctx_) {
+    initial_md_from_ctx_ = false;
+    initial_md_ = to_metadata(ctx_.GetServerInitialMetadata());
+  }
+  return initial_md_;
+}
+
+const Metadata& ClientCall::trailing_metadata() const {
+  if (trailing_md_from_ctx_) {
+    trailing_md_from_ctx_ = false;
+    trailing_md_ = to_metadata(ctx_.GetServerTrailingMetadata());
+  }
+  return trailing_md_;
+}
+
 void ClientCall::set_done() {
   done_ = true;
   if (rec_) {
-    if (!std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_md_);
+    if (!std::exchange(headers_reported_, true)) inspect::headers(*rec_, initial_metadata());
     const char* by = local_cancel_                              ? "local"
                      : code_ == StatusCode::DEADLINE_EXCEEDED ? "deadline"
                      : code_ == StatusCode::CANCELLED         ? "peer"
                                                                 : nullptr;
-    inspect::finished(*rec_, code_, details_, trailing_md_, by);
+    inspect::finished(*rec_, code_, details_, trailing_metadata(), by);
   }
   if (in_live_list_) {
     in_live_list_ = false;

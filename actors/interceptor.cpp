@@ -454,8 +454,8 @@ void Interception::finish_from_inner() {
   p.code_ = x->code_;
   p.details_ = x->details_;
   p.debug_ = x->debug_;
-  p.initial_md_ = x->initial_md_;
-  p.trailing_md_ = x->trailing_md_;
+  p.initial_md_ = x->initial_metadata();
+  p.trailing_md_ = x->trailing_metadata();
   p.local_cancel_ = x->local_cancel_;
   if (x->icpt_ && x->icpt_->error_) error_ = x->icpt_->error_;
   if (p.code_ == StatusCode::OK &&
@@ -570,7 +570,7 @@ Task<Metadata> Interception::initial_metadata() {
     Call inner = inner_;
     co_return co_await inner.initial_metadata();
   }
-  co_return self_->initial_md_;
+  co_return self_->initial_metadata();
 }
 
 Task<void> Interception::wait_for_connection() {

@@ -47,6 +47,11 @@ class ClientCall {
              const CallOptions& options);
   ~ClientCall();
 
+  // One per call, made and freed on its loop: from the thread's cache of
+  // freed blocks (actio/task.hpp), not malloc's slow path for big chunks.
+  static void* operator new(std::size_t size) { return allocate_frame(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { free_frame(p, size); }
+
   // -- lifetime (loop thread) -----------------------------------------------
 
   void add_ref() noexcept { ++handle_refs_; }
@@ -95,8 +100,10 @@ class ClientCall {
   StatusCode code() const noexcept { return code_; }
   const std::string& details() const noexcept { return details_; }
   const std::string& debug_error_string() const noexcept { return debug_; }
-  const Metadata& initial_metadata() const noexcept { return initial_md_; }
-  const Metadata& trailing_metadata() const noexcept { return trailing_md_; }
+  /// The server's metadata; taken from gRPC on first use after the status
+  /// (a call whose metadata nobody reads does not convert it).
+  const Metadata& initial_metadata() const;
+  const Metadata& trailing_metadata() const;
   const grpc::ByteBuffer& response() const noexcept { return response_; }
   const std::string& method() const noexcept { return *method_; }
   std::optional<Duration> time_remaining() const;
@@ -199,8 +206,12 @@ class ClientCall {
   StatusCode code_ = StatusCode::UNKNOWN;
   std::string details_;
   std::string debug_;
-  Metadata initial_md_;
-  Metadata trailing_md_;
+  // Converted from ctx_ by the accessors when their flag is set (on_finish).
+  mutable Metadata initial_md_;
+  mutable Metadata trailing_md_;
+  mutable bool initial_md_from_ctx_ = false;
+  mutable bool trailing_md_from_ctx_ = false;
+  bool initial_md_converted_ = false;  // headers came before the status
   Event done_ev_;
   Event initial_ev_;
   std::vector<std::function<void(const Call&)>> callbacks_;

@@ -32,9 +32,11 @@ class Cancellable {
 };
 
 /// Coroutine frames (Task, Generator) come from a per-thread cache of freed
-/// frames, by 64-byte size class up to 1 KiB: a stream makes a frame or two
+/// frames, by 64-byte size class up to 1.5 KiB: a stream makes a frame or two
 /// per message (a read, a write), and malloc plus free cost more than the
-/// rest of what such a frame does. Frames may be freed on any thread.
+/// rest of what such a frame does. Frames may be freed on any thread. A
+/// client call's state (1.2 KiB, over glibc's per-thread cache of 1 KiB
+/// chunks) comes from it too.
 void* allocate_frame(std::size_t size);
 void free_frame(void* frame, std::size_t size) noexcept;
 
