@@ -8,14 +8,41 @@ namespace actio::detail {
 
 namespace {
 
-constexpr std::size_t kGranule = 64;
-constexpr std::size_t kClasses = 24;  // blocks up to 1.5 KiB (a client call is 1.2)
-constexpr unsigned kKeep = 16;        // freed frames kept per class
+// Size classes: 64-byte steps up to 1.5 KiB (coroutine frames; a client
+// call's state is 1.2 KiB), then 512-byte steps up to 9.5 KiB (a server
+// call's state is 5.6 KiB).
+constexpr std::size_t kSmallGranule = 64;
+constexpr std::size_t kSmallClasses = 24;
+constexpr std::size_t kSmallMax = kSmallGranule * kSmallClasses;
+constexpr std::size_t kLargeGranule = 512;
+constexpr std::size_t kLargeClasses = 16;
+constexpr std::size_t kClasses = kSmallClasses + kLargeClasses;
+constexpr std::size_t kMax = kSmallMax + kLargeGranule * kLargeClasses;
+// Freed blocks kept per class: 16 small ones; 64 large ones, as a server
+// loop's accepts (a server call each) come and go in bursts with its load.
+constexpr unsigned kKeepSmall = 16;
+constexpr unsigned kKeepLarge = 64;
+constexpr unsigned keep_of(std::size_t c) { return c < kSmallClasses ? kKeepSmall : kKeepLarge; }
+constexpr std::size_t first_slot(std::size_t c) {
+  return c < kSmallClasses ? c * kKeepSmall : kSmallClasses * kKeepSmall + (c - kSmallClasses) * kKeepLarge;
+}
+constexpr std::size_t kSlots = first_slot(kClasses);
+
+constexpr std::size_t class_of(std::size_t size) {
+  if (size <= kSmallMax) return size == 0 ? 0 : (size - 1) / kSmallGranule;
+  return kSmallClasses + (size - kSmallMax - 1) / kLargeGranule;
+}
+constexpr std::size_t class_size(std::size_t c) {
+  return c < kSmallClasses ? (c + 1) * kSmallGranule : kSmallMax + (c - kSmallClasses + 1) * kLargeGranule;
+}
+static_assert(class_of(1) == 0 && class_of(64) == 0 && class_of(65) == 1 && class_of(kSmallMax) == kSmallClasses - 1);
+static_assert(class_of(kSmallMax + 1) == kSmallClasses && class_size(kSmallClasses) == kSmallMax + kLargeGranule);
+static_assert(class_of(kMax) == kClasses - 1 && class_size(kClasses - 1) == kMax);
 
 // Trivially destructible, so it stays usable while the thread's other
 // thread_local objects are destroyed (a frame freed then goes to the heap).
 struct FramePool {
-  void* frames[kClasses][kKeep];
+  void* blocks[kSlots];  // class c's at first_slot(c), count[c] of them
   unsigned char count[kClasses];
   bool registered;  // the Drain below will empty it at thread exit
   bool closed;      // emptied: free to the heap from now on
@@ -26,7 +53,7 @@ struct Drain {
   bool armed = false;
   ~Drain() {
     for (std::size_t c = 0; c < kClasses; ++c) {
-      while (t_pool.count[c] > 0) ::operator delete(t_pool.frames[c][--t_pool.count[c]]);
+      while (t_pool.count[c] > 0) ::operator delete(t_pool.blocks[first_slot(c) + --t_pool.count[c]]);
     }
     t_pool.closed = true;
   }
@@ -43,21 +70,21 @@ constexpr bool kPooled = true;
 }  // namespace
 
 void* allocate_frame(std::size_t size) {
-  std::size_t c = (size + kGranule - 1) / kGranule - 1;
-  if (!kPooled || c >= kClasses) return ::operator new(size);
+  if (!kPooled || size > kMax) return ::operator new(size);
+  std::size_t c = class_of(size);
   FramePool& pool = t_pool;
-  if (pool.count[c] > 0) return pool.frames[c][--pool.count[c]];
-  return ::operator new((c + 1) * kGranule);  // any frame of its class fits later
+  if (pool.count[c] > 0) return pool.blocks[first_slot(c) + --pool.count[c]];
+  return ::operator new(class_size(c));  // any block of its class fits later
 }
 
 void free_frame(void* frame, std::size_t size) noexcept {
-  std::size_t c = (size + kGranule - 1) / kGranule - 1;
-  if (!kPooled || c >= kClasses) {
+  if (!kPooled || size > kMax) {
     ::operator delete(frame);
     return;
   }
+  std::size_t c = class_of(size);
   FramePool& pool = t_pool;
-  if (pool.closed || pool.count[c] == kKeep) {
+  if (pool.closed || pool.count[c] == keep_of(c)) {
     ::operator delete(frame);
     return;
   }
@@ -65,7 +92,7 @@ void free_frame(void* frame, std::size_t size) noexcept {
     pool.registered = true;
     t_drain.armed = true;  // its first use registers its destructor for thread exit
   }
-  pool.frames[c][pool.count[c]++] = frame;
+  pool.blocks[first_slot(c) + pool.count[c]++] = frame;
 }
 
 }  // namespace actio::detail

@@ -48,22 +48,36 @@ TEST(FramePool, AFreedFrameServesTheNextOfItsSizeClassWholly) {
   free_frame(q, 128);
 }
 
-TEST(FramePool, BlocksUpToOneAndAHalfKibibytesAreCached) {
+TEST(FramePool, CallStatesUpToNineAndAHalfKibibytesAreCached) {
   if (!kPooled) GTEST_SKIP() << "frames are not cached under AddressSanitizer";
-  // A client call's state (about 1.2 KiB) is over glibc's per-thread cache
-  // of chunks up to 1 KiB; the pool keeps it.
+  // A client call's state (about 1.2 KiB) and a server call's (5.6 KiB) are
+  // over glibc's per-thread cache of chunks up to 1 KiB; the pool keeps them.
   void* p = allocate_frame(1200);
   free_frame(p, 1200);
   void* q = allocate_frame(1200);
   EXPECT_EQ(q, p);
-  void* last = allocate_frame(1536);  // the largest class
-  free_frame(last, 1536);
-  EXPECT_EQ(allocate_frame(1500), last);
-  free_frame(last, 1500);
+  void* last_small = allocate_frame(1536);  // the last 64-byte class
+  free_frame(last_small, 1536);
+  EXPECT_EQ(allocate_frame(1500), last_small);
+  // 512-byte classes above: 5,700 bytes are the 5,632-6,144 class.
+  void* server = allocate_frame(5700);
+  EXPECT_GE(malloc_usable_size(server), 6144u);
+  std::memset(server, 0xcd, 6144);
+  free_frame(server, 5700);
+  EXPECT_EQ(allocate_frame(6144), server);
+  void* other = allocate_frame(5632);  // the class below: not the cached block
+  EXPECT_NE(other, server);
+  free_frame(other, 5632);
+  void* largest = allocate_frame(9728);  // the last class
+  free_frame(largest, 9728);
+  EXPECT_EQ(allocate_frame(9217), largest);
+  free_frame(largest, 9217);
+  free_frame(server, 6144);
+  free_frame(last_small, 1500);
   free_frame(q, 1200);
 }
 
-TEST(FramePool, OtherClassesAndFramesOverOneAndAHalfKibibytesAreNotServedFromIt) {
+TEST(FramePool, OtherClassesAndFramesOverNineAndAHalfKibibytesAreNotServedFromIt) {
   if (!kPooled) GTEST_SKIP() << "frames are not cached under AddressSanitizer";
   void* small = allocate_frame(40);  // the 64-byte class
   free_frame(small, 40);
@@ -74,10 +88,10 @@ TEST(FramePool, OtherClassesAndFramesOverOneAndAHalfKibibytesAreNotServedFromIt)
   free_frame(other, 200);
   free_frame(again, 64);
   std::vector<void*> big;
-  for (int i = 0; i < 4; ++i) big.push_back(allocate_frame(1537));  // just over the largest class
+  for (int i = 0; i < 4; ++i) big.push_back(allocate_frame(9729));  // just over the largest class
   std::set<void*> distinct(big.begin(), big.end());
   EXPECT_EQ(distinct.size(), big.size());
-  for (void* b : big) free_frame(b, 1537);
+  for (void* b : big) free_frame(b, 9729);
 }
 
 TEST(FramePool, EachThreadHasItsOwnCache) {
