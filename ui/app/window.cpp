@@ -95,7 +95,7 @@ void Window::choose_font_filter() {
   bool one_to_one = io.DisplayFramebufferScale.x == 1.0f && io.DisplayFramebufferScale.y == 1.0f;
   GLint want = one_to_one && !linear_font_sampling_ ? GL_NEAREST : GL_LINEAR;
   auto texture = static_cast<GLuint>(reinterpret_cast<std::intptr_t>(io.Fonts->TexID));
-  if (want == font_filter_ || texture == 0) return;
+  if ((want == font_filter_ && texture == font_texture_) || texture == 0) return;
   GLint bound = 0;
   glGetIntegerv(GL_TEXTURE_BINDING_2D, &bound);
   glBindTexture(GL_TEXTURE_2D, texture);
@@ -103,6 +103,7 @@ void Window::choose_font_filter() {
   glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, want);
   glBindTexture(GL_TEXTURE_2D, static_cast<GLuint>(bound));
   font_filter_ = want;
+  font_texture_ = texture;
 }
 
 void Window::render() {

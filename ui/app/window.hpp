@@ -56,7 +56,8 @@ class Window {
 
   GLFWwindow* window_ = nullptr;
   bool linear_font_sampling_ = false;
-  int font_filter_ = 0;  ///< the GL filter the font atlas has now; 0 = not set yet
+  int font_filter_ = 0;            ///< the GL filter the font atlas has now; 0 = not set yet
+  unsigned font_texture_ = 0;      ///< the atlas texture it was set on (a rebuilt atlas is a new one)
 };
 
 }  // namespace actio::inspector
