@@ -11,6 +11,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
+
 #include "inspect.pb.h"
 
 namespace actio::inspector {
@@ -171,7 +174,7 @@ struct Model::TargetState {
 
 // -- constructors -------------------------------------------------------------
 
-Model::Model(Limits limits) : limits_(limits) {}
+Model::Model(Limits limits) : limits_(limits), table_(std::make_unique<Table>(&sort_)) {}
 Model::~Model() = default;
 
 // -- targets -----------------------------------------------------------------
@@ -565,37 +568,52 @@ void Model::set_sort(Sort sort) {
   table_valid_ = false;
 }
 
-bool Model::RowLess::operator()(const CallRecord* a, const CallRecord* b) const { return row_before(*sort, *a, *b); }
+struct Model::Table {
+  struct Less {
+    const Sort* sort;
+    bool operator()(const CallRecord* a, const CallRecord* b) const { return row_before(*sort, *a, *b); }
+  };
+  // libstdc++'s red-black tree with subtree sizes: find_by_order(i) is O(log n).
+  using Tree = __gnu_pbds::tree<const CallRecord*, __gnu_pbds::null_type, Less, __gnu_pbds::rb_tree_tag,
+                                __gnu_pbds::tree_order_statistics_node_update>;
+  explicit Table(const Sort* sort) : tree(Less{sort}) {}
+  Tree tree;
+};
 
 void Model::table_remove(const CallRecord& call) {
-  if (table_valid_ && table_.erase(&call) > 0) rows_dirty_ = true;
+  if (table_valid_) table_->tree.erase(&call);
 }
 
 void Model::table_add(const CallRecord& call) {
-  if (table_valid_ && matches(filter_, call)) {
-    table_.insert(&call);
-    rows_dirty_ = true;
-  }
+  if (table_valid_ && matches(filter_, call)) table_->tree.insert(&call);
 }
 
-const std::vector<const CallRecord*>& Model::rows() const {
+std::size_t Model::row_count() const {
   if (!table_valid_) rebuild_table();
-  if (rows_dirty_) {
-    rows_.assign(table_.begin(), table_.end());
-    rows_dirty_ = false;
-  }
-  return rows_;
+  return table_->tree.size();
+}
+
+const CallRecord& Model::row(std::size_t i) const {
+  if (!table_valid_) rebuild_table();
+  auto it = table_->tree.find_by_order(i);
+  if (it == table_->tree.end()) throw std::out_of_range("Model::row: index past the table's rows");
+  return **it;
+}
+
+std::vector<const CallRecord*> Model::rows() const {
+  if (!table_valid_) rebuild_table();
+  return {table_->tree.begin(), table_->tree.end()};
 }
 
 void Model::rebuild_table() const {
-  rows_.clear();
+  std::vector<const CallRecord*> rows;
   bool numeric = numeric_key(sort_.column, CallRecord{}).has_value();
   if (!numeric) {
     for (const auto& t : targets_) {
       for (const auto& [id, call] : t->calls)
-        if (matches(filter_, call)) rows_.push_back(&call);
+        if (matches(filter_, call)) rows.push_back(&call);
     }
-    std::sort(rows_.begin(), rows_.end(),
+    std::sort(rows.begin(), rows.end(),
               [this](const CallRecord* a, const CallRecord* b) { return row_before(sort_, *a, *b); });
   } else {
     // row_before's order, on keys copied out of the records once.
@@ -615,13 +633,12 @@ void Model::rebuild_table() const {
       if (a.start != b.start) return a.start > b.start;
       return a.id < b.id;
     });
-    rows_.reserve(sorted.size());
-    for (const Row& r : sorted) rows_.push_back(r.call);
+    rows.reserve(sorted.size());
+    for (const Row& r : sorted) rows.push_back(r.call);
   }
-  table_.clear();
-  for (const CallRecord* c : rows_) table_.insert(table_.end(), c);  // in order: constant time each
+  table_->tree.clear();
+  for (const CallRecord* c : rows) table_->tree.insert(c);
   table_valid_ = true;
-  rows_dirty_ = false;
 }
 
 // -- selection ---------------------------------------------------------------

@@ -219,9 +219,14 @@ class Model {
   void set_filter(Filter filter);
   const Sort& sort() const noexcept { return sort_; }
   void set_sort(Sort sort);
-  /// The calls passing the filter, in sort order. Recomputed lazily when the
-  /// data, the filter or the sort changed; valid until the next change.
-  const std::vector<const CallRecord*>& rows() const;
+  /// How many calls pass the filter: the table's row count.
+  std::size_t row_count() const;
+  /// Row `i` of the table (i < row_count()), in O(log n): the table view
+  /// asks only for the rows on screen, so a frame never walks every call.
+  const CallRecord& row(std::size_t i) const;
+  /// The calls passing the filter, in sort order, as one vector (made on
+  /// each call: for export, tests and one-off uses, not for every frame).
+  std::vector<const CallRecord*> rows() const;
 
   // -- selection ------------------------------------------------------------
 
@@ -318,15 +323,11 @@ class Model {
   // The table: the calls passing the filter, kept in sort order as they
   // change (a call's row leaves before the call changes and comes back
   // after), so that an event costs a few comparisons, not a sort of every
-  // call. Rebuilt when the filter, the sort or a snapshot changes it all.
-  struct RowLess {
-    const Sort* sort;
-    bool operator()(const CallRecord* a, const CallRecord* b) const;
-  };
-  mutable std::set<const CallRecord*, RowLess> table_{RowLess{&sort_}};
+  // call. An order-statistic tree (model.cpp), so row i is found in
+  // O(log n). Rebuilt when the filter, the sort or a snapshot changes it all.
+  struct Table;
+  std::unique_ptr<Table> table_;
   mutable bool table_valid_ = false;
-  mutable std::vector<const CallRecord*> rows_;  // table_ as a vector, made when rows() is asked
-  mutable bool rows_dirty_ = true;
   void table_remove(const CallRecord& call);
   void table_add(const CallRecord& call);
   void rebuild_table() const;

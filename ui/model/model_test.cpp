@@ -373,6 +373,39 @@ TEST(Model, RowsAreInRowBeforeOrderForEveryColumn) {
   }
 }
 
+TEST(Model, RowByIndexFollowsEventsInSortOrder) {
+  // The table view reads row(i) for the rows on screen only: after every
+  // event it must be the i-th call in row_before() order of the calls that
+  // pass the filter, as a full sort of them would give.
+  Model m({.finished_calls = 20});
+  TargetId t = m.add_target("x");
+  std::vector<v1::Call> live;
+  for (std::uint64_t id = 1; id <= 40; ++id)
+    live.push_back(make_call(id, id % 3 ? "/m.S/A" : "/m.S/B", v1::SERVER, T0 + static_cast<double>(id % 7)));
+  m.ingest(t, snapshot(1, live));
+  m.set_sort({Column::messages_out, false});
+  m.set_filter({.method = "S/A"});
+  std::uint64_t seq = 2, next_id = 41, x = 7;
+  auto next = [&x](std::uint64_t n) { x = x * 6364136223846793005ull + 1442695040888963407ull; return (x >> 33) % n; };
+  for (int step = 0; step < 300; ++step) {
+    std::uint64_t id = 1 + next(next_id - 1);
+    switch (next(4)) {
+      case 0: m.ingest(t, started(seq++, make_call(next_id, next_id % 3 ? "/m.S/A" : "/m.S/B"))); ++next_id; break;
+      case 1: m.ingest(t, status(seq++, id, static_cast<int>(next(3)))); break;
+      default: m.ingest(t, message(seq++, id, false, 10)); break;
+    }
+    std::vector<const CallRecord*> expected;
+    for (std::uint64_t k = 1; k < next_id; ++k)
+      if (const CallRecord* c = m.find({t, k}); c && matches(m.filter(), *c)) expected.push_back(c);
+    std::sort(expected.begin(), expected.end(),
+              [&m](const CallRecord* a, const CallRecord* b) { return row_before(m.sort(), *a, *b); });
+    ASSERT_EQ(m.row_count(), expected.size()) << "step " << step;
+    for (std::size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(&m.row(i), expected[i]) << "step " << step << " row " << i;
+  }
+  EXPECT_GT(m.row_count(), 20u);
+  EXPECT_THROW(m.row(m.row_count()), std::out_of_range);
+}
+
 TEST(Model, RowsFollowNewData) {
   Model m;
   TargetId t = m.add_target("x");

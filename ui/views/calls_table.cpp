@@ -83,14 +83,13 @@ void draw_calls_table(Model& model) {
     specs->SpecsDirty = false;
   }
 
-  const auto& rows = model.rows();
   const double now = model.now();
   const auto& selected = model.selection();
   ImGuiListClipper clipper;
-  clipper.Begin(static_cast<int>(rows.size()));
+  clipper.Begin(static_cast<int>(model.row_count()));
   while (clipper.Step()) {
     for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
-      const CallRecord& c = *rows[static_cast<std::size_t>(i)];
+      const CallRecord& c = model.row(static_cast<std::size_t>(i));  // O(log n), rows on screen only
       ImGui::TableNextRow();
       ImGui::PushID(i);
       ImGui::PushStyleColor(ImGuiCol_Text, row_color(c, now));

@@ -129,7 +129,7 @@ void draw_top_bar(Model& model, ViewState& state) {
   model.set_filter(filter_of(state));
 
   ImGui::SameLine(0, 24);
-  ImGui::Text("%zu calls, %zu live, %zu shown", model.call_count(), model.live_count(), model.rows().size());
+  ImGui::Text("%zu calls, %zu live, %zu shown", model.call_count(), model.live_count(), model.row_count());
   if (state.paused) {
     ImGui::SameLine();
     ImGui::TextColored({0.95f, 0.80f, 0.25f, 1.0f}, "paused (%zu updates waiting)", state.waiting);
