@@ -568,24 +568,43 @@ void Model::set_sort(Sort sort) {
   table_valid_ = false;
 }
 
+// A row of the table as its tree holds it: for a numeric sort column the
+// key is copied in (fixed while the row is in the tree: a call's row leaves
+// before the call changes), so a walk down the tree compares numbers in its
+// nodes instead of reaching into a record per step (a cache miss each).
 struct Model::Table {
+  struct Row {
+    double key = 0, start = 0;
+    CallKey id;
+    const CallRecord* call = nullptr;
+  };
   struct Less {
     const Sort* sort;
-    bool operator()(const CallRecord* a, const CallRecord* b) const { return row_before(*sort, *a, *b); }
+    const bool* numeric;
+    bool operator()(const Row& a, const Row& b) const {
+      if (!*numeric) return row_before(*sort, *a.call, *b.call);
+      if (a.key != b.key) return sort->ascending ? a.key < b.key : a.key > b.key;
+      if (a.start != b.start) return a.start > b.start;
+      return a.id < b.id;
+    }
   };
   // libstdc++'s red-black tree with subtree sizes: find_by_order(i) is O(log n).
-  using Tree = __gnu_pbds::tree<const CallRecord*, __gnu_pbds::null_type, Less, __gnu_pbds::rb_tree_tag,
+  using Tree = __gnu_pbds::tree<Row, __gnu_pbds::null_type, Less, __gnu_pbds::rb_tree_tag,
                                 __gnu_pbds::tree_order_statistics_node_update>;
-  explicit Table(const Sort* sort) : tree(Less{sort}) {}
+  explicit Table(const Sort* sort) : tree(Less{sort, &numeric}) {}
+  Row row(const Sort& sort, const CallRecord& call) const {
+    return {numeric ? *numeric_key(sort.column, call) : 0, call.start_time, call.key, &call};
+  }
+  bool numeric = false;  // whether the sort column has a numeric key (set by rebuild_table)
   Tree tree;
 };
 
 void Model::table_remove(const CallRecord& call) {
-  if (table_valid_) table_->tree.erase(&call);
+  if (table_valid_) table_->tree.erase(table_->row(sort_, call));
 }
 
 void Model::table_add(const CallRecord& call) {
-  if (table_valid_ && matches(filter_, call)) table_->tree.insert(&call);
+  if (table_valid_ && matches(filter_, call)) table_->tree.insert(table_->row(sort_, call));
 }
 
 std::size_t Model::row_count() const {
@@ -597,47 +616,29 @@ const CallRecord& Model::row(std::size_t i) const {
   if (!table_valid_) rebuild_table();
   auto it = table_->tree.find_by_order(i);
   if (it == table_->tree.end()) throw std::out_of_range("Model::row: index past the table's rows");
-  return **it;
+  return *it->call;
 }
 
 std::vector<const CallRecord*> Model::rows() const {
   if (!table_valid_) rebuild_table();
-  return {table_->tree.begin(), table_->tree.end()};
+  std::vector<const CallRecord*> out;
+  out.reserve(table_->tree.size());
+  for (const auto& r : table_->tree) out.push_back(r.call);
+  return out;
 }
 
 void Model::rebuild_table() const {
-  std::vector<const CallRecord*> rows;
-  bool numeric = numeric_key(sort_.column, CallRecord{}).has_value();
-  if (!numeric) {
-    for (const auto& t : targets_) {
-      for (const auto& [id, call] : t->calls)
-        if (matches(filter_, call)) rows.push_back(&call);
-    }
-    std::sort(rows.begin(), rows.end(),
-              [this](const CallRecord* a, const CallRecord* b) { return row_before(sort_, *a, *b); });
-  } else {
-    // row_before's order, on keys copied out of the records once.
-    struct Row {
-      double key, start;
-      CallKey id;
-      const CallRecord* call;
-    };
-    std::vector<Row> sorted;
-    for (const auto& t : targets_) {
-      for (const auto& [id, call] : t->calls)
-        if (matches(filter_, call)) sorted.push_back({*numeric_key(sort_.column, call), call.start_time, call.key, &call});
-    }
-    bool ascending = sort_.ascending;
-    std::sort(sorted.begin(), sorted.end(), [ascending](const Row& a, const Row& b) {
-      if (a.key != b.key) return ascending ? a.key < b.key : a.key > b.key;
-      if (a.start != b.start) return a.start > b.start;
-      return a.id < b.id;
-    });
-    rows.reserve(sorted.size());
-    for (const Row& r : sorted) rows.push_back(r.call);
+  Table& table = *table_;
+  table.tree.clear();
+  table.numeric = numeric_key(sort_.column, CallRecord{}).has_value();
+  std::vector<Table::Row> rows;
+  for (const auto& t : targets_) {
+    for (const auto& [id, call] : t->calls)
+      if (matches(filter_, call)) rows.push_back(table.row(sort_, call));
   }
-  table_->tree.clear();
-  for (const CallRecord* c : rows) table_->tree.insert(c);
+  // One sort (keys copied out of the records once), then in-order inserts.
+  std::sort(rows.begin(), rows.end(), table.tree.get_cmp_fn());
+  for (const Table::Row& r : rows) table.tree.insert(r);
   table_valid_ = true;
 }
 
