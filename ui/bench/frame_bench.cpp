@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
     Result linear = run(false);
     std::printf("still model with linear font sampling (ImGui's default): %.2f ms/frame (p50 %.2f)\n", linear.mean,
                 linear.p50);
-    std::printf("target: < 8 ms/frame: %s\n", still.mean < 8 ? "met (still)" : "NOT met (still)");
+    std::printf("target: < 8 ms/frame: still %s, busy %s\n", still.mean < 8 ? "met" : "NOT met",
+                busy.mean < 8 ? "met" : "NOT met");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "inspector_frame_bench: %s (run it under xvfb-run)\n", e.what());
