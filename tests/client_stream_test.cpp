@@ -38,7 +38,7 @@ StreamStreamMultiCallable<std::string, std::string> ss(const Fixture& f, const s
   return f.channel.stream_stream<std::string, std::string>("/test.Svc/" + name);
 }
 
-TEST(StreamUnary, Behaviour_031_049_WriterStyleAndIteratorStyle) {
+TEST(StreamUnary, Behaviour_023_031_049_WriterStyleIteratorStyleAndAPlainRange) {
   with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
     auto call = su(f, "Concat")();
     for (const char* part : {"a", "b", "c"}) co_await call.write(part);
@@ -106,7 +106,7 @@ TEST(StreamUnary, Behaviour_024_UnreachableTargetIsUnavailableWithoutWrites) {
   }());
 }
 
-TEST(StreamStream, Behaviour_018_031_PingPongIncludingZeroLengthMessages) {
+TEST(StreamStream, Behaviour_018_023_031_PingPongZeroLengthMessagesAndAPlainRange) {
   with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
     auto call = ss(f, "Echo")();
     for (std::string m : {"one", "", "three"}) {
@@ -117,7 +117,7 @@ TEST(StreamStream, Behaviour_018_031_PingPongIncludingZeroLengthMessages) {
     EXPECT_FALSE((co_await call.read()).has_value());
     EXPECT_EQ(co_await call.code(), StatusCode::OK);
 
-    std::vector<std::string> many{"a", "b", "c"};
+    std::vector<std::string> many{"a", "b", "c"};  // behaviour 23: a plain range
     auto it = ss(f, "Echo")(many);
     std::vector<std::string> got;
     while (auto m = co_await it.read()) got.push_back(*m);

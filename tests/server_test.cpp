@@ -1,5 +1,8 @@
 // Server and channel lifecycle, threading rules, loops and CAF messaging.
 #include <caf/all.hpp>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
 #include <csignal>
 #include <future>
 #include <mutex>
@@ -226,6 +229,110 @@ TEST(Server, Behaviour_113_FiftyConsecutiveRunsEachCompleteAnRpc) {
       EXPECT_EQ(co_await f.method("Echo")(std::to_string(i)), std::to_string(i));
     });
   }
+}
+
+// grpc.aio's "compatibility" test, in Actio's terms: Actio has no sync
+// handlers (every handler is a coroutine on a serving loop), so what applies
+// is a blocking client on a plain thread (gRPC C++'s own API, no loop) and
+// Actio clients on the server's loop and on a second loop in another thread,
+// all at once against one server; initial metadata, set_code, abort and an
+// exception reach each kind of client the same way.
+TEST(Server, Behaviour_114_ABlockingClientInAThreadAndClientsOnTwoLoopsShareAServer) {
+  auto who = raw([](const std::string& req, ServicerContext& context) -> Task<std::string> {
+    if (req == "code") {
+      context.set_code(StatusCode::NOT_FOUND);
+      context.set_details("set, not found");
+      co_return "";
+    }
+    if (req == "abort") context.abort(StatusCode::PERMISSION_DENIED, "aborted here");
+    if (req == "throw") throw std::runtime_error("handler blew up");
+    Metadata headers{{"x-who", "actio"}};  // (GCC 12: no braced list inside co_await)
+    co_await context.send_initial_metadata(headers);
+    co_return "hi " + req;
+  });
+  with_server({{"Who", who}}, [](Fixture& f) -> Task<void> {
+    struct Outcome {
+      grpc::StatusCode code;
+      std::string details, reply, header;
+    };
+    // A blocking client: gRPC C++'s generic stub on its own thread, waiting
+    // for each call before the next.
+    std::string target = f.target();
+    std::promise<std::vector<Outcome>> blocking_done;
+    std::thread blocking([target, &blocking_done] {
+      auto ch = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+      grpc::GenericStub stub(ch);
+      std::vector<Outcome> out;
+      for (std::string req : {"blocking", "code", "abort", "throw"}) {
+        grpc::ClientContext ctx;
+        grpc::Slice slice(req);
+        grpc::ByteBuffer request(&slice, 1), response;
+        std::promise<grpc::Status> done;
+        stub.UnaryCall(&ctx, "/test.Svc/Who", grpc::StubOptions(), &request, &response,
+                       [&done](grpc::Status st) { done.set_value(std::move(st)); });
+        grpc::Status st = done.get_future().get();
+        Outcome o{st.error_code(), st.error_message(), {}, {}};
+        std::vector<grpc::Slice> slices;
+        if (st.ok() && response.Dump(&slices).ok())
+          for (const auto& sl : slices) o.reply.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+        auto md = ctx.GetServerInitialMetadata();
+        if (auto it = md.find("x-who"); it != md.end()) o.header.assign(it->second.data(), it->second.size());
+        out.push_back(std::move(o));
+      }
+      blocking_done.set_value(std::move(out));
+    });
+    // An Actio client on a second loop in another thread.
+    std::promise<std::vector<std::string>> other_loop_done;
+    std::thread other_loop([target, &other_loop_done] {
+      std::vector<std::string> got;
+      actio::run([](std::string target, std::vector<std::string>& got) -> Task<void> {
+        auto ch = insecure_channel(target);
+        auto method = ch.unary_unary<std::string, std::string>("/test.Svc/Who");
+        for (int i = 0; i < 20; ++i) got.push_back(co_await method("loop2-" + std::to_string(i)));
+        auto e = co_await expect_rpc_error(method("throw"));
+        got.push_back(std::string(to_string(e.code())));
+        co_await ch.close();
+      }(target, got));
+      other_loop_done.set_value(std::move(got));
+    });
+    // And one on this loop (the test body's, not a serving loop), meanwhile.
+    for (int i = 0; i < 20; ++i) {
+      auto call = f.method("Who")("loop1-" + std::to_string(i));
+      EXPECT_EQ(co_await call, "hi loop1-" + std::to_string(i));
+      auto md = co_await call.initial_metadata();
+      EXPECT_EQ(md.get("x-who").value_or(""), "actio");
+    }
+    auto e = co_await expect_rpc_error(f.method("Who")("abort"));
+    EXPECT_EQ(e.code(), StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(e.details(), "aborted here");
+    auto e2 = co_await expect_rpc_error(f.method("Who")("code"));
+    EXPECT_EQ(e2.code(), StatusCode::NOT_FOUND);
+
+    // The other threads finish without this loop's help (the server has
+    // loops of its own), but wait here without blocking it.
+    auto blocking_result = blocking_done.get_future();
+    auto other_result = other_loop_done.get_future();
+    for (int i = 0; i < 1000 && (blocking_result.wait_for(0s) != std::future_status::ready ||
+                                 other_result.wait_for(0s) != std::future_status::ready);
+         ++i)
+      co_await sleep(10ms);
+    blocking.join();
+    other_loop.join();
+    auto b = blocking_result.get();
+    CO_ASSERT_EQ(b.size(), 4u);
+    EXPECT_EQ(b[0].code, grpc::StatusCode::OK);
+    EXPECT_EQ(b[0].reply, "hi blocking");
+    EXPECT_EQ(b[0].header, "actio");
+    EXPECT_EQ(b[1].code, grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(b[1].details, "set, not found");
+    EXPECT_EQ(b[2].code, grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(b[2].details, "aborted here");
+    EXPECT_EQ(b[3].code, grpc::StatusCode::UNKNOWN);  // an exception, as in grpc.aio
+    auto o = other_result.get();
+    CO_ASSERT_EQ(o.size(), 21u);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(o[static_cast<std::size_t>(i)], "hi loop2-" + std::to_string(i));
+    EXPECT_EQ(o[20], "UNKNOWN");
+  });
 }
 
 TEST(Threading, HandlesThrowUsageErrorOnAnotherThread) {
