@@ -4,6 +4,20 @@
 
 namespace actio::inspector {
 
+std::string_view short_method(std::string_view method) noexcept {
+  if (method.size() < 2 || method.front() != '/') return method;
+  auto slash = method.find('/', 1);
+  if (slash == std::string_view::npos || slash + 1 == method.size()) return method;
+  auto dot = method.rfind('.', slash);  // the package ends at the service's last dot
+  return method.substr(dot == std::string_view::npos ? 1 : dot + 1);
+}
+
+std::string_view short_peer(std::string_view peer) noexcept {
+  for (std::string_view family : {"ipv4:", "ipv6:"})
+    if (peer.size() > family.size() && peer.substr(0, family.size()) == family) return peer.substr(family.size());
+  return peer;
+}
+
 std::string_view to_string(Side side) noexcept {
   switch (side) {
     case Side::client: return "client";

@@ -34,6 +34,13 @@ std::string_view to_string(EndpointKind kind) noexcept;
 std::string_view to_string(Connection connection) noexcept;
 /// The gRPC status code's name ("OK", "UNAVAILABLE", ...), or "CODE_<n>".
 std::string code_name(int code);
+/// A method as a narrow column shows it: "/routeguide.RouteGuide/GetFeature"
+/// as "RouteGuide/GetFeature" (no leading slash, no package); a name not of
+/// that form as it is. A view into `method`.
+std::string_view short_method(std::string_view method) noexcept;
+/// A peer without its address family: "ipv4:127.0.0.1:50051" as
+/// "127.0.0.1:50051", "ipv6:[::1]:50051" as "[::1]:50051"; others as they are.
+std::string_view short_peer(std::string_view peer) noexcept;
 
 /// A call's identity: call ids are unique within one process.
 struct CallKey {

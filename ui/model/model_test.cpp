@@ -373,6 +373,16 @@ TEST(Model, RowsAreInRowBeforeOrderForEveryColumn) {
   }
 }
 
+TEST(CallRecord, ShortMethodAndPeerForNarrowColumns) {
+  EXPECT_EQ(short_method("/routeguide.RouteGuide/GetFeature"), "RouteGuide/GetFeature");
+  EXPECT_EQ(short_method("/grpc.health.v1.Health/Check"), "Health/Check");
+  EXPECT_EQ(short_method("/Svc/M"), "Svc/M");
+  for (std::string_view odd : {"", "/", "M", "pkg.Svc/M", "/pkg.Svc/", "/pkg.Svc"}) EXPECT_EQ(short_method(odd), odd);
+  EXPECT_EQ(short_peer("ipv4:127.0.0.1:50051"), "127.0.0.1:50051");
+  EXPECT_EQ(short_peer("ipv6:[::1]:50051"), "[::1]:50051");
+  for (std::string_view odd : {"", "ipv4:", "unix:/tmp/s", "127.0.0.1:1"}) EXPECT_EQ(short_peer(odd), odd);
+}
+
 TEST(Model, RowByIndexFollowsEventsInSortOrder) {
   // The table view reads row(i) for the rows on screen only: after every
   // event it must be the i-th call in row_before() order of the calls that

@@ -35,9 +35,9 @@ void cell(const CallRecord& c, Column column, double now) {
   switch (column) {
     case Column::id: ImGui::Text("%llu", static_cast<unsigned long long>(c.key.id)); break;
     case Column::target: ImGui::Text("%u", c.key.target); break;
-    case Column::method: text(c.method); break;
+    case Column::method: text(short_method(c.method)); break;  // the full name in the row's tooltip
     case Column::side: text(to_string(c.side)); break;
-    case Column::peer: text(c.peer); break;
+    case Column::peer: text(short_peer(c.peer)); break;
     case Column::state: text(c.state()); break;
     case Column::age: text(format_seconds(c.age(now))); break;
     case Column::deadline:

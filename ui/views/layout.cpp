@@ -24,8 +24,8 @@ void draw_inspector(Model& model, ViewState& state) {
 
   ImVec2 avail = ImGui::GetContentRegionAvail();
   float spacing = ImGui::GetStyle().ItemSpacing.x;
-  float left_w = avail.x * 0.17f;
-  float right_w = avail.x * 0.19f;
+  float left_w = avail.x * 0.19f;
+  float right_w = avail.x * 0.18f;
   float centre_w = avail.x - left_w - right_w - 2 * spacing;
 
   ImGui::BeginChild("left", ImVec2(left_w, 0), true);

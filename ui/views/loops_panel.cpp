@@ -75,7 +75,13 @@ void draw_loops(Model& model) {
     if (selected && selected->key.target == l->target_id && selected->loop == l->index)
       ImGui::TableSetBgColor(ImGuiTableBgTarget_RowBg1, IM_COL32(60, 70, 110, 160));  // the selected call's loop
     ImGui::TableNextColumn();
-    ImGui::Text("%u:%u %s", l->target_id, l->index, l->name.c_str());
+    // The name ("loop 2", "loop 3 (inspector)"); which process's, with its
+    // index, when more than one is attached, and in full on hover.
+    if (model.target_count() > 1)
+      ImGui::Text("%u: %s", l->target_id, l->name.c_str());
+    else
+      text(l->name);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("process %u, loop %u: %s", l->target_id, l->index, l->name.c_str());
     ImGui::TableNextColumn();
     ImGui::Text("%u", l->ready_queue);
     ImGui::TableNextColumn();
