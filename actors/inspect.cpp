@@ -83,6 +83,8 @@ class InspectorService final : public v1::InspectorServicer {
     out.set_pid(static_cast<int>(::getpid()));
     out.set_process(program_name());
     std::vector<const reg::CallView*> live, recent;
+    auto ended = reg::ended_loops_calls();  // a stopped server's calls, say
+    for (const auto& c : ended) recent.push_back(&c);
     std::uint32_t self = EventLoop::require("Inspector.Snapshot").id();
     auto actors = detail::loop_actors();
     std::sort(actors.begin(), actors.end(), [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -33,6 +33,8 @@ struct Registry {
   std::atomic<std::size_t> recent_capacity{256};
 
   std::mutex mu;  // guards the rest
+  // Finished calls of loops whose thread has exited, oldest end first.
+  std::deque<std::shared_ptr<CallRecord>> ended_loops;
   std::unordered_map<std::uint64_t, std::weak_ptr<EndpointRecord>> endpoints;
   std::vector<std::shared_ptr<Watcher>> watchers;
   std::uint64_t dropped_gone = 0;  // dropped by watchers that have left
@@ -68,6 +70,7 @@ struct LoopTable {
   // Records that left the ring with nobody else holding them: the next calls
   // reuse them, and their strings' and vectors' memory.
   std::vector<std::shared_ptr<CallRecord>> spare;
+  ~LoopTable();  // at thread exit: its finished calls go on showing (ended_loops_calls)
 };
 constexpr std::size_t kSpareRecords = 64;
 LoopTable& table() {
@@ -418,6 +421,27 @@ LoopCalls local_calls(bool copy_calls) {
     out.recent.push_back(view(*rec));
     out.recent.back().in_later_summary = rec->summarized && rec->summary_round == round;
   }
+  return out;
+}
+
+LoopTable::~LoopTable() {
+  if (recent.empty()) return;
+  auto& r = reg();
+  std::lock_guard lock(r.mu);
+  for (auto& rec : recent) r.ended_loops.push_back(std::move(rec));
+  std::stable_sort(r.ended_loops.begin(), r.ended_loops.end(),
+                   [](const auto& a, const auto& b) { return a->end_time < b->end_time; });
+  std::size_t keep = recent_capacity();
+  while (r.ended_loops.size() > keep) r.ended_loops.pop_front();
+}
+
+std::vector<CallView> ended_loops_calls() {
+  auto& r = reg();
+  auto session = r.session.load(std::memory_order_relaxed);
+  std::vector<CallView> out;
+  std::lock_guard lock(r.mu);
+  for (const auto& rec : r.ended_loops)  // nobody changes these any more: their loop is gone
+    if (rec->session == session) out.push_back(view(*rec));
   return out;
 }
 

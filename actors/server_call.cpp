@@ -191,9 +191,11 @@ void ServerCall::on_done(bool) {
     cancelled_ = true;
     if (handler_running_) task_.cancel();
     if (rec_) {
+      // Who: the deadline, the server's own stop (its grace ran out), or else the client.
       bool deadline = time_remaining() && time_remaining()->count() <= 0;
+      const char* by = deadline ? "deadline" : sl_->server().cancelling_calls() ? "shutdown" : "peer";
       inspect::finished(*rec_, deadline ? StatusCode::DEADLINE_EXCEEDED : StatusCode::CANCELLED,
-                        deadline ? "Deadline Exceeded" : "Cancelled", {}, deadline ? "deadline" : "peer");
+                        deadline ? "Deadline Exceeded" : "Cancelled", {}, by);
     }
   }
   run_done_callbacks();
@@ -532,6 +534,9 @@ StatusCode ServicerContext::code() const { return on_loop(call_, "ServicerContex
 const std::string& ServicerContext::details() const {
   return on_loop(call_, "ServicerContext::details").details();
 }
+const Metadata& ServicerContext::trailing_metadata() const {
+  return on_loop(call_, "ServicerContext::trailing_metadata").trailing_metadata();
+}
 void ServicerContext::abort(StatusCode code, std::string details, std::optional<Metadata> trailing_metadata) {
   on_loop(call_, "ServicerContext::abort").abort(code, std::move(details), std::move(trailing_metadata), false);
 }
@@ -560,6 +565,13 @@ std::vector<std::string> ServicerContext::peer_identities() const {
   if (!ctx || !ctx->IsPeerAuthenticated()) return out;
   for (const auto& id : ctx->GetPeerIdentity()) out.emplace_back(id.data(), id.size());
   return out;
+}
+
+std::string ServicerContext::peer_identity_key() const {
+  auto& call = on_loop(call_, "ServicerContext::peer_identity_key");
+  auto ctx = call.grpc_context().auth_context();
+  if (!ctx || !ctx->IsPeerAuthenticated()) return {};
+  return ctx->GetPeerIdentityPropertyName();
 }
 
 void ServicerContext::set_compression(Compression algorithm) {

@@ -157,10 +157,68 @@ TEST(StreamStream, Behaviour_025_CancelWithAPendingReadAndAfterDoneWriting) {
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
 
-    auto half = ss(f, "Echo")();
+  });
+}
+
+TEST(StreamStream, Behaviour_025_CancelWithNoTrafficAndAfterDoneWritingBeforeTheStatus) {
+  // The handler reads to the end, then holds the call: after done_writing
+  // the status cannot have arrived when the client cancels.
+  auto drain_then_hold = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext&) -> Task<void> {
+        while (co_await requests.read()) {
+        }
+        co_await sleep(10s);
+      });
+  with_server({{"Hold", drain_then_hold}}, [](Fixture& f) -> Task<void> {
+    auto idle = ss(f, "Hold")();  // no traffic at all
+    EXPECT_TRUE(idle.cancel());
+    EXPECT_FALSE(idle.cancel());
+    EXPECT_EQ(co_await idle.code(), StatusCode::CANCELLED);
+    EXPECT_TRUE(idle.cancelled());
+
+    auto half = ss(f, "Hold")();
+    co_await half.write("x");
     co_await half.done_writing();
-    EXPECT_TRUE(half.cancel() || half.done());
-    EXPECT_TRUE(half.done());
+    co_await sleep(20ms);  // the server has read to the end
+    EXPECT_FALSE(half.done());
+    EXPECT_TRUE(half.cancel());
+    EXPECT_EQ(co_await half.code(), StatusCode::CANCELLED);
+    bool raised = false;
+    try {
+      co_await half.read();
+    } catch (const CancelledError&) {
+      raised = true;
+    }
+    EXPECT_TRUE(raised);
+  });
+}
+
+TEST(Call, Behaviour_006_011_025_CancelAfterAnOkStatusIsFalseOnEveryShape) {
+  // Once a call ended OK, cancel() changes nothing: false, code OK, not
+  // cancelled (unary-stream: stream_test.cpp, behaviour 14).
+  with_server({{"Echo", echo()}, {"Concat", concat()}, {"EchoStream", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto unary = f.method("Echo")("u");
+    EXPECT_EQ(co_await unary, "u");
+    auto client_streaming = su(f, "Concat")();
+    co_await client_streaming.write("a");
+    co_await client_streaming.done_writing();
+    EXPECT_EQ(co_await client_streaming, "a");
+    auto bidi = ss(f, "EchoStream")();
+    co_await bidi.write("b");
+    EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("b"));
+    co_await bidi.done_writing();
+    EXPECT_FALSE((co_await bidi.read()).has_value());
+    EXPECT_EQ(co_await bidi.code(), StatusCode::OK);
+
+    EXPECT_FALSE(unary.cancel());
+    EXPECT_FALSE(client_streaming.cancel());
+    EXPECT_FALSE(bidi.cancel());
+    EXPECT_FALSE(unary.cancelled());
+    EXPECT_FALSE(client_streaming.cancelled());
+    EXPECT_FALSE(bidi.cancelled());
+    EXPECT_EQ(co_await unary.code(), StatusCode::OK);
+    EXPECT_EQ(co_await client_streaming.code(), StatusCode::OK);
+    EXPECT_EQ(co_await bidi.code(), StatusCode::OK);
   });
 }
 

@@ -498,6 +498,53 @@ TEST(Inspect, ARecordReusedForANewCallKeepsNothingOfItsLastOne) {
   });
 }
 
+TEST(Inspect, CancelledBySaysWhoEndedTheCall) {
+  // A client's cancel ("local" on its side, "peer" on the server's), a
+  // deadline ("deadline" on both), and a server stopped with calls still
+  // running ("shutdown" on the server's side).
+  auto inspection = inspect::start();
+  auto hold = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string& req, ServicerContext&) -> Task<std::string> {
+        co_await sleep(10s);
+        co_return req;
+      });
+  with_server({{"Cancelled", hold}, {"Late", hold}}, [&inspection, hold](Fixture& f) -> Task<void> {
+    auto cancelled = f.method("Cancelled")("x");
+    co_await sleep(50ms);  // the server has the call (a unary call's wait_for_connection waits for its end)
+    EXPECT_TRUE(cancelled.cancel());
+    EXPECT_EQ(co_await cancelled.code(), StatusCode::CANCELLED);
+    auto late = co_await expect_rpc_error(f.method("Late")("x", {.timeout = 100ms}));
+    EXPECT_EQ(late.code(), StatusCode::DEADLINE_EXCEEDED);
+
+    // A second server, stopped (no grace) while a call waits in its handler.
+    auto other = server();
+    other.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Stopped", hold}})});
+    int port = other.add_insecure_port("127.0.0.1:0");
+    co_await other.start();
+    auto ch2 = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto stopped = ch2.unary_unary<std::string, std::string>("/test.Svc/Stopped")("x");
+    co_await sleep(50ms);
+    co_await other.stop(0s);
+    auto e = co_await expect_rpc_error(stopped);
+    EXPECT_NE(e.code(), StatusCode::OK);
+
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    std::map<std::pair<std::string, int>, std::string> by;  // (method, side) -> cancelled_by
+    // (The stopped server's loops have ended: their finished calls still show.)
+    for (const auto& c : snap.recent_calls()) by[{c.method(), c.side()}] = c.cancelled_by();
+    EXPECT_EQ((by[{"/test.Svc/Cancelled", v1::CLIENT}]), "local");
+    EXPECT_EQ((by[{"/test.Svc/Cancelled", v1::SERVER}]), "peer");
+    EXPECT_EQ((by[{"/test.Svc/Late", v1::CLIENT}]), "deadline");
+    EXPECT_EQ((by[{"/test.Svc/Late", v1::SERVER}]), "deadline");
+    EXPECT_EQ((by[{"/test.Svc/Stopped", v1::SERVER}]), "shutdown");
+    co_await ch.close();
+    co_await ch2.close();
+  });
+}
+
 TEST(Inspect, AnInspectedHandlerSeesEachCallsOwnInvocationMetadata) {
   // The server fills a call's record with its metadata in place, reusing an
   // old record's strings, and the handler reads it from there: with two

@@ -37,6 +37,9 @@ TEST(UnaryStream, Behaviour_014_015_047_ReadsEveryMessageThenEndOfStreamForever)
     EXPECT_TRUE(call.done());
     EXPECT_EQ(co_await call.code(), StatusCode::OK);
     EXPECT_EQ(call.repr(), "<UnaryStreamCall /test.Svc/Count status=OK details=\"\">");
+    EXPECT_FALSE(call.cancel());  // after an OK status: nothing to cancel
+    EXPECT_FALSE(call.cancelled());
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
   });
 }
 
@@ -61,8 +64,10 @@ TEST(UnaryStream, Behaviour_066_MetadataAndTrailingSetAfterTheLastWrite) {
     Metadata initial{{"x-initial", "i"}};
     co_await ctx.send_initial_metadata(initial);
     co_await ctx.write(std::string("a"));
+    EXPECT_TRUE(ctx.trailing_metadata().empty());
     Metadata trailing{{"x-trailing", "t"}};
     ctx.set_trailing_metadata(trailing);
+    EXPECT_EQ(ctx.trailing_metadata(), trailing);  // grpc.aio's experimental getter
   });
   with_server({{"Md", handler}}, [](Fixture& f) -> Task<void> {
     auto call = streamer(f, "Md")("");

@@ -56,6 +56,7 @@ void with_tls_server(bool require_client_auth, Body body) {
     auto auth = ctx.auth_context();
     std::string out = auth["transport_security_type"].empty() ? "?" : auth["transport_security_type"][0];
     for (const auto& id : ctx.peer_identities()) out += " id=" + id;
+    if (auto key = ctx.peer_identity_key(); !key.empty()) out += " key=" + key;
     if (auto token = ctx.invocation_metadata().get("authorization")) out += " auth=" + *token;
     co_return out;
   });
@@ -93,6 +94,7 @@ TEST(Tls, MutualTlsShowsTheClientIdentityAndRefusesClientsWithout) {
     auto who = ch.unary_unary<std::string, std::string>("/test.Svc/Who");
     auto answer = co_await who("");
     EXPECT_NE(answer.find("id=actio-client"), std::string::npos) << answer;
+    EXPECT_NE(answer.find(" key=x509_"), std::string::npos) << answer;  // the property naming the identities
     auto anonymous = secure_channel(target, ssl_channel_credentials(c.ca));
     auto anon_who = anonymous.unary_unary<std::string, std::string>("/test.Svc/Who");
     auto e = co_await expect_rpc_error(anon_who("", {.timeout = 5s}));

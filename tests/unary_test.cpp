@@ -231,8 +231,13 @@ TEST(Unary, UndecodableRequestIsInternalAndTheServerKeepsServing) {
 
 TEST(Unary, Behaviour_006_011_CancelInFlight) {
   bool server_saw_cancel = false;
+  bool done_in_callback = false;
   auto handler = raw([&](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
-    ctx.add_done_callback([&](ServicerContext& c) { server_saw_cancel = c.cancelled(); });
+    ctx.add_done_callback([&](ServicerContext& c) {
+      server_saw_cancel = c.cancelled();
+      done_in_callback = c.done();
+    });
+    EXPECT_FALSE(ctx.done());  // running: no status yet
     co_await sleep(5s);
     co_return req;
   });
@@ -249,6 +254,7 @@ TEST(Unary, Behaviour_006_011_CancelInFlight) {
     EXPECT_EQ(co_await call.details(), "Locally cancelled by application!");
     for (int i = 0; i < 200 && !server_saw_cancel; ++i) co_await sleep(5ms);
     EXPECT_TRUE(server_saw_cancel);
+    EXPECT_TRUE(done_in_callback);
   });
 }
 
@@ -403,8 +409,13 @@ TEST(Unary, ManyConcurrentCallsOnOneChannel) {
 
 TEST(Unary, DroppedCallHandleCancelsTheRpc) {
   bool server_saw_cancel = false;
+  bool done_in_callback = false;
   auto handler = raw([&](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
-    ctx.add_done_callback([&](ServicerContext& c) { server_saw_cancel = c.cancelled(); });
+    ctx.add_done_callback([&](ServicerContext& c) {
+      server_saw_cancel = c.cancelled();
+      done_in_callback = c.done();
+    });
+    EXPECT_FALSE(ctx.done());  // running: no status yet
     co_await sleep(5s);
     co_return req;
   });
@@ -440,6 +451,32 @@ TEST(Unary, CallOptionsWithMetadataInsideCoAwait) {
       EXPECT_EQ(seen, "value-" + std::to_string(i));
     }
   });
+}
+
+TEST(Unary, SendLimitsOfTheServerAndTheClientAreResourceExhaustedNamingTheLimit) {
+  ServerOptions opts;
+  opts.args.emplace_back("grpc.max_send_message_length", 100);
+  with_server(
+      {{"Echo", echo()}},
+      [](Fixture& f) -> Task<void> {
+        // A response over the server's send limit fails the call.
+        auto e = co_await expect_rpc_error(f.method("Echo")(std::string(500, 'r'), {.timeout = 5s}));
+        EXPECT_EQ(e.code(), StatusCode::RESOURCE_EXHAUSTED);
+        EXPECT_NE(e.details().find("(500 vs. 100)"), std::string::npos) << e.details();
+        // A request over the channel's send limit never leaves the client.
+        ChannelOptions tight;
+        tight.args.emplace_back("grpc.max_send_message_length", 100);
+        auto ch = insecure_channel(f.target(), tight);
+        auto echo_tight = ch.unary_unary<std::string, std::string>("/test.Svc/Echo");
+        auto e2 = co_await expect_rpc_error(echo_tight(std::string(300, 'q'), {.timeout = 5s}));
+        EXPECT_EQ(e2.code(), StatusCode::RESOURCE_EXHAUSTED);
+        EXPECT_NE(e2.details().find("(300 vs. 100)"), std::string::npos) << e2.details();
+        // Under the limits both sides go on working.
+        EXPECT_EQ(co_await f.method("Echo")("small"), "small");
+        EXPECT_EQ(co_await echo_tight("ok"), "ok");
+        co_await ch.close();
+      },
+      opts);
 }
 
 TEST(Unary, OversizedMessagesAreResourceExhaustedAndNothingWedges) {

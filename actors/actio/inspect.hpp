@@ -25,7 +25,9 @@ struct Options {
   bool allow_non_loopback = false;
   /// If set, callers must send "authorization: Bearer <token>".
   std::string token;
-  /// How many finished calls to keep for Snapshot.
+  /// How many finished calls each loop keeps, and a Snapshot shows (the
+  /// newest of all loops'; those of loops that ended, such as a stopped
+  /// server's, are kept together in one more ring of this size).
   std::size_t recent_calls = 256;
   /// Metadata values are redacted for "authorization", "cookie",
   /// "set-cookie", "proxy-authorization" and every "-bin" key; keys listed

@@ -57,6 +57,10 @@ class ServicerContext {
   /// The authenticated peer's identities (e.g. certificate SANs); empty when
   /// the peer is not authenticated (grpc.aio gives None).
   std::vector<std::string> peer_identities() const;
+  /// The auth property that names the peer's identities (e.g.
+  /// "x509_subject_alternative_name"); empty when the peer is not
+  /// authenticated (grpc.aio gives None).
+  std::string peer_identity_key() const;
 
   // -- replying ---------------------------------------------------------------
 
@@ -88,6 +92,9 @@ class ServicerContext {
   void set_details(std::string details);
   StatusCode code() const;
   const std::string& details() const;
+  /// What set_trailing_metadata() (or abort()'s) stored: the metadata the
+  /// status carries.
+  const Metadata& trailing_metadata() const;
   /// Sends the status now and throws AbortError. Empty arguments fall back to
   /// what set_details / set_trailing_metadata stored. A second abort throws
   /// UsageError("Abort already called!") and the first status stands; code OK

@@ -245,7 +245,12 @@ struct LoopCalls {
   std::size_t live_count = 0;
 };
 LoopCalls local_calls(bool copy_calls = true);
-/// How many finished calls each loop keeps (and a Snapshot shows).
+/// The finished calls of loops that have ended (a stopped server's serving
+/// loops), copied: a loop hands its ring to the registry when its thread
+/// exits, into one ring of recent_capacity() for the whole process.
+std::vector<CallView> ended_loops_calls();
+/// How many finished calls each loop keeps, the loops that ended keep
+/// together, and a Snapshot shows (the newest of them all).
 std::size_t recent_capacity() noexcept;
 
 // -- the registry --------------------------------------------------------------------

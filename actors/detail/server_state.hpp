@@ -8,6 +8,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
+#include <limits>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -126,6 +127,7 @@ class ServerCall {
   void set_details(std::string d) { details_ = std::move(d); }
   StatusCode code() const noexcept { return code_; }
   const std::string& details() const noexcept { return details_; }
+  const Metadata& trailing_metadata() const noexcept { return trailing_md_; }
   [[noreturn]] void abort(StatusCode code, std::string details, std::optional<Metadata> trailing, bool internal);
   bool cancelled() const noexcept { return cancelled_ || (status_sent_ && code_ == StatusCode::CANCELLED); }
   bool done() const noexcept { return status_sent_ || cancelled_; }
@@ -282,8 +284,18 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   void set_inspected(bool on) noexcept { inspected_ = on; }
   bool inspected() const noexcept { return inspected_; }
   bool accepting() const noexcept { return accepting_.load(std::memory_order_acquire); }
+  /// Whether a stop's grace has run out, so that gRPC cancels the calls left
+  /// (any thread: a serving loop asks when a call ends cancelled, to tell the
+  /// inspector "shutdown" rather than "peer").
+  bool cancelling_calls() const noexcept {
+    return std::chrono::steady_clock::now().time_since_epoch().count() >=
+           cancel_calls_at_.load(std::memory_order_acquire);
+  }
 
  private:
+  void set_cancel_calls_at(std::chrono::steady_clock::time_point t) noexcept {
+    cancel_calls_at_.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
   void stop_blocking(std::chrono::system_clock::time_point deadline);
   void finish_stop();
 
@@ -307,6 +319,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::atomic<bool> accepting_{true};
   std::thread stopper_;
   std::chrono::steady_clock::time_point stop_deadline_{};
+  // stop_deadline_ for other threads (steady_clock ticks; never until a stop).
+  std::atomic<std::chrono::steady_clock::rep> cancel_calls_at_{std::numeric_limits<std::chrono::steady_clock::rep>::max()};
   TimerId cancel_timer_;
   Event terminated_;
   std::uint64_t hook_id_ = 0;
