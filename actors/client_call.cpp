@@ -188,7 +188,8 @@ void ClientCall::on_write(bool ok) {
 
 Task<void> ClientCall::await_unary_response() {
   Call keep((add_ref(), this));
-  if (!icpt_ && !response_ready_ && !done_) {
+  // (The status may have come first: code() read the response ahead.)
+  if (!icpt_ && !response_ready_ && (!done_ || !pumped_.empty())) {
     if (co_await read_next(false)) {
       response_ = read_buf_;
       response_ready_ = true;
@@ -329,7 +330,7 @@ void ClientCall::fetch_status() {
     icpt_->fetch_status();
     return;
   }
-  if (!stream_ || done_ || finish_issued_ || pumping_ || shape_ == Shape::stream_unary) return;
+  if (!stream_ || done_ || finish_issued_ || pumping_) return;
   pumping_ = true;
   pump(Call((add_ref(), this)));
 }

@@ -52,6 +52,21 @@ TEST(StreamUnary, Behaviour_023_031_049_WriterStyleIteratorStyleAndAPlainRange) 
   });
 }
 
+TEST(StreamUnary, TheStatusWithoutAwaitingTheResponseAndTheResponseAfter) {
+  // code() (or wait_for_connection() of a failed call) need not wait for
+  // someone to await the response: the call reads it ahead and keeps it.
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Concat")();
+    co_await call.write("a");
+    co_await call.write("b");
+    co_await call.done_writing();
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    EXPECT_TRUE(call.done());
+    EXPECT_EQ(co_await call, "ab");
+    EXPECT_EQ(co_await call, "ab");
+  });
+}
+
 TEST(StreamUnary, Behaviour_021_WriteAfterDoneWritingIsInvalidStateAndTheCallStillCompletes) {
   with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
     auto call = su(f, "Concat")();
@@ -642,6 +657,164 @@ TEST(StreamUnary, ServerReadIntoAnUndecodableRequestIsInternal) {
     auto e = co_await expect_rpc_error(call.response());
     EXPECT_EQ(e.code(), StatusCode::INTERNAL);
     EXPECT_EQ(e.details(), "Failed to parse request message");
+  });
+}
+
+}  // namespace
+
+// Behaviours 41, 42, 45, 74 and 75 on the three streaming arities (unary:
+// unary_test.cpp).
+namespace {
+
+/// Unary-stream: "a" then "b".
+RpcMethodHandler two_replies() {
+  return unary_stream_rpc_method_handler<std::string, std::string>(
+      [](const std::string&, ServicerContext& ctx) -> Task<void> {
+        co_await ctx.write(std::string("a"));
+        co_await ctx.write(std::string("b"));
+      });
+}
+
+/// Each arity sleeps `d` before answering (unary-stream: after its first message).
+RpcMethodHandler slow_stream(Duration d) {
+  return unary_stream_rpc_method_handler<std::string, std::string>(
+      [d](const std::string&, ServicerContext& ctx) -> Task<void> {
+        co_await ctx.write(std::string("first"));
+        co_await sleep(d);
+        co_await ctx.write(std::string("second"));
+      });
+}
+RpcMethodHandler slow_concat(Duration d) {
+  return stream_unary_rpc_method_handler<std::string, std::string>(
+      [d](Requests& requests, ServicerContext&) -> Task<std::string> {
+        std::string out;
+        while (auto r = co_await requests.read()) out += *r;
+        co_await sleep(d);
+        co_return out;
+      });
+}
+RpcMethodHandler slow_echo_stream(Duration d) {
+  return stream_stream_rpc_method_handler<std::string, std::string>(
+      [d](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        while (auto r = co_await requests.read()) {
+          co_await sleep(d);
+          co_await ctx.write(*r);
+        }
+      });
+}
+
+TEST(Streams, Behaviour_041_042_WaitForConnectionOnEveryStreamingArity) {
+  with_server({{"Two", two_replies()}, {"Concat", concat()}, {"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto us = f.channel.unary_stream<std::string, std::string>("/test.Svc/Two")("");
+    co_await us.wait_for_connection();
+    std::vector<std::string> both{"a", "b"};  // (GCC 12: no braced list in a co_await expression)
+    EXPECT_EQ(co_await collect(us), both);  // nothing swallowed
+    auto cs = su(f, "Concat")();
+    co_await cs.wait_for_connection();
+    co_await cs.write("x");
+    co_await cs.done_writing();
+    EXPECT_EQ(co_await cs, "x");
+    auto bidi = ss(f, "Echo")();
+    co_await bidi.wait_for_connection();
+    co_await bidi.write("y");
+    EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("y"));
+    co_await bidi.done_writing();
+    EXPECT_FALSE((co_await bidi.read()).has_value());
+  });
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int port = probe.add_insecure_port("127.0.0.1:0");  // bound, then released: nobody listens
+    auto ch = insecure_channel("127.0.0.1:" + std::to_string(port));
+    CallOptions five{.timeout = 5s};
+    auto us = ch.unary_stream<std::string, std::string>("/test.Svc/Two")("", five);
+    EXPECT_EQ((co_await expect_rpc_error(us.wait_for_connection())).code(), StatusCode::UNAVAILABLE);
+    auto cs = ch.stream_unary<std::string, std::string>("/test.Svc/Concat")(five);
+    EXPECT_EQ((co_await expect_rpc_error(cs.wait_for_connection())).code(), StatusCode::UNAVAILABLE);
+    auto bidi = ch.stream_stream<std::string, std::string>("/test.Svc/Echo")(five);
+    EXPECT_EQ((co_await expect_rpc_error(bidi.wait_for_connection())).code(), StatusCode::UNAVAILABLE);
+  }());
+}
+
+constexpr Duration kSleep = 200ms;  // the slow handlers' sleep
+
+TEST(Streams, Behaviour_045_TimeoutsOfTwiceAndHalfTheHandlersSleep) {
+  with_server(
+      {{"Slow", slow_stream(kSleep)}, {"SlowConcat", slow_concat(kSleep)}, {"SlowEcho", slow_echo_stream(kSleep)}},
+      [](Fixture& f) -> Task<void> {
+        auto us = f.channel.unary_stream<std::string, std::string>("/test.Svc/Slow");
+        std::vector<std::string> both{"first", "second"};
+        CallOptions in_time{.timeout = 2 * kSleep}, too_short{.timeout = kSleep / 2};
+        EXPECT_EQ(co_await collect(us("", in_time)), both);
+        auto late = us("", too_short);
+        EXPECT_EQ(co_await late.read(), std::optional<std::string>("first"));  // the first arrives
+        EXPECT_EQ((co_await expect_rpc_error(late.read())).code(), StatusCode::DEADLINE_EXCEEDED);
+
+        std::vector<std::string> parts{"p", "q"};
+        EXPECT_EQ(co_await su(f, "SlowConcat")(parts, in_time), "pq");
+        EXPECT_EQ((co_await expect_rpc_error(su(f, "SlowConcat")(parts, too_short))).code(),
+                  StatusCode::DEADLINE_EXCEEDED);
+
+        auto bidi = ss(f, "SlowEcho")(in_time);
+        co_await bidi.write("z");
+        EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("z"));
+        co_await bidi.done_writing();
+        EXPECT_EQ(co_await bidi.code(), StatusCode::OK);
+        auto late_bidi = ss(f, "SlowEcho")(too_short);
+        co_await late_bidi.write("z");
+        EXPECT_EQ((co_await expect_rpc_error(late_bidi.read())).code(), StatusCode::DEADLINE_EXCEEDED);
+      });
+}
+
+TEST(Streams, Behaviour_074_075_DoneCallbacksOnEveryStreamingArity) {
+  int server_callbacks = 0;
+  auto count = [&server_callbacks](ServicerContext& ctx) {
+    ctx.add_done_callback([&server_callbacks](ServicerContext& c) { server_callbacks += c.done() ? 1 : 100; });
+  };
+  auto us_handler = unary_stream_rpc_method_handler<std::string, std::string>(
+      [count](const std::string&, ServicerContext& ctx) -> Task<void> {
+        count(ctx);
+        co_await ctx.write(std::string("a"));
+      });
+  auto cs_handler = stream_unary_rpc_method_handler<std::string, std::string>(
+      [count](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+        count(ctx);
+        while (co_await requests.read()) {
+        }
+        co_return "done";
+      });
+  auto bidi_handler = stream_stream_rpc_method_handler<std::string, std::string>(
+      [count](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        count(ctx);
+        while (auto r = co_await requests.read()) co_await ctx.write(*r);
+        throw std::runtime_error("the handler raises after its replies");
+      });
+  with_server({{"US", us_handler}, {"CS", cs_handler}, {"Bidi", bidi_handler}}, [&](Fixture& f) -> Task<void> {
+    int client_callbacks = 0;
+    auto watch = [&client_callbacks](Call call) {
+      for (int i = 0; i < 2; ++i)
+        call.add_done_callback([&client_callbacks](const Call& c) { client_callbacks += c.done() ? 1 : 100; });
+    };
+    auto us = f.channel.unary_stream<std::string, std::string>("/test.Svc/US")("");
+    watch(us);
+    std::vector<std::string> one{"a"};
+    EXPECT_EQ(co_await collect(us), one);
+    auto cs = su(f, "CS")();
+    watch(cs);
+    co_await cs.done_writing();
+    EXPECT_EQ(co_await cs, "done");
+    auto bidi = ss(f, "Bidi")();
+    watch(bidi);
+    co_await bidi.write("b");
+    EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("b"));
+    co_await bidi.done_writing();
+    EXPECT_EQ((co_await expect_rpc_error(bidi.read())).code(), StatusCode::UNKNOWN);
+    co_await sleep(1ms);  // callbacks run on the loop after completion
+    EXPECT_EQ(client_callbacks, 6);  // two per call, each seeing done()
+    bool ran_now = false;
+    bidi.add_done_callback([&ran_now](const Call&) { ran_now = true; });
+    EXPECT_TRUE(ran_now);  // added after completion: runs at once
+    for (int i = 0; i < 100 && server_callbacks < 3; ++i) co_await sleep(2ms);
+    EXPECT_EQ(server_callbacks, 3);  // one per call, the raising handler's too
   });
 }
 
