@@ -473,6 +473,7 @@ TEST(Inspect, ARecordReusedForANewCallKeepsNothingOfItsLastOne) {
     v1::InspectorStub stub(ch);
     v1::SnapshotRequest request;
     v1::Snapshot snap = co_await stub.Snapshot(request);
+    EXPECT_EQ(snap.recent_calls_size(), 2);  // recent_calls bounds what a snapshot shows, over every loop
     auto echoes = calls_of(snap.recent_calls(), "/test.Svc/Echo");
     CO_ASSERT_TRUE(echoes.size() >= 2u);  // the last call's two sides at least
     std::set<std::uint64_t> ids;
@@ -543,6 +544,41 @@ TEST(Inspect, CancelledBySaysWhoEndedTheCall) {
     co_await ch.close();
     co_await ch2.close();
   });
+}
+
+TEST(Inspect, ChannelsAndServersMadeBeforeInspectionStartedAreListed) {
+  actio::run([]() -> Task<void> {
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    std::string target = "127.0.0.1:" + std::to_string(srv.add_insecure_port("127.0.0.1:0"));
+    co_await srv.start();
+    auto ch = insecure_channel(target);
+    auto echo_call = ch.unary_unary<std::string, std::string>("/test.Svc/Echo");
+    EXPECT_EQ(co_await echo_call("before"), "before");
+    auto inspection = inspect::start();  // only now
+    EXPECT_EQ(co_await echo_call("after"), "after");
+    auto ich = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ich);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    bool channel_seen = false, server_seen = false;
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() == v1::CHANNEL && e.target() == target) {
+        channel_seen = true;
+        EXPECT_EQ(e.calls_started(), 1u);  // counted since inspection started
+        EXPECT_EQ(e.state(), "READY");
+      }
+      if (e.kind() == v1::SERVER_ENDPOINT && e.target() == target) {
+        server_seen = true;
+        EXPECT_EQ(e.state(), "running");
+      }
+    }
+    EXPECT_TRUE(channel_seen);
+    EXPECT_TRUE(server_seen);
+    co_await ich.close();
+    co_await ch.close();
+    co_await srv.stop(0s);
+  }());
 }
 
 TEST(Inspect, AnInspectedHandlerSeesEachCallsOwnInvocationMetadata) {

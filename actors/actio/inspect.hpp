@@ -56,9 +56,9 @@ class Inspection {
 
 /// Turns recording on and serves the Inspector on its own thread. Throws
 /// UsageError for a non-loopback address without allow_non_loopback, and
-/// std::runtime_error if the address cannot be bound. One at a time. Call it
-/// before making channels and servers: those made earlier are not listed as
-/// endpoints (their calls still are). ACTIO_INSPECT starts it in time.
+/// std::runtime_error if the address cannot be bound. One at a time.
+/// Channels and servers made before it are listed too; their calls and
+/// counts start with it.
 std::unique_ptr<Inspection> start(Options options = {});
 
 /// Starts inspection once per process if ACTIO_INSPECT=HOST:PORT is set
