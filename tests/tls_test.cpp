@@ -102,6 +102,24 @@ TEST(Tls, MutualTlsShowsTheClientIdentityAndRefusesClientsWithout) {
   });
 }
 
+TEST(Tls, Behaviour_059_ABusyPortIsAClearErrorForASecurePortToo) {
+  const Certs& c = certs();
+  actio::run([&c]() -> Task<void> {
+    auto first = server();
+    int port = first.add_insecure_port("127.0.0.1:0");
+    first.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    co_await first.start();
+    auto second = server();
+    try {
+      second.add_secure_port("127.0.0.1:" + std::to_string(port), ssl_server_credentials({{c.server_key, c.server_cert}}));
+      ADD_FAILURE() << "bound a busy port";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("Failed to bind to address"), std::string::npos) << e.what();
+    }
+    co_await first.stop(0s);
+  }());
+}
+
 TEST(Tls, Behaviour_008_CallCredentialsOnAnInsecureChannelAreAUsageError) {
   with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
     auto token = access_token_call_credentials("t");
