@@ -1,5 +1,14 @@
 // Compression: channel default, per call, server default, set_compression,
 // disable_next_message_compression, a disabled algorithm (aio_reference 77-80).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
 #include "test_util.hpp"
 
 namespace {
@@ -61,6 +70,95 @@ TEST(Compression, Behaviour_078_079_SetCompressionAndDisableNextMessage) {
     EXPECT_EQ(got[1], kBig);
     EXPECT_EQ(co_await call.code(), StatusCode::OK);
   });
+}
+
+/// A TCP relay on 127.0.0.1 in front of `port` that counts the bytes coming
+/// back from the server (one connection; ends when either side closes or
+/// after 30 s).
+class CountingRelay {
+ public:
+  explicit CountingRelay(int server_port) : server_port_(server_port) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 1) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+      throw std::runtime_error("relay: cannot listen");
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~CountingRelay() {
+    stop_ = true;
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  int port() const { return port_; }
+  std::size_t from_server() const { return from_server_.load(); }
+
+ private:
+  void run() {
+    pollfd l{listen_fd_, POLLIN, 0};
+    for (int i = 0; i < 300 && !stop_; ++i)
+      if (::poll(&l, 1, 100) > 0) break;
+    if (stop_ || !(l.revents & POLLIN)) return;
+    int client = ::accept(listen_fd_, nullptr, nullptr);
+    int server = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(server_port_));
+    if (client >= 0 && ::connect(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      char buf[16384];
+      auto deadline = std::chrono::steady_clock::now() + 30s;
+      while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+        pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+        if (::poll(fds, 2, 100) <= 0) continue;
+        if (fds[0].revents & (POLLIN | POLLHUP)) {
+          auto n = ::read(client, buf, sizeof buf);
+          if (n <= 0 || ::write(server, buf, static_cast<std::size_t>(n)) != n) break;
+        }
+        if (fds[1].revents & (POLLIN | POLLHUP)) {
+          auto n = ::read(server, buf, sizeof buf);
+          if (n <= 0 || ::write(client, buf, static_cast<std::size_t>(n)) != n) break;
+          from_server_ += static_cast<std::size_t>(n);
+        }
+      }
+    }
+    if (client >= 0) ::close(client);
+    ::close(server);
+  }
+
+  int server_port_, listen_fd_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> from_server_{0};
+  std::thread thread_;
+};
+
+TEST(Compression, Behaviour_080_ServerDefaultCompressionReallyCompresses) {
+  // What the server sends for a 64 KiB compressible reply, counted on the
+  // wire: a few hundred bytes with the server's default (gzip), 64 KiB
+  // and more with compression off for the call's responses.
+  for (bool server_default : {true, false}) {
+    ServerOptions opts;
+    if (server_default) opts.compression = Compression::Gzip;
+    with_server(
+        {{"Echo", echo()}},
+        [server_default](Fixture& f) -> Task<void> {
+          CountingRelay relay(f.port);
+          auto ch = insecure_channel("127.0.0.1:" + std::to_string(relay.port()));
+          auto echo_call = ch.unary_unary<std::string, std::string>("/test.Svc/Echo");
+          EXPECT_EQ(co_await echo_call(kBig), kBig);
+          std::size_t bytes = relay.from_server();
+          co_await ch.close();
+          if (server_default)
+            EXPECT_LT(bytes, 8u * 1024) << "the reply went out uncompressed";
+          else
+            EXPECT_GT(bytes, kBig.size()) << "the relay missed the reply";
+        },
+        opts);
+  }
 }
 
 TEST(Compression, Behaviour_080_ServerDefaultCompressionServesNormally) {
