@@ -297,12 +297,12 @@ void ServerState::start() {
 void ServerState::stop_blocking(std::chrono::system_clock::time_point deadline) {
   accepting_.store(false, std::memory_order_release);
   if (stopper_.joinable()) {
-    set_cancel_calls_at(std::chrono::steady_clock::now());
+    set_stop_deadline(std::chrono::steady_clock::now());
     if (server_) grpc_server_cancel_all_calls(server_->c_server());
     stopper_.join();
   } else if (server_) {
-    set_cancel_calls_at(std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                               deadline - std::chrono::system_clock::now()));
+    set_stop_deadline(std::chrono::steady_clock::now() +
+                      std::chrono::duration_cast<SteadyTime::duration>(deadline - std::chrono::system_clock::now()));
     server_->Shutdown(deadline);
     for (auto& l : loops_) l->stop_and_join();
   }
@@ -336,8 +336,7 @@ Task<void> ServerState::stop(std::optional<Duration> grace) {
       phase_ = Phase::stopping;
       if (endpoint_) inspect::endpoint_state(*endpoint_, "stopping");
       accepting_.store(false, std::memory_order_release);
-      stop_deadline_ = deadline;
-      set_cancel_calls_at(deadline);
+      set_stop_deadline(deadline);
       auto sys_deadline = std::chrono::system_clock::now() + g;
       std::weak_ptr<ServerState> weak = keep;
       EventLoop* home = home_;
@@ -355,10 +354,9 @@ Task<void> ServerState::stop(std::optional<Duration> grace) {
       break;
     }
     case Phase::stopping:
-      if (deadline < stop_deadline_) {
+      if (deadline < stop_deadline()) {
         // A shorter grace wins: cancel everything when it runs out.
-        stop_deadline_ = deadline;
-        set_cancel_calls_at(deadline);
+        set_stop_deadline(deadline);
         home_->cancel_timer(cancel_timer_);
         cancel_timer_ = home_->call_later(std::chrono::duration_cast<Duration>(g), [this] {
           cancel_timer_ = {};

@@ -8,9 +8,9 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <atomic>
-#include <limits>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -287,14 +287,15 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   /// Whether a stop's grace has run out, so that gRPC cancels the calls left
   /// (any thread: a serving loop asks when a call ends cancelled, to tell the
   /// inspector "shutdown" rather than "peer").
-  bool cancelling_calls() const noexcept {
-    return std::chrono::steady_clock::now().time_since_epoch().count() >=
-           cancel_calls_at_.load(std::memory_order_acquire);
-  }
+  bool cancelling_calls() const noexcept { return std::chrono::steady_clock::now() >= stop_deadline(); }
 
  private:
-  void set_cancel_calls_at(std::chrono::steady_clock::time_point t) noexcept {
-    cancel_calls_at_.store(t.time_since_epoch().count(), std::memory_order_release);
+  using SteadyTime = std::chrono::steady_clock::time_point;
+  SteadyTime stop_deadline() const noexcept {
+    return SteadyTime(SteadyTime::duration(stop_deadline_.load(std::memory_order_acquire)));
+  }
+  void set_stop_deadline(SteadyTime t) noexcept {
+    stop_deadline_.store(t.time_since_epoch().count(), std::memory_order_release);
   }
   void stop_blocking(std::chrono::system_clock::time_point deadline);
   void finish_stop();
@@ -318,9 +319,9 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
   std::atomic<int> active_rpcs_{0};
   std::atomic<bool> accepting_{true};
   std::thread stopper_;
-  std::chrono::steady_clock::time_point stop_deadline_{};
-  // stop_deadline_ for other threads (steady_clock ticks; never until a stop).
-  std::atomic<std::chrono::steady_clock::rep> cancel_calls_at_{std::numeric_limits<std::chrono::steady_clock::rep>::max()};
+  // When a stop's grace runs out (steady_clock ticks; never until a stop).
+  // Set on the home loop, read by the serving loops (cancelling_calls).
+  std::atomic<SteadyTime::rep> stop_deadline_{std::numeric_limits<SteadyTime::rep>::max()};
   TimerId cancel_timer_;
   Event terminated_;
   std::uint64_t hook_id_ = 0;
