@@ -145,7 +145,10 @@ TEST(Connector, AnOverflowingQueueEndsInAFreshSnapshot) {
   EXPECT_EQ(connector.drain(model), 0u);  // ... and draining again asks for a resync
   ASSERT_TRUE(drain_until(
       connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 3000ms));
-  EXPECT_GE(model.call_count(), 7u);
+  // The fresh session's calls, and the ones that follow it (a slow build,
+  // ASan's, may take its snapshot before the seventh).
+  EXPECT_TRUE(drain_until(connector, model, [](const Model& m) { return m.call_count() >= 7u; }, 3000ms))
+      << model.call_count() << " calls";
 }
 
 TEST(Connector, ResyncTakesANewSnapshot) {
