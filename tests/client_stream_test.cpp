@@ -1,6 +1,8 @@
 // Stream-request calls end to end: stream-unary and bidi (aio_reference §2).
 #include <google/protobuf/timestamp.pb.h>
 
+#include <ranges>
+
 #include "helloworld.pb.h"
 #include "test_util.hpp"
 
@@ -355,6 +357,78 @@ TEST(StreamUnary, AThrowingRequestGeneratorCancelsTheCallAndSaysWhy) {
       EXPECT_STREQ(e.what(), "Request generator failed: no more input");
     }
     EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+  });
+}
+
+/// Stream-unary: concatenates the first three requests and answers at once,
+/// without reading the rest (grpc.aio: a handler may return mid-stream).
+RpcMethodHandler first_three() {
+  return stream_unary_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext&) -> Task<std::string> {
+        std::string out;
+        for (int i = 0; i < 3; ++i) {
+          if (auto r = co_await requests.read()) out += *r + ",";
+        }
+        co_return out;
+      });
+}
+
+TEST(StreamUnary, Behaviour_023_ViewsTemporariesAndRangesOfConvertibles) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    // A view that is not const-iterable (filter caches its begin).
+    std::vector<std::string> words{"keep", "drop", "this", "drop"};
+    auto kept = words | std::views::filter([](const std::string& w) { return w != "drop"; });
+    EXPECT_EQ(co_await su(f, "Concat")(kept), "keepthis");
+    // A temporary container is moved into the call; it outlives this line.
+    auto call = su(f, "Concat")(std::vector<std::string>{"t", "m", "p"});
+    EXPECT_EQ(co_await call, "tmp");
+    // A range of something that converts to the request type.
+    std::vector<const char*> literals{"c", "o", "n", "v"};
+    EXPECT_EQ(co_await su(f, "Concat")(literals), "conv");
+    // A transform of an rvalue vector: the view owns the vector.
+    auto numbers = std::vector<int>{1, 2, 3} | std::views::transform([](int i) { return std::to_string(i * 2); });
+    EXPECT_EQ(co_await su(f, "Concat")(std::move(numbers)), "246");
+  });
+}
+
+TEST(StreamUnary, AnEndlessRequestRangeIsReadLazilyAndStopsWithTheCall) {
+  with_server({{"FirstThree", first_three()}}, [](Fixture& f) -> Task<void> {
+    auto produced = std::make_shared<int>(0);
+    auto endless = std::views::iota(0) | std::views::transform([produced](int i) {
+                     ++*produced;
+                     return std::to_string(i);
+                   });
+    auto call = su(f, "FirstThree")(endless);
+    EXPECT_EQ(co_await call, "0,1,2,");
+    EXPECT_EQ(co_await call.code(), StatusCode::OK);
+    // The range was drawn one write at a time; once the call ended its writer
+    // stopped: the count stays put.
+    for (int i = 0; i < 50 && produced.use_count() > 2; ++i) co_await sleep(10ms);
+    EXPECT_EQ(produced.use_count(), 2);  // this test's and `endless`'s; the call's copy is gone
+    int after = *produced;
+    EXPECT_GE(after, 3);
+    co_await sleep(20ms);
+    EXPECT_EQ(*produced, after);
+  });
+}
+
+TEST(StreamStream, AThrowingRequestRangeCancelsTheCallAndSaysWhy) {
+  with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
+    auto failing = std::views::iota(0, 5) | std::views::transform([](int i) {
+                     if (i == 2) throw std::runtime_error("element 2 is bad");
+                     return std::to_string(i);
+                   });
+    auto call = ss(f, "Echo")(failing);
+    std::vector<std::string> got;
+    try {
+      while (auto m = co_await call.read()) got.push_back(*m);
+      ADD_FAILURE() << "expected CancelledError";
+    } catch (const CancelledError& e) {
+      EXPECT_STREQ(e.what(), "Request range failed: element 2 is bad");
+    }
+    EXPECT_LE(got.size(), 2u);
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+    EXPECT_EQ(co_await call.details(), "Request range failed: element 2 is bad");
   });
 }
 

@@ -34,14 +34,28 @@ ClientCall* start_unary_stream_call(const std::shared_ptr<ChannelState>& channel
 ClientCall* start_streaming_call(const std::shared_ptr<ChannelState>& channel, const std::string& method,
                                  bool bidi, const CallOptions& options);
 
-/// Writes every request of an iterator-driven call, then half-closes.
-template <class Req>
-Detached feed_requests(Call call, std::vector<Req> requests, std::shared_ptr<const Codec<Req>> codec) {
+/// Writes every request of an iterator-driven call's range, lazily (one
+/// element per write, as flow control allows), then half-closes. The range is
+/// the call's own copy (or the moved-in temporary); it stops quietly when the
+/// call ends first, and a throwing range cancels the call, as grpc.aio does.
+template <class Req, class Range>
+Detached feed_requests(Call call, Range requests, std::shared_ptr<const Codec<Req>> codec) {
+  bool writing = false;  // an exception while writing means the call ended first
   try {
-    for (const auto& r : requests) co_await write_request(call.get(), &encode_thunk<Req>, &r, codec.get(), true);
+    for (auto&& element : requests) {
+      const Req& r = element;  // (a range of something convertible makes a Req here)
+      writing = true;
+      co_await write_request(call.get(), &encode_thunk<Req>, &r, codec.get(), true);
+      writing = false;
+    }
+    writing = true;
     co_await done_writing(call.get(), true);
-  } catch (...) {
+  } catch (const std::exception& e) {
     // The call ended first (cancelled or failed): its status tells the reader.
+    // Otherwise the range threw: the call fails with it, as grpc.aio does.
+    if (!writing && !call.done()) cancel_call_with(call.get(), std::string("Request range failed: ") + e.what());
+  } catch (...) {
+    if (!writing && !call.done()) cancel_call_with(call.get(), "Request range failed");
   }
 }
 
@@ -68,6 +82,13 @@ Detached feed_generator(Call call, Generator<Req> requests, std::shared_ptr<cons
   }
   *current = nullptr;
 }
+
+/// A range a stream-request call can be fed from (Generator has its own overload).
+template <class Range, class Req>
+concept RequestRange = std::ranges::input_range<Range> && std::movable<std::remove_cvref_t<Range>> &&
+                       std::constructible_from<std::remove_cvref_t<Range>, Range> &&
+                       std::convertible_to<std::ranges::range_reference_t<std::remove_cvref_t<Range>&>, const Req&> &&
+                       !std::same_as<std::remove_cvref_t<Range>, Generator<Req>>;
 
 /// What the four multi-callables share: the channel, the method, the codecs.
 template <class Req, class Resp>
@@ -99,16 +120,20 @@ class MultiCallableBase {
     feed_generator<Req>(handle, std::move(requests), request_codec_);
     return handle;
   }
-  /// Starts a stream-request call; with `requests`, feeds them in the background.
+  /// Starts a stream-request call with nothing to feed: the caller writes.
+  template <class CallT>
+  CallT invoke_streaming(bool bidi, const CallOptions& options) const {
+    return CallT(start_streaming_call(channel_, method_, bidi, options), request_codec_, response_codec_);
+  }
+  /// Starts a stream-request call fed from a range in the background. The
+  /// range is kept by value: an lvalue container is copied, a temporary
+  /// moved; a view is copied and iterated lazily.
   template <class CallT, class Range>
-  CallT invoke_streaming(bool bidi, const Range* requests, const CallOptions& options) const {
+  CallT invoke_range(bool bidi, Range&& requests, const CallOptions& options) const {
     ClientCall* call = start_streaming_call(channel_, method_, bidi, options);
     CallT handle(call, request_codec_, response_codec_);
-    if (requests) {
-      set_iterator_driven(call);
-      feed_requests<Req>(handle, std::vector<Req>(std::ranges::begin(*requests), std::ranges::end(*requests)),
-                         request_codec_);
-    }
+    set_iterator_driven(call);
+    feed_requests<Req, std::remove_cvref_t<Range>>(handle, std::forward<Range>(requests), request_codec_);
     return handle;
   }
 
@@ -150,15 +175,19 @@ class StreamUnaryMultiCallable : public detail::MultiCallableBase<Req, Resp> {
  public:
   using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
   StreamUnaryCall<Req, Resp> operator()(const CallOptions& options = {}) const {
-    return this->template invoke_streaming<StreamUnaryCall<Req, Resp>, std::vector<Req>>(false, nullptr, options);
+    return this->template invoke_streaming<StreamUnaryCall<Req, Resp>>(false, options);
   }
   /// Requests from an async generator (see actio::Generator).
   StreamUnaryCall<Req, Resp> operator()(Generator<Req> requests, const CallOptions& options = {}) const {
     return this->template invoke_generator<StreamUnaryCall<Req, Resp>>(false, std::move(requests), options);
   }
-  template <std::ranges::input_range Range>
-  StreamUnaryCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
-    return this->template invoke_streaming<StreamUnaryCall<Req, Resp>>(false, &requests, options);
+  /// Requests from any range of Req (or of what converts to one): a
+  /// container (copied, or moved when a temporary), or a view, iterated
+  /// lazily — so it may be endless; what a view refers to must outlive the
+  /// call's writing.
+  template <detail::RequestRange<Req> Range>
+  StreamUnaryCall<Req, Resp> operator()(Range&& requests, const CallOptions& options = {}) const {
+    return this->template invoke_range<StreamUnaryCall<Req, Resp>>(false, std::forward<Range>(requests), options);
   }
 };
 
@@ -168,15 +197,19 @@ class StreamStreamMultiCallable : public detail::MultiCallableBase<Req, Resp> {
  public:
   using detail::MultiCallableBase<Req, Resp>::MultiCallableBase;
   StreamStreamCall<Req, Resp> operator()(const CallOptions& options = {}) const {
-    return this->template invoke_streaming<StreamStreamCall<Req, Resp>, std::vector<Req>>(true, nullptr, options);
+    return this->template invoke_streaming<StreamStreamCall<Req, Resp>>(true, options);
   }
   /// Requests from an async generator (see actio::Generator).
   StreamStreamCall<Req, Resp> operator()(Generator<Req> requests, const CallOptions& options = {}) const {
     return this->template invoke_generator<StreamStreamCall<Req, Resp>>(true, std::move(requests), options);
   }
-  template <std::ranges::input_range Range>
-  StreamStreamCall<Req, Resp> operator()(const Range& requests, const CallOptions& options = {}) const {
-    return this->template invoke_streaming<StreamStreamCall<Req, Resp>>(true, &requests, options);
+  /// Requests from any range of Req (or of what converts to one): a
+  /// container (copied, or moved when a temporary), or a view, iterated
+  /// lazily — so it may be endless; what a view refers to must outlive the
+  /// call's writing.
+  template <detail::RequestRange<Req> Range>
+  StreamStreamCall<Req, Resp> operator()(Range&& requests, const CallOptions& options = {}) const {
+    return this->template invoke_range<StreamStreamCall<Req, Resp>>(true, std::forward<Range>(requests), options);
   }
 };
 
