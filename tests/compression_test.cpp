@@ -138,11 +138,12 @@ class CountingRelay {
 
 TEST(Compression, Behaviour_080_ServerDefaultCompressionReallyCompresses) {
   // What the server sends for a 64 KiB compressible reply, counted on the
-  // wire: a few hundred bytes with the server's default (gzip), 64 KiB
-  // and more with compression off for the call's responses.
-  for (bool server_default : {true, false}) {
+  // wire: a few hundred bytes with the server's default (gzip or deflate),
+  // 64 KiB and more with no default.
+  for (Compression algorithm : {Compression::Gzip, Compression::Deflate, Compression::NoCompression}) {
     ServerOptions opts;
-    if (server_default) opts.compression = Compression::Gzip;
+    bool server_default = algorithm != Compression::NoCompression;
+    if (server_default) opts.compression = algorithm;
     with_server(
         {{"Echo", echo()}},
         [server_default](Fixture& f) -> Task<void> {
