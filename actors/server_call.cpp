@@ -44,8 +44,14 @@ bool ServerCall::streaming_request() const {
 RpcKind ServerCall::kind() const { return sl_->server().handler(index_).kind; }
 
 ServerCall::~ServerCall() {
-  if (counted_active_) sl_->server().active_rpcs().fetch_sub(1, std::memory_order_relaxed);
+  release_slot();
   if (counted_running_) sl_->call_ended(index_);
+}
+
+void ServerCall::release_slot() noexcept {
+  if (!counted_active_) return;
+  counted_active_ = false;
+  sl_->server().active_rpcs().fetch_sub(1, std::memory_order_relaxed);
 }
 
 void ServerCall::request() {
@@ -140,6 +146,10 @@ Detached ServerCall::drive() {
 
 void ServerCall::send_status() {
   status_sent_ = true;
+  // The handler is done: its slot of maximum_concurrent_rpcs is free now (as
+  // grpc.aio frees it when the handler's task ends), not when gRPC's done
+  // notice comes; a refused call gives back the slot it briefly took.
+  release_slot();
   {
     // Reported after the observers may have changed the response, and before
     // its bytes go to gRPC (which takes them over: detail/send_buffer.hpp).

@@ -130,6 +130,40 @@ TEST(Server, Behaviour_060_MaximumConcurrentRpcsRejectsTheExcess) {
       opts);
 }
 
+TEST(Server, Behaviour_060_ARejectedCallHoldsNoSlot) {
+  // One slot of two held by a long call; bursts of calls beyond the limit are
+  // refused, and right after each burst the free slot takes the next call:
+  // the refused calls never counted as running.
+  ServerOptions opts;
+  opts.maximum_concurrent_rpcs = 2;
+  with_server(
+      {{"Hold", sleepy(3s)}, {"Slow", sleepy(100ms)}},
+      [](Fixture& f) -> Task<void> {
+        auto holder = f.method("Hold")("h", {.timeout = 5s});
+        auto code_of = [](UnaryUnaryMultiCallable<std::string, std::string> m) -> Task<StatusCode> {
+          auto call = m("x");
+          try {
+            co_await call;
+          } catch (const AioRpcError&) {
+          }
+          co_return co_await call.code();
+        };
+        co_await sleep(50ms);  // the holder is running
+        for (int round = 0; round < 5; ++round) {
+          std::vector<Task<StatusCode>> burst;
+          burst.push_back(code_of(f.method("Slow")));  // takes the free slot for 100 ms
+          for (int i = 0; i < 12; ++i) burst.push_back(code_of(f.method("Slow")));
+          auto codes = co_await gather(std::move(burst));
+          EXPECT_EQ(std::count(codes.begin(), codes.end(), StatusCode::OK), 1) << "round " << round;
+          // At once: the one admitted call has ended, so one slot is free.
+          auto next = co_await code_of(f.method("Slow"));
+          EXPECT_EQ(next, StatusCode::OK) << "round " << round;
+        }
+        holder.cancel();
+      },
+      opts);
+}
+
 TEST(Server, TwoLoopsServeOnTheirOwnThreads) {
   std::mutex mu;
   std::set<std::thread::id> threads;

@@ -164,6 +164,7 @@ class ServerCall {
   RpcKind kind() const;
   Detached drive();
   void send_status();
+  void release_slot() noexcept;
   void start_inspection();
   void start_op() {
     ++pending_;
@@ -210,7 +211,7 @@ class ServerCall {
   bool handler_finished_ = false;
   bool done_notice_ = false;
   bool callbacks_ran_ = false;
-  bool counted_active_ = false;
+  bool counted_active_ = false;  // holds one of the server's active_rpcs (released by release_slot())
   bool counted_running_ = false;  // in its loop's running calls of the method
   int pending_ = 0;
   Task<void> task_;
