@@ -182,6 +182,10 @@ void ServerCall::send_status() {
     writer_->Finish(grpc::Status(static_cast<grpc::StatusCode>(code_), code_ == StatusCode::OK ? "" : details_),
                    &finish_op_);
   } else if (code_ == StatusCode::OK) {
+    // A unary responder's Finish takes no write options: the one message goes
+    // uncompressed by asking for identity for the call, which the initial
+    // metadata (sent with it, unless the handler sent them first) carries.
+    if (no_compress_next_ && !initial_md_sent_) ctx_.set_compression_algorithm(GRPC_COMPRESS_NONE);
     responder_->Finish(SendBuffer{&response_}, grpc::Status::OK, &finish_op_);
   } else {
     responder_->FinishWithError(grpc::Status(static_cast<grpc::StatusCode>(code_), details_), &finish_op_);

@@ -162,6 +162,57 @@ TEST(Compression, Behaviour_080_ServerDefaultCompressionReallyCompresses) {
   }
 }
 
+/// The bytes the server sends for one call of `method` (given kBig),
+/// counted on the wire through a CountingRelay.
+std::size_t server_bytes_for(const std::string& method, RpcMethodHandler handler, ServerOptions opts = {}) {
+  std::size_t bytes = 0;
+  with_server(
+      {{"M", std::move(handler)}},
+      [&bytes, method](Fixture& f) -> Task<void> {
+        CountingRelay relay(f.port);
+        auto ch = insecure_channel("127.0.0.1:" + std::to_string(relay.port()));
+        if (method == "unary") {
+          auto m = ch.unary_unary<std::string, std::string>("/test.Svc/M");
+          EXPECT_EQ(co_await m(kBig), kBig);
+        } else {
+          auto got = co_await read_all(ch.unary_stream<std::string, std::string>("/test.Svc/M")(kBig));
+          EXPECT_EQ(got.size(), 2u);
+        }
+        bytes = relay.from_server();
+        co_await ch.close();
+      },
+      opts);
+  return bytes;
+}
+
+RpcMethodHandler unary_with(std::function<void(ServicerContext&)> before) {
+  return unary_unary_rpc_method_handler<std::string, std::string>(
+      [before](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
+        before(ctx);
+        co_return req;
+      });
+}
+
+TEST(Compression, Behaviour_078_079_CountedOnTheWireInUnaryAndStreamingHandlers) {
+  constexpr std::size_t kSmall = 8 * 1024;  // a compressed 64 KiB of 'z' is well under this
+  // set_compression() compresses a unary reply; disable_next_message_compression()
+  // sends it plain even under the server's default.
+  EXPECT_LT(server_bytes_for("unary", unary_with([](ServicerContext& c) { c.set_compression(Compression::Gzip); })),
+            kSmall);
+  ServerOptions gzip;
+  gzip.compression = Compression::Gzip;
+  EXPECT_GT(server_bytes_for("unary", unary_with([](ServicerContext& c) { c.disable_next_message_compression(); }),
+                             gzip),
+            kBig.size());
+  // Streaming: the first message compressed, the second (disabled) plain.
+  auto set_deflate = [](ServicerContext& c) { c.set_compression(Compression::Deflate); };
+  std::size_t both = server_bytes_for("stream", streamer_with(set_deflate, false));
+  std::size_t second_plain = server_bytes_for("stream", streamer_with(set_deflate, true));
+  EXPECT_LT(both, kSmall);
+  EXPECT_GT(second_plain, kBig.size());
+  EXPECT_LT(second_plain, kBig.size() + kSmall);
+}
+
 TEST(Compression, Behaviour_080_ServerDefaultCompressionServesNormally) {
   ServerOptions opts;
   opts.compression = Compression::Gzip;

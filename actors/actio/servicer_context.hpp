@@ -107,7 +107,10 @@ class ServicerContext {
   /// went out (first write, send_initial_metadata): UsageError (grpc.aio
   /// raises RuntimeError; UsageError is one).
   void set_compression(Compression algorithm);
-  /// Sends the next response message uncompressed.
+  /// Sends the next response message uncompressed. For a unary-response
+  /// handler this is its one reply, which then goes out uncompressed by
+  /// asking for no compression on the call (gRPC's unary reply takes no
+  /// per-message options); after send_initial_metadata() it has no effect there.
   void disable_next_message_compression();
 
   // -- lifecycle ------------------------------------------------------------
