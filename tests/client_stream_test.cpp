@@ -54,6 +54,28 @@ TEST(StreamUnary, Behaviour_023_031_049_WriterStyleIteratorStyleAndAPlainRange) 
   });
 }
 
+TEST(StreamUnary, Behaviour_049_HandlersIterateTheRequestStreamMixedWithRead) {
+  // grpc.aio mixes context.read(), request_iterator reads and `async for` in
+  // one handler; Actio's for_each/collect iterate a RequestStream the same way.
+  auto mixed = stream_unary_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+        std::string out;
+        if (auto first = co_await ctx.read<std::string>()) out += *first + "|";
+        if (auto second = co_await requests.read()) out += *second + "|";
+        co_await for_each(requests, [&out](const std::string& r) {
+          out += r;
+          return r != "stop";  // false ends the iteration; the rest stays readable
+        });
+        out += "|";
+        for (const auto& r : co_await collect(requests)) out += r;
+        co_return out;
+      });
+  with_server({{"Mixed", mixed}}, [](Fixture& f) -> Task<void> {
+    std::vector<std::string> parts{"a", "b", "c", "stop", "d", "e"};
+    EXPECT_EQ(co_await su(f, "Mixed")(parts), "a|b|cstop|de");
+  });
+}
+
 TEST(StreamUnary, TheStatusWithoutAwaitingTheResponseAndTheResponseAfter) {
   // code() (or wait_for_connection() of a failed call) need not wait for
   // someone to await the response: the call reads it ahead and keeps it.

@@ -217,6 +217,7 @@ class UnaryStreamCall : public Call {
       : Call(call), codec_(std::move(codec)) {}
 
   using response_type = Resp;
+  using message_type = Resp;  // for actio::for_each / collect
 
   Task<std::optional<Resp>> read() const { return read_message(*this, codec_, false); }
   /// read() into `out`: true with the next message decoded into `out`,
@@ -305,6 +306,7 @@ class StreamStreamCall : public StreamingRequestCall<Req> {
       : StreamingRequestCall<Req>(call, std::move(req_codec)), codec_(std::move(codec)) {}
 
   using response_type = Resp;
+  using message_type = Resp;  // for actio::for_each / collect
 
   Task<std::optional<Resp>> read() const { return UnaryStreamCall<Resp>::read_message(*this, codec_, false); }
   /// read() into `out`, reusing its storage: see UnaryStreamCall::read_into.
@@ -325,9 +327,21 @@ concept ResponseStreamCall = requires(const C& c) {
   { c.next_() } -> std::same_as<Task<std::optional<typename C::response_type>>>;
 };
 
+/// A stream of messages actio::for_each and collect can iterate: a client
+/// call's response stream, or a server handler's RequestStream.
+template <class S>
+concept MessageStream = requires(const S& s) {
+  typename S::message_type;
+  { s.next_() } -> std::same_as<Task<std::optional<typename S::message_type>>>;
+};
+
 /// Iterates a response stream to its end, grpc.aio's `async for msg in call`:
 ///
 ///   co_await actio::for_each(call, [](const Feature& f) { ... });
+///
+/// In a handler, the same iterates the request stream (`async for request in
+/// request_iterator`): `co_await actio::for_each(requests, fn)`; there it
+/// mixes freely with read() and context.read(), as in grpc.aio.
 ///
 /// `fn` takes each message and returns void, bool (false stops early; the
 /// rest of the stream is not read and the call goes on) or Task<void>
@@ -335,9 +349,9 @@ concept ResponseStreamCall = requires(const C& c) {
 /// local cancel CancelledError; cancelling the awaiting task cancels the RPC.
 /// Iteration and read() cannot be mixed on one call (UsageError), as in
 /// grpc.aio. The call and `fn` are kept alive until the iteration ends.
-template <ResponseStreamCall C, class F>
+template <MessageStream C, class F>
 Task<void> for_each(C call, F fn) {
-  using Resp = typename C::response_type;
+  using Resp = typename C::message_type;
   using R = std::invoke_result_t<F&, Resp&>;
   while (auto msg = co_await call.next_()) {
     if constexpr (std::is_same_v<R, void>) {
@@ -351,10 +365,10 @@ Task<void> for_each(C call, F fn) {
   }
 }
 
-/// Reads a whole response stream into a vector (iteration style, as for_each).
-template <ResponseStreamCall C>
-Task<std::vector<typename C::response_type>> collect(C call) {
-  std::vector<typename C::response_type> out;
+/// Reads a whole response (or request) stream into a vector (iteration style, as for_each).
+template <MessageStream C>
+Task<std::vector<typename C::message_type>> collect(C call) {
+  std::vector<typename C::message_type> out;
   while (auto msg = co_await call.next_()) out.push_back(std::move(*msg));
   co_return out;
 }

@@ -59,6 +59,12 @@ class RequestStream {
   /// was). An undecodable request ends the call with INTERNAL, as read().
   Task<bool> read_into(Req& out) { return detail::read_request_into(*context_, out, *codec_); }
 
+  /// Iteration, as grpc.aio's `async for request in request_iterator`:
+  /// `co_await actio::for_each(requests, fn)` or `co_await actio::collect(requests)`
+  /// (actio/call.hpp); it mixes freely with read(). A copy reads the same stream.
+  using message_type = Req;
+  Task<std::optional<Req>> next_() const { return detail::read_request(*context_, *codec_); }
+
  private:
   ServicerContext* context_;
   const Codec<Req>* codec_;
