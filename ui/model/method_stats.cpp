@@ -9,8 +9,8 @@ namespace {
 
 std::int64_t second_of(double time) noexcept { return static_cast<std::int64_t>(std::floor(time)); }
 
-std::size_t slot_of(std::int64_t second) noexcept {
-  auto n = static_cast<std::int64_t>(MethodStats::kRateSeconds);
+std::size_t slot_of(std::int64_t second, std::size_t slots) noexcept {
+  auto n = static_cast<std::int64_t>(slots);
   return static_cast<std::size_t>(((second % n) + n) % n);
 }
 
@@ -37,7 +37,7 @@ void MethodStats::record_start(double time) { record_starts(time, 1); }
 void MethodStats::record_starts(double time, std::uint64_t calls) {
   started_ += calls;
   std::int64_t second = second_of(time);
-  std::size_t slot = slot_of(second);
+  std::size_t slot = slot_of(second, per_second_.size());
   if (!any_second_ || slot_second_[slot] < second) {
     // The slot held an older second (or nothing): it now counts this one.
     slot_second_[slot] = second;
@@ -92,13 +92,14 @@ void MethodStats::merge(const MethodStats& other) {
 }
 
 std::uint32_t MethodStats::count_at(std::int64_t second) const noexcept {
-  std::size_t slot = slot_of(second);
+  std::size_t slot = slot_of(second, per_second_.size());
   return any_second_ && slot_second_[slot] == second ? per_second_[slot] : 0;
 }
 
 double MethodStats::calls_per_second(double now, int window) const noexcept {
   window = std::clamp(window, 1, kRateSeconds);
-  std::int64_t last = second_of(now);
+  // The last complete second: the one holding `now` is still filling up.
+  std::int64_t last = second_of(now) - 1;
   std::uint64_t sum = 0;
   for (std::int64_t s = last - window + 1; s <= last; ++s) sum += count_at(s);
   return static_cast<double>(sum) / window;
@@ -108,7 +109,7 @@ std::vector<float> MethodStats::rate_series(double now, int seconds) const {
   seconds = std::clamp(seconds, 1, kRateSeconds);
   std::vector<float> out;
   out.reserve(static_cast<std::size_t>(seconds));
-  std::int64_t last = second_of(now);
+  std::int64_t last = second_of(now) - 1;  // as calls_per_second: complete seconds only
   for (std::int64_t s = last - seconds + 1; s <= last; ++s) out.push_back(static_cast<float>(count_at(s)));
   return out;
 }

@@ -23,7 +23,8 @@ std::string latency_bucket_label(std::size_t bucket);
 
 class MethodStats {
  public:
-  /// Starts are counted per second of the process's clock for this long.
+  /// Starts are counted per second of the process's clock for this long
+  /// (complete seconds, before the current one).
   static constexpr int kRateSeconds = 60;
 
   // -- recording ------------------------------------------------------------
@@ -50,10 +51,12 @@ class MethodStats {
   /// Finished calls by non-OK code.
   const std::map<int, std::uint64_t>& errors() const noexcept { return errors_; }
   const std::array<std::uint64_t, kLatencyBuckets>& latency() const noexcept { return latency_; }
-  /// Calls started per second over the `window` whole seconds up to `now`
-  /// (the second holding `now` included); window <= kRateSeconds.
+  /// Calls started per second over the `window` complete seconds before
+  /// the one holding `now` (still filling up: counting it over a full
+  /// second would read low); window <= kRateSeconds.
   double calls_per_second(double now, int window) const noexcept;
-  /// Calls started in each of the `seconds` whole seconds up to `now`, oldest first.
+  /// Calls started in each of the `seconds` complete seconds before the one
+  /// holding `now`, oldest first (so the last point does not dip).
   std::vector<float> rate_series(double now, int seconds) const;
   /// The latency (seconds, the bucket's upper bound) under which `q` of the
   /// finished calls fall; 0 with no finished call.
@@ -66,9 +69,11 @@ class MethodStats {
   std::uint64_t summarized_ = 0;
   std::map<int, std::uint64_t> errors_;
   std::array<std::uint64_t, kLatencyBuckets> latency_{};
-  // A ring of per-second start counts; slot_second_ says which second a slot holds.
-  std::array<std::uint32_t, kRateSeconds> per_second_{};
-  std::array<std::int64_t, kRateSeconds> slot_second_{};
+  // A ring of per-second start counts; slot_second_ says which second a slot
+  // holds: kRateSeconds complete seconds plus the one filling up.
+  static constexpr int kRingSeconds = kRateSeconds + 1;
+  std::array<std::uint32_t, kRingSeconds> per_second_{};
+  std::array<std::int64_t, kRingSeconds> slot_second_{};
   bool any_second_ = false;
 
   std::uint32_t count_at(std::int64_t second) const noexcept;

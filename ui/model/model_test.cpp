@@ -450,13 +450,36 @@ TEST(Model, AggregatesPerMethod) {
   EXPECT_EQ(s.latency()[latency_bucket(0.3)], 10u);
   EXPECT_EQ(latency_bucket_label(latency_bucket(0.0015)), "<2ms");
   EXPECT_EQ(latency_bucket_label(kLatencyBuckets - 1), ">=50s");
-  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 9.5, 10), 3.0);  // 30 calls in the 10 s window
-  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 9.5, 1), 20.0);
-  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 14.5, 5), 0.0);
-  auto series = s.rate_series(T0 + 9.5, 5);
+  // Over the complete seconds before now's.
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 10.5, 10), 3.0);  // 30 calls in the 10 s window
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 10.5, 1), 20.0);
+  EXPECT_DOUBLE_EQ(s.calls_per_second(T0 + 15.5, 5), 0.0);
+  auto series = s.rate_series(T0 + 10.5, 5);
   EXPECT_EQ(series, (std::vector<float>{10, 0, 0, 0, 20}));
   EXPECT_DOUBLE_EQ(s.latency_quantile(0.5), 2e-3);
   EXPECT_DOUBLE_EQ(s.latency_quantile(0.99), 0.5);
+}
+
+TEST(Model, TheRateCountsCompleteSecondsOnly) {
+  // 10 calls a second, steadily; 0.3 s into second 9, 3 of its calls so far.
+  MethodStats s;
+  for (int second = 0; second < 9; ++second)
+    for (int i = 0; i < 10; ++i) s.record_start(T0 + second + 0.05 + 0.1 * i);
+  for (int i = 0; i < 3; ++i) s.record_start(T0 + 9.05 + 0.1 * i);
+  const double now = T0 + 9.3;
+  // Not (4 * 10 + 3) / 5 = 8.6: the second still filling up is left out.
+  EXPECT_DOUBLE_EQ(s.calls_per_second(now, 5), 10.0);
+  EXPECT_DOUBLE_EQ(s.calls_per_second(now, 1), 10.0);
+  // The plot ends on second 8, not on the 3 calls of second 9.
+  EXPECT_EQ(s.rate_series(now, 5), (std::vector<float>{10, 10, 10, 10, 10}));
+  // The whole minute: its oldest second is kept beside the one filling up.
+  MethodStats minute;
+  minute.record_start(T0 + 9.0 - MethodStats::kRateSeconds);  // the first second of the minute before now's
+  minute.record_start(T0 + 9.1);
+  auto series = minute.rate_series(now, MethodStats::kRateSeconds);
+  ASSERT_EQ(series.size(), static_cast<std::size_t>(MethodStats::kRateSeconds));
+  EXPECT_EQ(series.front(), 1.0f);
+  EXPECT_EQ(series.back(), 0.0f);
 }
 
 TEST(Model, SummariesCountCallsTheProcessDidNotSendOneByOne) {
@@ -495,7 +518,7 @@ TEST(Model, SummariesCountCallsTheProcessDidNotSendOneByOne) {
   EXPECT_EQ(st.errors().at(14), 5u);
   EXPECT_EQ(st.latency()[latency_bucket(0.0015)], 41u);
   EXPECT_EQ(st.latency()[kLatencyBuckets - 1], 10u);
-  EXPECT_DOUBLE_EQ(st.calls_per_second(T0 + 1.5, 1), 51.0);
+  EXPECT_DOUBLE_EQ(st.calls_per_second(T0 + 2.5, 1), 51.0);
   EXPECT_NE(m.to_json().find("\"summarized_calls\":50"), std::string::npos);
 }
 
@@ -507,7 +530,7 @@ TEST(Model, AggregatesMergeAcrossProcesses) {
   b.record_end(0.01, 4);
   a.merge(b);
   EXPECT_EQ(a.started(), 3u);
-  EXPECT_EQ(a.rate_series(T0 + 2.5, 2), (std::vector<float>{2, 1}));
+  EXPECT_EQ(a.rate_series(T0 + 3.5, 2), (std::vector<float>{2, 1}));
   EXPECT_EQ(a.errors().at(4), 1u);
 }
 
