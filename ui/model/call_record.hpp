@@ -122,8 +122,9 @@ struct CallRecord {
   /// entry after "started" goes and timeline_dropped counts it.
   std::vector<TimelineEntry> timeline;
   std::uint64_t timeline_dropped = 0;
-  /// The call was already running (or done) when the snapshot was taken: the
-  /// timeline misses what happened before it.
+  /// The timeline misses the call's first steps: it was already running (or
+  /// done) when the snapshot was taken, or it was promoted from a summary
+  /// (its started event came late, with messages or headers already past).
   bool from_snapshot = false;
 
   /// "active", "half-closed" or "done".

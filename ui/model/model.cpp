@@ -371,10 +371,17 @@ void Model::apply(TargetState& t, const v1::Event& e) {
     if (r.key.id == 0) r.key.id = e.call_id();
     if (r.start_time == 0) r.start_time = e.time();
     r.done = false;  // a started event describes a running call
+    // A call the process only counted at first (past WatchRequest.max_calls_per_second)
+    // comes one by one from its promotion on: its started event is sent then,
+    // with its state so far. Its steps before that were never sent: partial.
+    if (r.messages_in || r.messages_out || r.bytes_in || r.bytes_out || r.half_closed ||
+        !r.initial_metadata.empty() || !r.interceptors.empty())
+      r.from_snapshot = true;
     auto [it, inserted] = t.calls.try_emplace(r.key.id);
     if (!inserted) return;  // already known (e.g. from the snapshot)
     it->second = std::move(r);
-    t.add_timeline(it->second, {TimelineKind::started, e.time()}, limits_.timeline_entries);
+    // When it started, not when the event came (a promoted call's is later).
+    t.add_timeline(it->second, {TimelineKind::started, it->second.start_time}, limits_.timeline_entries);
     t.methods[it->second.method].record_start(it->second.start_time);
     t.started(it->second);
     table_add(it->second);

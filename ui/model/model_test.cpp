@@ -243,6 +243,34 @@ TEST(Model, TimelineFollowsTheEventsInOrder) {
   EXPECT_EQ(m.live_count(), 0u);
 }
 
+TEST(Model, APromotedCallStartsWhenItStartedAndItsTimelineIsMarkedPartial) {
+  // Past the rate a call is only counted; promoted (it runs long, or fails)
+  // it is sent one by one: a started event 0.4 s after it began, with the
+  // request already received.
+  Model m;
+  TargetId t = m.add_target("x");
+  m.ingest(t, snapshot(10, {}));
+  v1::Call promoted = make_call(1, "/a.S/M", v1::SERVER, T0 + 0.1);
+  promoted.set_messages_in(1);
+  promoted.set_bytes_in(12);
+  m.ingest(t, started(11, promoted, T0 + 0.5));
+  // And one sent from its start, for contrast.
+  m.ingest(t, started(12, make_call(2, "/a.S/M", v1::SERVER, T0 + 0.6), T0 + 0.6));
+
+  const CallRecord* c = m.find({t, 1});
+  ASSERT_NE(c, nullptr);
+  ASSERT_FALSE(c->timeline.empty());
+  EXPECT_EQ(c->timeline.front().kind, TimelineKind::started);
+  EXPECT_DOUBLE_EQ(c->timeline.front().time, T0 + 0.1);
+  EXPECT_TRUE(c->from_snapshot) << "the view warns that earlier steps are missing";
+  EXPECT_EQ(c->messages_in, 1u);
+
+  const CallRecord* fresh = m.find({t, 2});
+  ASSERT_NE(fresh, nullptr);
+  EXPECT_DOUBLE_EQ(fresh->timeline.front().time, T0 + 0.6);
+  EXPECT_FALSE(fresh->from_snapshot);
+}
+
 TEST(Model, ANewSnapshotAfterAReconnectReplacesTheProcessState) {
   Model m;
   TargetId a = m.add_target("a");
