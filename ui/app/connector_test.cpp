@@ -92,6 +92,15 @@ bool attached_in_session(const Model& m, std::uint64_t session) {
   return t.connection == Connection::attached && t.sessions == session;
 }
 
+/// A method's aggregates over its client and server rows (a process that
+/// both calls and serves it).
+MethodStats both_sides(const Model& m, const std::string& method) {
+  MethodStats out;
+  for (const auto& row : m.method_stats())
+    if (row.method == method) out.merge(row.stats);
+  return out;
+}
+
 }  // namespace
 
 TEST(Connector, AttachesAndFollowsTheWatch) {
@@ -571,31 +580,24 @@ TEST(Connector, PastItsRateAProcessOnlyCountsCallsAndTheModelStillHasThemAll) {
     }(server.plain()));
   });
   client.join();
-  auto who_stats = [](const Model& m) -> const MethodStats* {
-    static std::vector<MethodSummary> stats;
-    stats = m.method_stats();
-    for (const auto& s : stats) {
-      if (s.method == "/test.Svc/Who") return &s.stats;
-    }
-    return nullptr;
-  };
-  // Both sides of each call (the client's loop and the server's).
+  // Both sides of each call (the client's loop and the server's), a row each.
   ASSERT_TRUE(drain_until(
-      connector, model,
-      [&](const Model& m) {
-        const MethodStats* s = who_stats(m);
-        return s && s->finished() == 2u * kCalls;
-      },
+      connector, model, [](const Model& m) { return both_sides(m, "/test.Svc/Who").finished() == 2u * kCalls; },
       5000ms))
-      << "finished: " << (who_stats(model) ? who_stats(model)->finished() : 0);
-  const MethodStats* s = who_stats(model);
-  EXPECT_EQ(s->started(), 2u * kCalls);
-  EXPECT_EQ(s->failed(), 0u);
-  EXPECT_GE(s->summarized(), std::uint64_t{kCalls});  // at least half: about one a second per loop comes one by one
-  EXPECT_EQ(model.target(0).summarized_calls, s->summarized());
+      << "finished: " << both_sides(model, "/test.Svc/Who").finished();
+  for (const auto& row : model.method_stats()) {
+    if (row.method != "/test.Svc/Who") continue;
+    EXPECT_TRUE(row.side == Side::client || row.side == Side::server);
+    EXPECT_EQ(row.stats.finished(), std::uint64_t{kCalls}) << to_string(row.side);
+  }
+  const MethodStats s = both_sides(model, "/test.Svc/Who");
+  EXPECT_EQ(s.started(), 2u * kCalls);
+  EXPECT_EQ(s.failed(), 0u);
+  EXPECT_GE(s.summarized(), std::uint64_t{kCalls});  // at least half: about one a second per loop comes one by one
+  EXPECT_EQ(model.target(0).summarized_calls, s.summarized());
   std::size_t rows = 0;
   for (const CallRecord* c : model.rows()) rows += c->method == "/test.Svc/Who" ? 1 : 0;
-  EXPECT_EQ(rows, 2u * kCalls - s->summarized());  // the table has the calls sent one by one
+  EXPECT_EQ(rows, 2u * kCalls - s.summarized());  // the table has the calls sent one by one
   connector.stop();
 }
 
@@ -636,11 +638,7 @@ TEST(Connector, ASecondWatcherAttachingWhileCallsAreSummarizedCountsEachCallOnce
       second, second_model, [](const Model& m) { return m.target(0).connection == Connection::attached; }, 5000ms);
   client.join();
   ASSERT_TRUE(attached);
-  auto finished = [](const Model& m) -> std::uint64_t {
-    for (const auto& s : m.method_stats())
-      if (s.method == "/test.Svc/Who") return s.stats.finished();
-    return 0;
-  };
+  auto finished = [](const Model& m) { return both_sides(m, "/test.Svc/Who").finished(); };
   // Both sides of each call (the client's loop and the server's).
   ASSERT_TRUE(drain_until(first, first_model, [&](const Model& m) { return finished(m) == 2u * kCalls; }, 5000ms))
       << "first: " << finished(first_model);

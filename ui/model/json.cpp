@@ -276,8 +276,10 @@ std::string Model::to_json() const {
   j.end_array();
 
   j.key("methods").begin_array();
-  for (const auto& [method, s] : method_stats()) {
-    j.begin_object().field("method", method).field("calls", s.started()).field("finished", s.finished());
+  for (const auto& row : method_stats()) {
+    const MethodStats& s = row.stats;
+    j.begin_object().field("method", row.method).field("side", to_string(row.side));
+    j.field("calls", s.started()).field("finished", s.finished());
     j.field("failed", s.failed()).field("calls_per_second", s.calls_per_second(now_, 10));
     j.key("errors").begin_object();
     for (const auto& [code, n] : s.errors()) j.field(code_name(code), n);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "call_record.hpp"
+
 namespace actio::inspector {
 
 /// Upper bounds (seconds) of the latency buckets, 1-2-5 steps from 100 µs to
@@ -80,9 +82,12 @@ class MethodStats {
   void record_starts(double time, std::uint64_t calls);
 };
 
-/// One row of the stats panel: a method and its (merged) aggregates.
+/// One row of the stats panel: a method on one side (client or server) and
+/// its aggregates, merged over processes. The sides are kept apart: with both
+/// ends of a call inspected, each end counts its own call and its own latency.
 struct MethodSummary {
   std::string method;
+  Side side = Side::unspecified;
   MethodStats stats;
 };
 

@@ -131,7 +131,7 @@ struct Model::TargetState {
   std::map<std::uint32_t, std::size_t> live_on_loop;  // running calls by loop index
   std::map<std::uint64_t, EndpointRecord> endpoints;
   std::vector<LoopRecord> loops;
-  std::map<std::string, MethodStats> methods;
+  std::map<std::pair<std::string, Side>, MethodStats> methods;  // by method and side
   std::deque<v1::Event> pending;  // events of this session that came before its snapshot
   bool awaiting_snapshot = true;
   Schema schema;  // from reflection; cleared when a snapshot comes from another pid
@@ -156,7 +156,7 @@ struct Model::TargetState {
     call.end_time = end_time;
     if (live > 0) --live;
     if (auto it = live_on_loop.find(call.loop); it != live_on_loop.end() && it->second > 0) --it->second;
-    if (count) methods[call.method].record_end(call.end_time - call.start_time, call.code);
+    if (count) methods[{call.method, call.side}].record_end(call.end_time - call.start_time, call.code);
     finished.push_back(call.key.id);
   }
 
@@ -251,7 +251,7 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
     CallRecord r = call_of(id, c);
     r.from_snapshot = true;
     t.add_timeline(r, {TimelineKind::started, r.start_time}, limits_.timeline_entries);
-    t.methods[r.method].record_start(r.start_time);
+    t.methods[{r.method, r.side}].record_start(r.start_time);
     bool done = r.done;
     r.done = false;
     auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
@@ -270,7 +270,7 @@ void Model::ingest(TargetId id, const v1::Snapshot& s) {
     // Counted in a summary that follows the snapshot: in the table, not
     // in the statistics (the summary brings it there).
     bool count = !c.in_later_summary();
-    if (count) t.methods[r.method].record_start(r.start_time);
+    if (count) t.methods[{r.method, r.side}].record_start(r.start_time);
     auto& call = t.calls.insert_or_assign(r.key.id, std::move(r)).first->second;
     t.started(call);
     t.finish(call, call.end_time, count);
@@ -358,7 +358,7 @@ void Model::apply(TargetState& t, const v1::Event& e) {
                                                  : std::numeric_limits<double>::infinity();
       latency[latency_bucket(below)] += s.latency_counts(i);
     }
-    t.methods[s.method()].record_summary(e.time(), s.calls(), codes, latency);
+    t.methods[{s.method(), side_of(s.side())}].record_summary(e.time(), s.calls(), codes, latency);
     info.summarized_calls += s.calls();
     return;
   }
@@ -382,7 +382,7 @@ void Model::apply(TargetState& t, const v1::Event& e) {
     it->second = std::move(r);
     // When it started, not when the event came (a promoted call's is later).
     t.add_timeline(it->second, {TimelineKind::started, it->second.start_time}, limits_.timeline_entries);
-    t.methods[it->second.method].record_start(it->second.start_time);
+    t.methods[{it->second.method, it->second.side}].record_start(it->second.start_time);
     t.started(it->second);
     table_add(it->second);
     return;
@@ -739,8 +739,8 @@ std::vector<std::string> Model::undescribed_services(TargetId id) const {
   std::set<std::string> named;
   for (const auto& [eid, e] : t.endpoints)
     if (e.kind == EndpointKind::server) named.insert(e.services.begin(), e.services.end());
-  for (const auto& [method, stats] : t.methods) {
-    std::string service = service_of(method);
+  for (const auto& [key, stats] : t.methods) {
+    std::string service = service_of(key.first);
     if (!service.empty()) named.insert(std::move(service));
   }
   std::vector<std::string> out;
@@ -874,14 +874,17 @@ const Invocation* Model::invocation(std::uint64_t id) const {
 }
 
 std::vector<MethodSummary> Model::method_stats() const {
-  std::map<std::string, MethodStats> merged;
+  std::map<std::pair<std::string, Side>, MethodStats> merged;
   for (std::size_t i = 0; i < targets_.size(); ++i) {
     if (filter_.target && *filter_.target != i) continue;
-    for (const auto& [method, stats] : targets_[i]->methods) merged[method].merge(stats);
+    for (const auto& [key, stats] : targets_[i]->methods) {
+      if (filter_.side && key.second != *filter_.side) continue;
+      merged[key].merge(stats);
+    }
   }
   std::vector<MethodSummary> out;
   out.reserve(merged.size());
-  for (auto& [method, stats] : merged) out.push_back({method, std::move(stats)});
+  for (auto& [key, stats] : merged) out.push_back({key.first, key.second, std::move(stats)});
   return out;
 }
 

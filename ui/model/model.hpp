@@ -250,8 +250,9 @@ class Model {
   std::vector<const LoopRecord*> loops() const;
   /// Running calls the model holds on `loop` of `target`.
   std::size_t live_calls_on_loop(TargetId target, std::uint32_t loop) const;
-  /// Per-method aggregates over the processes the filter's target allows,
-  /// by method name.
+  /// Per-method aggregates, one row per method and side (client, server),
+  /// merged over the processes the filter's target allows, for the side the
+  /// filter's side allows; by method name, then side.
   std::vector<MethodSummary> method_stats() const;
 
   // -- reflection -----------------------------------------------------------

@@ -550,6 +550,48 @@ TEST(Model, SummariesCountCallsTheProcessDidNotSendOneByOne) {
   EXPECT_NE(m.to_json().find("\"summarized_calls\":50"), std::string::npos);
 }
 
+TEST(Model, AggregatesKeepTheClientAndServerSidesApartAndFollowTheSideFilter) {
+  // Both ends of one call inspected (two processes): the client saw it take
+  // 300 ms, the server 1.5 ms. Plus a summary of 4 client calls.
+  Model m;
+  TargetId client = m.add_target("client");
+  TargetId server = m.add_target("server");
+  m.ingest(client, snapshot(0, {}));
+  m.ingest(server, snapshot(0, {}));
+  m.ingest(client, started(1, make_call(1, "/a.S/M", v1::CLIENT, T0 + 0.1), T0 + 0.1));
+  m.ingest(server, started(1, make_call(7, "/a.S/M", v1::SERVER, T0 + 0.2), T0 + 0.2));
+  m.ingest(server, status(2, 7, 0, T0 + 0.2015));
+  m.ingest(client, status(2, 1, 0, T0 + 0.4));
+  v1::Event counted = summary_event(3, T0 + 0.5, "/a.S/M", 4);
+  counted.mutable_summary()->set_side(v1::CLIENT);
+  m.ingest(client, counted);
+
+  auto stats = m.method_stats();
+  ASSERT_EQ(stats.size(), 2u);  // one row per side, client first
+  EXPECT_EQ(stats[0].method, "/a.S/M");
+  EXPECT_EQ(stats[0].side, Side::client);
+  EXPECT_EQ(stats[0].stats.started(), 5u);
+  EXPECT_EQ(stats[0].stats.summarized(), 4u);
+  EXPECT_EQ(stats[0].stats.latency()[latency_bucket(0.3)], 1u);
+  EXPECT_EQ(stats[0].stats.latency()[latency_bucket(0.0015)], 0u);
+  EXPECT_EQ(stats[1].method, "/a.S/M");
+  EXPECT_EQ(stats[1].side, Side::server);
+  EXPECT_EQ(stats[1].stats.started(), 1u);  // the call once per side, not twice in one row
+  EXPECT_EQ(stats[1].stats.latency()[latency_bucket(0.0015)], 1u);
+  EXPECT_EQ(stats[1].stats.latency()[latency_bucket(0.3)], 0u);
+
+  m.set_filter({.side = Side::server});
+  stats = m.method_stats();
+  ASSERT_EQ(stats.size(), 1u);
+  EXPECT_EQ(stats[0].side, Side::server);
+  EXPECT_EQ(stats[0].stats.started(), 1u);
+  m.set_filter({.side = Side::client, .target = server});
+  EXPECT_TRUE(m.method_stats().empty());  // the server process made no client call
+  m.set_filter({});
+  EXPECT_NE(m.to_json().find("\"method\":\"/a.S/M\",\"side\":\"server\",\"calls\":1,"), std::string::npos)
+      << m.to_json();
+}
+
 TEST(Model, AggregatesMergeAcrossProcesses) {
   MethodStats a, b;
   a.record_start(T0 + 1.5);
