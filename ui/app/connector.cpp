@@ -90,12 +90,16 @@ struct Connector::Shared {
     if (s.wake) s.wake->set();
   }
 
+  /// Network thread: the session drops its watch and starts again (a fresh
+  /// watch, then a snapshot).
+  static void resync(Session& s) {
+    s.resync = true;
+    if (s.watch) s.watch->cancel();
+  }
+
   /// Network thread: every session drops its watch and starts again.
   void resync_all() {
-    for (auto& s : sessions) {
-      s.resync = true;
-      if (s.watch) s.watch->cancel();
-    }
+    for (auto& s : sessions) resync(s);
   }
 };
 
@@ -460,6 +464,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
   bool announce = true;    // push Connecting: at first, and after being attached or a resync
   bool told_lost = false;  // the model was told Lost (with told_error) and nothing since
   std::string told_error;
+  std::optional<std::chrono::steady_clock::time_point> last_loss;  // the last resync for lost events
 
   for (;;) {
     if (announce || session.resync) {
@@ -469,6 +474,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
     announce = false;
     session.resync = false;
     bool attached = false;
+    bool lost_events = false;  // this watch was not sent some events: it ends in a resync
     std::string error;
     try {
       v1::WatchRequest watch_request;
@@ -480,6 +486,7 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
       v1::Snapshot snapshot = co_await stub.Snapshot(
           snapshot_request, {.timeout = options.snapshot_timeout, .metadata = metadata, .wait_for_ready = true});
       want_services(*shared, session, snapshot);
+      std::uint64_t last_seq = snapshot.seq();
       shared->push(id, std::move(snapshot));
       attached = true;
       told_lost = false;
@@ -489,17 +496,42 @@ Task<void> watch_target(std::shared_ptr<Shared> shared, TargetId id, Channel cha
         if (!batch) break;
         const double arrived = unix_now();  // one time for the batch: a recording keeps it one record
         for (auto& event : *batch->mutable_events()) {
+          // seq counts every event of the process: a gap is events this
+          // watch (not calls_only) was not sent: the process dropped them,
+          // or they came before it joined but after the snapshot. The model would
+          // keep calls that never end: the rest comes with a fresh snapshot.
+          if (event.seq() > last_seq + 1) {
+            lost_events = true;
+            break;
+          }
+          last_seq = std::max(last_seq, event.seq());
           want_services(*shared, session, event);
           shared->push(id, std::move(event), arrived);
         }
+        // This watcher's count (from 0 with each watch): dropped, maybe
+        // after the last event sent, where no gap shows.
+        if (batch->dropped_events() > 0) lost_events = true;
+        if (lost_events) {
+          Shared::resync(session);
+          break;
+        }
       }
-      error = "the process ended the watch";
+      if (!lost_events) error = "the process ended the watch";
     } catch (const AioRpcError& e) {
       error = describe(e, attached);
     } catch (const CancelledError&) {
       if (!session.resync) throw;  // the connector stops
     }
     session.watch.reset();
+    if (lost_events) {
+      // At most one such resync per min_resync_interval: a process that
+      // drops events for a watcher as fast as it attaches is not asked for
+      // snapshot after snapshot.
+      auto now = std::chrono::steady_clock::now();
+      if (last_loss && now - *last_loss < options.min_resync_interval)
+        co_await actio::sleep(Duration(options.min_resync_interval - (now - *last_loss)));
+      last_loss = std::chrono::steady_clock::now();
+    }
     if (session.resync) continue;  // at once, announced as connecting
     // Report a loss once per change, not on every attempt while the process is away.
     if (!told_lost || error != told_error) {

@@ -4,7 +4,10 @@
 /// One thread of its own runs an Actio event loop with one client per target:
 /// Watch (started first, so nothing falls between the two), then Snapshot,
 /// then every event of the watch, reconnecting with a short backoff when the
-/// process goes away or restarts. What arrives goes into a mutex-guarded queue;
+/// process goes away or restarts. A watch that was not sent some events (a
+/// gap in their seq, or its batches count events the process dropped because
+/// this watcher fell behind) is replaced at once by a fresh watch and
+/// snapshot of that target, as after an overflowing queue. What arrives goes into a mutex-guarded queue;
 /// the UI thread moves it into the Model once per frame (drain), so the model
 /// has a single owner and the frame loop never waits on the network.
 ///
@@ -44,6 +47,9 @@ struct ConnectorOptions {
   /// drains again: memory stays bounded and the model stays right.
   std::size_t max_waiting = 200000;
   Duration snapshot_timeout = std::chrono::seconds(1);  ///< waiting for a connection included
+  /// A target whose watch lost events resyncs at once, but not again
+  /// within this interval (the next waits for it).
+  Duration min_resync_interval = std::chrono::seconds(1);
   Duration backoff_min = std::chrono::milliseconds(100);
   Duration backoff_max = std::chrono::milliseconds(250);
   /// While attached, loops, actors and counters are asked for this often

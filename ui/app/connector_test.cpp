@@ -1,6 +1,8 @@
 // The Connector against the fake Inspector server (a child process): attach,
 // a queue that overflows while the UI does not drain (pause) ends in a fresh
-// snapshot, resync() takes one too, stop() returns promptly; reflection that
+// snapshot, and so does a watch that lost events (a seq gap, or dropped_events:
+// against a scripted Inspector of the test's own); resync() takes one too,
+// stop() returns promptly; reflection that
 // the process does not serve is reported; invocations with raw bytes, of
 // every shape, plaintext, TLS and mutual TLS (against an Actio server of the
 // test's own, with throwaway certificates made by openssl at test time); a
@@ -30,6 +32,7 @@
 #include "actio/aio.hpp"
 #include "actio/inspect.hpp"
 #include "actio/status.hpp"
+#include "inspect.actio.h"
 #include "recorder.hpp"
 
 using namespace actio::inspector;
@@ -173,6 +176,189 @@ TEST(Connector, ResyncTakesANewSnapshot) {
       connector, model, [](const Model& m) { return attached_in_session(m, 2) && m.call_count() == 7; }, 3000ms))
       << "calls: " << model.call_count();
   EXPECT_EQ(model.call_count(), 7u);
+}
+
+namespace {
+
+namespace v1 = actio::inspect::v1;
+
+/// What the first watch of a ScriptedInspector loses after events 11
+/// (call 2 starts) and 12 (a message of call 2).
+enum class Lose {
+  nothing,  // then a stale event (9) and 13: nothing lost
+  gap,      // then 14: 13 was never sent
+  dropped,  // the batch of 12 says the process dropped 2 events for this watcher (no gap shows)
+  dropped_every_watch,  // dropped, and so on every later watch too
+};
+
+/// An Inspector of the test's own, on a thread of its own: Snapshot (seq 10,
+/// call 1 live) and Watch, whose first watch loses events as `lose` says;
+/// later watches send nothing (but with dropped_every_watch).
+class ScriptedInspector {
+ public:
+  explicit ScriptedInspector(Lose lose) : lose_(lose) {
+    auto port = std::make_shared<std::promise<int>>();
+    auto got = port->get_future();
+    thread_ = std::thread([this, port] {
+      try {
+        actio::run(serve(this, port));
+      } catch (...) {
+        try {
+          port->set_exception(std::current_exception());
+        } catch (...) {
+        }
+      }
+    });
+    if (got.wait_for(30s) != std::future_status::ready) {
+      stop_ = true;
+      thread_.join();
+      throw std::runtime_error("the scripted inspector did not start");
+    }
+    try {
+      target_ = "127.0.0.1:" + std::to_string(got.get());
+    } catch (...) {
+      thread_.join();
+      throw;
+    }
+  }
+  ~ScriptedInspector() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& target() const { return target_; }
+  int watches() const { return watches_.load(); }
+
+ private:
+  static v1::Event event(std::uint64_t seq, std::uint64_t call_id) {
+    v1::Event e;
+    e.set_seq(seq);
+    e.set_time(unix_now());
+    e.set_call_id(call_id);
+    return e;
+  }
+  static v1::Event message_in(std::uint64_t seq) {
+    v1::Event e = event(seq, 2);
+    e.mutable_message_in()->set_size(8);
+    return e;
+  }
+
+  class Servicer final : public v1::InspectorServicer {
+   public:
+    explicit Servicer(ScriptedInspector* self) : self_(self) {}
+    actio::Task<v1::Snapshot> Snapshot(const v1::SnapshotRequest&, actio::ServicerContext&) override {
+      v1::Snapshot s;
+      s.set_seq(10);
+      s.set_time(unix_now());
+      s.set_pid(4242);
+      s.set_process("scripted");
+      v1::Call* c = s.add_live_calls();
+      c->set_id(1);
+      c->set_side(v1::SERVER);
+      c->set_method("/a.S/M");
+      c->set_start_time(unix_now());
+      co_return s;
+    }
+    actio::Task<void> Watch(const v1::WatchRequest&, actio::ServicerContext& context) override {
+      if (++self_->watches_ == 1 || self_->lose_ == Lose::dropped_every_watch) {
+        v1::EventBatch first;
+        v1::Event start = event(11, 2);
+        v1::Call* c = start.mutable_started();
+        c->set_id(2);
+        c->set_side(v1::SERVER);
+        c->set_method("/a.S/M");
+        c->set_start_time(unix_now());
+        *first.add_events() = start;
+        co_await context.write(first);
+        v1::EventBatch second;
+        *second.add_events() = message_in(12);
+        switch (self_->lose_) {
+          case Lose::nothing:
+            *second.add_events() = message_in(9);
+            *second.add_events() = message_in(13);
+            break;
+          case Lose::gap: *second.add_events() = message_in(14); break;
+          case Lose::dropped:
+          case Lose::dropped_every_watch: second.set_dropped_events(2); break;
+        }
+        co_await context.write(second);
+      }
+      while (!self_->stop_) co_await actio::sleep(10ms);
+    }
+
+   private:
+    ScriptedInspector* self_;
+  };
+
+  static actio::Task<void> serve(ScriptedInspector* self, std::shared_ptr<std::promise<int>> port) {
+    auto srv = actio::server();
+    v1::add_InspectorServicer_to_server(std::make_shared<Servicer>(self), srv);
+    int bound = srv.add_insecure_port("127.0.0.1:0");
+    co_await srv.start();
+    port->set_value(bound);
+    for (int i = 0; i < 6000 && !self->stop_; ++i) co_await actio::sleep(10ms);  // at most a minute
+    co_await srv.stop(0s);
+  }
+
+  Lose lose_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> watches_{0};
+  std::string target_;
+};
+
+}  // namespace
+
+TEST(Connector, AWatchThatLostEventsEndsInAFreshSnapshot) {
+  // A seq gap, or a batch counting events the process dropped for this
+  // watcher: the model would keep calls whose end never comes. The target
+  // resyncs: a new watch and snapshot.
+  for (Lose lose : {Lose::gap, Lose::dropped}) {
+    SCOPED_TRACE(lose == Lose::gap ? "a gap" : "dropped events");
+    ScriptedInspector inspector(lose);
+    Model model;
+    model.add_target(inspector.target());
+    Connector connector({inspector.target()}, {.refresh_interval = actio::Duration(0), .reflection = false});
+    EXPECT_TRUE(drain_until(
+        connector, model, [](const Model& m) { return attached_in_session(m, 2); }, 5000ms))
+        << "sessions: " << model.target(0).sessions << ", last seq " << model.target(0).last_seq;
+    EXPECT_EQ(inspector.watches(), 2);
+    EXPECT_EQ(model.target(0).missed_events, 0u);  // what follows a gap waits for the fresh snapshot
+  }
+}
+
+TEST(Connector, AWatchThatLosesEventsAgainAndAgainResyncsOncePerInterval) {
+  ScriptedInspector inspector(Lose::dropped_every_watch);
+  Model model;
+  model.add_target(inspector.target());
+  ConnectorOptions options;
+  options.refresh_interval = actio::Duration(0);
+  options.reflection = false;
+  options.min_resync_interval = std::chrono::milliseconds(500);
+  Connector connector({inspector.target()}, options);
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).sessions >= 2; }, 5000ms));
+  auto t0 = std::chrono::steady_clock::now();
+  int before = inspector.watches();
+  drain_until(connector, model, [](const Model&) { return false; }, 1200ms);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // One resync per 0.5 s (not one per snapshot's round trip), and still resyncing.
+  int resyncs = inspector.watches() - before;
+  EXPECT_GE(resyncs, 1);
+  EXPECT_LE(resyncs, static_cast<int>(seconds / 0.5) + 1);
+}
+
+TEST(Connector, AWatchThatLostNothingStaysOn) {
+  ScriptedInspector inspector(Lose::nothing);
+  Model model;
+  model.add_target(inspector.target());
+  Connector connector({inspector.target()}, {.refresh_interval = actio::Duration(0), .reflection = false});
+  ASSERT_TRUE(drain_until(
+      connector, model, [](const Model& m) { return m.target(0).last_seq == 13; }, 5000ms));
+  drain_until(connector, model, [](const Model&) { return false; }, 300ms);
+  EXPECT_TRUE(attached_in_session(model, 1));  // a stale event is no loss
+  EXPECT_EQ(model.target(0).stale_events, 1u);
+  EXPECT_EQ(inspector.watches(), 1);
+  EXPECT_EQ(model.find({0, 2})->messages_in, 2u);
 }
 
 TEST(Connector, ReportsAnUnreachableTarget) {
