@@ -554,7 +554,12 @@ const Metadata& ServicerContext::trailing_metadata() const {
 void ServicerContext::abort(StatusCode code, std::string details, std::optional<Metadata> trailing_metadata) {
   on_loop(call_, "ServicerContext::abort").abort(code, std::move(details), std::move(trailing_metadata), false);
 }
-void ServicerContext::abort_with_status(const Status& status) { abort(status.code, status.details); }
+void ServicerContext::abort_with_status(const Status& status) {
+  // As grpc.aio: empty trailing metadata falls back to set_trailing_metadata's.
+  std::optional<Metadata> trailing;
+  if (!status.trailing_metadata.empty()) trailing = status.trailing_metadata;
+  abort(status.code, status.details, std::move(trailing));
+}
 bool ServicerContext::cancelled() const { return on_loop(call_, "ServicerContext::cancelled").cancelled(); }
 bool ServicerContext::done() const { return on_loop(call_, "ServicerContext::done").done(); }
 void ServicerContext::add_done_callback(std::function<void(ServicerContext&)> cb) {

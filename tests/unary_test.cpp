@@ -160,6 +160,30 @@ TEST(Unary, Behaviour_061_062_AbortSendsItsStatusAndASecondAbortCannotOverride) 
   });
 }
 
+TEST(Unary, Behaviour_061_AbortWithStatusAndAbortsEmptyArgumentsFallingBack) {
+  auto with_status = raw([](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+    Status status{StatusCode::FAILED_PRECONDITION, "not yet", Metadata{{"retry-after", "5"}}};
+    ctx.abort_with_status(status);
+    co_return "";
+  });
+  auto fallback = raw([](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+    ctx.set_details("from set_details");
+    ctx.set_trailing_metadata(Metadata{{"from", "set_trailing_metadata"}});
+    ctx.abort(StatusCode::ABORTED);  // empty details and metadata: the stored ones go
+    co_return "";
+  });
+  with_server({{"WithStatus", with_status}, {"Fallback", fallback}}, [](Fixture& f) -> Task<void> {
+    auto e = co_await expect_rpc_error(f.method("WithStatus")("x"));
+    EXPECT_EQ(e.code(), StatusCode::FAILED_PRECONDITION);
+    EXPECT_EQ(e.details(), "not yet");
+    EXPECT_EQ(e.trailing_metadata().get("retry-after"), "5");
+    auto e2 = co_await expect_rpc_error(f.method("Fallback")("x"));
+    EXPECT_EQ(e2.code(), StatusCode::ABORTED);
+    EXPECT_EQ(e2.details(), "from set_details");
+    EXPECT_EQ(e2.trailing_metadata().get("from"), "set_trailing_metadata");
+  });
+}
+
 TEST(Unary, Behaviour_058_069_SetCodeWithoutRaisingDropsTheResponse) {
   auto handler = raw([](const std::string&, ServicerContext& ctx) -> Task<std::string> {
     ctx.set_code(StatusCode::INTERNAL);

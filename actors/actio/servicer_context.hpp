@@ -101,6 +101,8 @@ class ServicerContext {
   /// is refused with UsageError (grpc.aio hangs the client there).
   [[noreturn]] void abort(StatusCode code, std::string details = {},
                           std::optional<Metadata> trailing_metadata = std::nullopt);
+  /// abort(status.code, status.details, status.trailing_metadata), as
+  /// grpc.aio's (empty fields fall back as for abort()).
   [[noreturn]] void abort_with_status(const Status& status);
 
   /// Compresses the responses with `algorithm`. Once the initial metadata

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "actio/metadata.hpp"
+
 namespace actio {
 
 /// The 17 gRPC status codes, with grpc's numbering.
@@ -34,10 +36,12 @@ std::string_view to_string(StatusCode code) noexcept;
 /// Returns the code for a raw integer; out-of-range values map to UNKNOWN.
 StatusCode status_code_from_int(int value) noexcept;
 
-/// The final status of an RPC: a code and a human-readable message.
+/// The final status of an RPC: a code, a human-readable message and the
+/// trailing metadata that goes with it (grpc.Status's three fields).
 struct Status {
   StatusCode code = StatusCode::OK;
   std::string details;
+  Metadata trailing_metadata;
 
   bool ok() const noexcept { return code == StatusCode::OK; }
   friend bool operator==(const Status&, const Status&) = default;
