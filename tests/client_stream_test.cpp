@@ -145,6 +145,97 @@ TEST(StreamUnary, Behaviour_024_UnreachableTargetIsUnavailableWithoutWrites) {
   }());
 }
 
+TEST(StreamUnary, Behaviour_024_ATimeoutWithNoTrafficIsDeadlineExceeded) {
+  with_server({{"Concat", concat()}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Concat")({.timeout = 100ms});  // no write, no done_writing
+    auto e = co_await expect_rpc_error(call.response());
+    EXPECT_EQ(e.code(), StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_EQ(e.details(), "Deadline Exceeded");
+  });
+}
+
+TEST(StreamUnary, Behaviour_019_CancelAfterDoneWritingBeforeTheResponse) {
+  // The handler has every request and is working on the reply when the
+  // client cancels; the handler sees the cancel.
+  struct Seen {
+    std::atomic<bool> all_read{false}, cancelled{false};
+  };
+  static Seen seen;
+  auto slow = stream_unary_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+        std::string out;
+        while (auto r = co_await requests.read()) out += *r;
+        seen.all_read = true;
+        try {
+          co_await sleep(10s);
+        } catch (const CancelledError&) {
+          seen.cancelled = true;
+          throw;
+        }
+        co_return out;
+      });
+  with_server({{"Slow", slow}}, [](Fixture& f) -> Task<void> {
+    auto call = su(f, "Slow")({.timeout = 5s});
+    co_await call.write("a");
+    co_await call.done_writing();
+    for (int i = 0; i < 200 && !seen.all_read; ++i) co_await sleep(5ms);
+    CO_ASSERT_TRUE(seen.all_read.load());
+    EXPECT_FALSE(call.done());
+    EXPECT_TRUE(call.cancel());
+    EXPECT_FALSE(call.cancel());  // once
+    EXPECT_THROW(co_await call, CancelledError);
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+    EXPECT_EQ(co_await call.details(), "Locally cancelled by application!");
+    for (int i = 0; i < 200 && !seen.cancelled; ++i) co_await sleep(5ms);
+    EXPECT_TRUE(seen.cancelled.load());
+  });
+}
+
+TEST(Streams, Behaviour_066_MetadataBothWaysOnStreamUnaryAndBidi) {
+  // The handler sends the client's x-in back as initial metadata, and sets
+  // trailing metadata after its last write / read.
+  auto su_handler = stream_unary_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+        Metadata initial{{"x-echo", ctx.invocation_metadata().get("x-in").value_or("?")}};
+        co_await ctx.send_initial_metadata(initial);
+        std::string out;
+        while (auto r = co_await requests.read()) out += *r;
+        ctx.set_trailing_metadata(Metadata{{"x-count", std::to_string(out.size())}});
+        co_return out;
+      });
+  auto ss_handler = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        Metadata initial{{"x-echo", ctx.invocation_metadata().get("x-in").value_or("?")}};
+        co_await ctx.send_initial_metadata(initial);
+        int n = 0;
+        while (auto r = co_await requests.read()) {
+          co_await ctx.write(*r);
+          ++n;
+        }
+        ctx.set_trailing_metadata(Metadata{{"x-count", std::to_string(n)}});
+      });
+  with_server({{"SU", su_handler}, {"SS", ss_handler}}, [](Fixture& f) -> Task<void> {
+    Metadata md{{"x-in", "client-stream"}};
+    auto call = su(f, "SU")({.metadata = md});
+    EXPECT_EQ((co_await call.initial_metadata()).get("x-echo"), "client-stream");  // before any write
+    co_await call.write("abc");
+    co_await call.done_writing();
+    EXPECT_EQ(co_await call, "abc");
+    EXPECT_EQ((co_await call.trailing_metadata()).get("x-count"), "3");
+
+    Metadata md2{{"x-in", "bidi"}};
+    auto bidi = ss(f, "SS")({.metadata = md2});
+    EXPECT_EQ((co_await bidi.initial_metadata()).get("x-echo"), "bidi");
+    co_await bidi.write("1");
+    EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("1"));
+    co_await bidi.write("2");
+    co_await bidi.done_writing();
+    EXPECT_EQ(co_await bidi.read(), std::optional<std::string>("2"));
+    EXPECT_FALSE((co_await bidi.read()).has_value());
+    EXPECT_EQ((co_await bidi.trailing_metadata()).get("x-count"), "2");
+  });
+}
+
 TEST(StreamStream, Behaviour_018_023_031_PingPongZeroLengthMessagesAndAPlainRange) {
   with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
     auto call = ss(f, "Echo")();

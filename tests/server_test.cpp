@@ -82,6 +82,20 @@ TEST(Server, Behaviour_050_StopWithoutCallsAndBeforeStart) {
     auto never_started = server();
     co_await never_started.stop(std::nullopt);
     co_await never_started.stop(std::nullopt);  // idempotent
+    EXPECT_THROW(co_await never_started.start(), UsageError);  // stopped for good
+
+    // Stop after a finished call: the call's result stands, the port closes.
+    auto srv = server();
+    srv.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Echo", echo()}})});
+    int port = srv.add_insecure_port("127.0.0.1:0");
+    co_await srv.start();
+    auto ch = insecure_channel("127.0.0.1:" + std::to_string(port));
+    auto echo_call = ch.unary_unary<std::string, std::string>("/test.Svc/Echo");
+    EXPECT_EQ(co_await echo_call("before"), "before");
+    co_await srv.stop(std::nullopt);
+    auto after = co_await expect_rpc_error(echo_call("after", {.timeout = 2s}));
+    EXPECT_EQ(after.code(), StatusCode::UNAVAILABLE);
+    co_await ch.close();
   }());
 }
 
@@ -497,7 +511,11 @@ TEST(Channel, Behaviour_032_033_CloseWithAndWithoutGrace) {
     auto ch = insecure_channel(f.target());
     auto quick = ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("q");
     co_await sleep(20ms);
+    auto closing = std::chrono::steady_clock::now();
     co_await ch.close(3s);
+    // close() returns once the call is done (~80 ms), not after the grace.
+    EXPECT_LT(std::chrono::steady_clock::now() - closing, 2s);
+    EXPECT_TRUE(quick.done());
     EXPECT_EQ(co_await quick, "q");
     try {
       (void)ch.unary_unary<std::string, std::string>("/test.Svc/Slow")("after");
