@@ -132,13 +132,17 @@ def check_json(path, expect):
         check(auth == [{"key": "authorization", "value": "<redacted 23 bytes>", "redacted": True}],
               f"authorization stays redacted: {auth}")
     check(target["stale_events"] == 1, f"the event older than the snapshot was ignored ({target['stale_events']})")
-    methods = {m["method"]: m for m in view["methods"]}
-    check(set(methods) == {"/helloworld.Greeter/SayHello", "/routeguide.RouteGuide/RouteChat",
-                           "/routeguide.RouteGuide/ListFeatures", "/routeguide.RouteGuide/GetFeature"},
+    # Stats are per method and side: the fake's SayHello calls are three
+    # served (one past its deadline) and one made.
+    methods = {(m["method"], m["side"]): m for m in view["methods"]}
+    check({k[0] for k in methods} == {"/helloworld.Greeter/SayHello", "/routeguide.RouteGuide/RouteChat",
+                                      "/routeguide.RouteGuide/ListFeatures", "/routeguide.RouteGuide/GetFeature"},
           f"methods: {sorted(methods)}")
-    hello = methods.get("/helloworld.Greeter/SayHello", {})
-    check(hello.get("calls") == 4 and hello.get("errors") == {"DEADLINE_EXCEEDED": 1},
-          f"SayHello aggregates: {hello}")
+    hello = methods.get(("/helloworld.Greeter/SayHello", "server"), {})
+    check(hello.get("calls") == 3 and hello.get("errors") == {"DEADLINE_EXCEEDED": 1},
+          f"SayHello aggregates (server): {hello}")
+    hello_client = methods.get(("/helloworld.Greeter/SayHello", "client"), {})
+    check(hello_client.get("calls") == 1, f"SayHello aggregates (client): {hello_client}")
     channel = [e for e in view["endpoints"] if e["kind"] == "channel"]
     check(channel and channel[0]["state"] == "IDLE" and channel[0]["history"] == 4,
           f"the channel's state change was applied: {channel}")

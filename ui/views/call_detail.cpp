@@ -108,7 +108,7 @@ void messages_tab(const Model& model, const CallRecord& c) {
 }
 
 void timeline_tab(const CallRecord& c, double now) {
-  if (c.from_snapshot) ImGui::TextDisabled("running before the inspector attached: earlier steps are not known");
+  if (c.from_snapshot) ImGui::TextDisabled("the inspector did not see this call start: earlier steps are not known");
   if (c.timeline_dropped)
     ImGui::TextDisabled("%llu older entries dropped", static_cast<unsigned long long>(c.timeline_dropped));
 
@@ -150,7 +150,13 @@ void timeline_tab(const CallRecord& c, double now) {
     ImGui::TableNextColumn();
     if (e.kind == TimelineKind::message_in || e.kind == TimelineKind::message_out) text(format_bytes(e.size));
     ImGui::TableNextColumn();
-    if (e.kind == TimelineKind::status) ImGui::TextColored(code_color(e.code), "%s", code_name(e.code).c_str());
+    if (e.kind == TimelineKind::status) {
+      ImGui::TextColored(code_color(e.code), "%s", code_name(e.code).c_str());
+      if (!c.cancelled_by.empty()) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("cancelled by %s", c.cancelled_by.c_str());
+      }
+    }
   }
   ImGui::EndTable();
 }

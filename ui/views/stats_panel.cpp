@@ -19,6 +19,7 @@ constexpr int kRateWindow = 10;  // seconds, for the calls/s column
 void method_detail(const MethodSummary& m, double now) {
   ImGui::Separator();
   ImGui::TextWrapped("%s", m.method.c_str());
+  if (m.side != Side::unspecified) ImGui::TextDisabled("%s side", to_string(m.side).data());
   const MethodStats& s = m.stats;
 
   auto rate = s.rate_series(now, MethodStats::kRateSeconds);
@@ -53,7 +54,8 @@ void method_detail(const MethodSummary& m, double now) {
     hi = std::min(hi + 1, kLatencyBuckets - 1);
     std::vector<float> bars;
     for (std::size_t b = lo; b <= hi; ++b) bars.push_back(static_cast<float>(lat[b]));
-    std::snprintf(overlay, sizeof overlay, "p50 %s  p99 %s", format_seconds(s.latency_quantile(0.5)).c_str(),
+    // A quantile is known to its histogram bucket: the bucket's upper bound.
+    std::snprintf(overlay, sizeof overlay, "p50 <= %s  p99 <= %s", format_seconds(s.latency_quantile(0.5)).c_str(),
                   format_seconds(s.latency_quantile(0.99)).c_str());
     ImGui::PlotHistogram("##latency", bars.data(), static_cast<int>(bars.size()), 0, overlay, 0.0f, FLT_MAX,
                          ImVec2(width, 80));
@@ -81,6 +83,12 @@ void draw_stats(Model& model) {
   }
   const double now = model.now();
   const auto& selected = model.selection().method;
+  // The model selects a method; which of its sides was clicked is this
+  // panel's own state (a method seen from both ends has two rows).
+  static Side picked_side = Side::unspecified;
+  auto both_sides = [&stats](const std::string& method) {
+    return std::count_if(stats.begin(), stats.end(), [&](const MethodSummary& x) { return x.method == method; }) > 1;
+  };
   const MethodSummary* shown = nullptr;
   float table_h = std::min(ImGui::GetContentRegionAvail().y * 0.45f,
                            ImGui::GetTextLineHeightWithSpacing() * (static_cast<float>(stats.size()) + 1.5f));
@@ -93,18 +101,26 @@ void draw_stats(Model& model) {
     ImGui::TableSetupColumn("err", ImGuiTableColumnFlags_WidthFixed, 34);
     ImGui::TableHeadersRow();
     for (const auto& m : stats) {
-      bool is_selected = selected && *selected == m.method;
-      if (is_selected) shown = &m;
+      const bool two_rows = both_sides(m.method);
+      bool is_selected = selected && *selected == m.method && (!two_rows || picked_side == m.side ||
+                                                               picked_side == Side::unspecified);
+      if (is_selected && !shown) shown = &m;
       ImGui::TableNextRow();
       ImGui::TableNextColumn();
-      // The short name (after the service), the full one in the tooltip.
+      // The short name (after the service), the full one in the tooltip;
+      // the side when the method is seen from both ends.
       auto slash = m.method.rfind('/');
       std::string name = slash == std::string::npos ? m.method : m.method.substr(slash + 1);
+      if (two_rows) name += m.side == Side::client ? " (client)" : m.side == Side::server ? " (server)" : "";
       ImGui::PushID(m.method.c_str());
-      if (ImGui::Selectable(name.c_str(), is_selected, ImGuiSelectableFlags_SpanAllColumns))
+      ImGui::PushID(static_cast<int>(m.side));
+      if (ImGui::Selectable(name.c_str(), is_selected, ImGuiSelectableFlags_SpanAllColumns)) {
         model.select_method(m.method);
+        picked_side = m.side;
+      }
       ImGui::PopID();
-      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", m.method.c_str());
+      ImGui::PopID();
+      if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s (%s)", m.method.c_str(), to_string(m.side).data());
       ImGui::TableNextColumn();
       ImGui::Text("%llu", static_cast<unsigned long long>(m.stats.started()));
       ImGui::TableNextColumn();
