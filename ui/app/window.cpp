@@ -76,6 +76,16 @@ void Window::poll(double timeout_s) {
     glfwPollEvents();
 }
 
+bool Window::user_active() const {
+  const ImGuiIO& io = ImGui::GetIO();
+  if (io.MouseDelta.x != 0 || io.MouseDelta.y != 0 || io.MouseWheel != 0 || io.MouseWheelH != 0) return true;
+  for (bool down : io.MouseDown)
+    if (down) return true;
+  for (bool down : io.KeysDown)  // (ImGui 1.86's key array)
+    if (down) return true;
+  return io.InputQueueCharacters.Size > 0 || ImGui::IsAnyItemActive();
+}
+
 void Window::begin_frame() {
   ImGui_ImplOpenGL3_NewFrame();  // makes the font atlas texture on the first frame
   ImGui_ImplGlfw_NewFrame();     // sets the framebuffer scale

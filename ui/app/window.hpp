@@ -35,6 +35,9 @@ class Window {
   void poll(double timeout_s = 0);
   /// Starts an ImGui frame.
   void begin_frame();
+  /// True when the frame just built saw the user do something (the mouse
+  /// moved, clicked or scrolled, a key or text came, a widget is held).
+  bool user_active() const;
   /// Renders the ImGui frame into the back buffer (not shown yet).
   void render();
   /// Shows the back buffer.
