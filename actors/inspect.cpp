@@ -5,6 +5,7 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <future>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "actio/aio.hpp"
@@ -388,11 +390,12 @@ class TokenCheck final : public ServerInterceptor {
   std::string expected_;
 };
 
-bool loopback(const std::string& address) {
+/// The host part of HOST:PORT, without IPv6 brackets.
+std::string host_of(const std::string& address) {
   auto colon = address.rfind(':');
   std::string host = colon == std::string::npos ? address : address.substr(0, colon);
-  return host == "127.0.0.1" || host == "localhost" || host == "[::1]" || host == "::1" ||
-         host.rfind("127.", 0) == 0;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host;
 }
 
 std::mutex g_start_mu;
@@ -440,7 +443,21 @@ Task<void> serve(Inspection::Impl* impl, std::promise<int>* bound) {
 Inspection::Inspection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Inspection::~Inspection() { stop(); }
 int Inspection::port() const { return impl_->port; }
-std::string Inspection::target() const { return "127.0.0.1:" + std::to_string(impl_->port); }
+std::string Inspection::target() const {
+  std::string host = host_of(impl_->options.address);
+  std::string port = std::to_string(impl_->port);
+  if (host.empty() || host == "0.0.0.0" || host == "::") return "127.0.0.1:" + port;
+  return host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+}
+
+bool is_loopback_address(const std::string& address) {
+  std::string host = host_of(address);
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
 
 void Inspection::stop() {
   if (impl_->stopped) return;
@@ -454,9 +471,10 @@ void Inspection::stop() {
 }
 
 std::unique_ptr<Inspection> start(Options options) {
-  if (!options.allow_non_loopback && !loopback(options.address)) {
+  if (!options.allow_non_loopback && !is_loopback_address(options.address)) {
     throw UsageError("inspection serves " + options.address +
-                     ": not a loopback address (set Options::allow_non_loopback to mean it)");
+                     ": not a loopback address (set Options::allow_non_loopback, or "
+                     "ACTIO_INSPECT_ALLOW_REMOTE=1, to mean it)");
   }
   {
     std::lock_guard<std::mutex> lock(g_start_mu);
@@ -491,6 +509,38 @@ std::unique_ptr<Inspection> start(Options options) {
   return std::make_unique<Inspection>(std::move(impl));
 }
 
+std::optional<Options> options_from_environment() {
+  const char* address = std::getenv("ACTIO_INSPECT");
+  if (!address || !*address) return std::nullopt;
+  Options options;
+  options.address = address;
+  if (const char* token = std::getenv("ACTIO_INSPECT_TOKEN")) options.token = token;
+  if (const char* remote = std::getenv("ACTIO_INSPECT_ALLOW_REMOTE"); remote && *remote) {
+    std::string v = remote;
+    if (v != "1" && v != "0") throw UsageError("ACTIO_INSPECT_ALLOW_REMOTE=" + v + ": expected 1 or 0");
+    options.allow_non_loopback = v == "1";
+  }
+  if (const char* recent = std::getenv("ACTIO_INSPECT_RECENT"); recent && *recent) {
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long n = std::strtoull(recent, &end, 10);
+    if (*end || errno || n == 0 || n > 1'000'000 || recent[0] == '-')
+      throw UsageError(std::string("ACTIO_INSPECT_RECENT=") + recent + ": expected a number from 1 to 1000000");
+    options.recent_calls = static_cast<std::size_t>(n);
+  }
+  if (const char* keys = std::getenv("ACTIO_INSPECT_SHOW_KEYS"); keys && *keys) {
+    std::string all = keys;
+    for (std::size_t start = 0; start <= all.size();) {
+      auto comma = all.find(',', start);
+      if (comma == std::string::npos) comma = all.size();
+      std::string key = all.substr(start, comma - start);
+      if (!key.empty()) options.show_keys.push_back(key);
+      start = comma + 1;
+    }
+  }
+  return options;
+}
+
 void start_from_environment() {
   // Not std::call_once: the inspector's own server calls this from its
   // thread while the first caller waits for it.
@@ -500,12 +550,11 @@ void start_from_environment() {
     const char* env = std::getenv("ACTIO_INSPECT");
     if (!env || !*env) return;
     try {
-      Options options;
-      options.address = env;
-      if (const char* token = std::getenv("ACTIO_INSPECT_TOKEN")) options.token = token;
+      auto options = options_from_environment();
+      if (!options) return;
       // Lives for the process: released (not destroyed) at exit, so no
       // thread is joined while static destructors run.
-      static Inspection* inspection = start(options).release();
+      static Inspection* inspection = start(*options).release();
       std::cerr << "actio: inspection on " << inspection->target() << std::endl;
     } catch (const std::exception& e) {
       std::cerr << "actio: ACTIO_INSPECT=" << env << ": " << e.what() << std::endl;

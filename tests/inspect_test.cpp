@@ -667,6 +667,57 @@ TEST(Inspect, LoopbackOnlyUnlessAskedAndTheTokenIsChecked) {
   EXPECT_GT(again->port(), 0);
 }
 
+TEST(Inspect, LoopbackMeansTheLoopbackAddressesNotNamesThatLookLikeThem) {
+  for (const char* yes : {"127.0.0.1:0", "127.0.0.2:7777", "127.255.0.1:1", "localhost:7777", "[::1]:7777"})
+    EXPECT_TRUE(inspect::is_loopback_address(yes)) << yes;
+  for (const char* no : {"127.evil.example:80", "0.0.0.0:0", "10.0.0.1:7777", "[::]:7777", "128.0.0.1:1",
+                         "localhost.example:1", "[::ffff:10.0.0.1]:1", ""})
+    EXPECT_FALSE(inspect::is_loopback_address(no)) << no;
+  EXPECT_THROW(inspect::start({.address = "127.evil.example:0"}), UsageError);
+  // Another 127/8 address is served, and target() names it.
+  auto inspection = inspect::start({.address = "127.0.0.2:0"});
+  EXPECT_EQ(inspection->target(), "127.0.0.2:" + std::to_string(inspection->port()));
+  actio::run([&inspection]() -> Task<void> {
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    v1::SnapshotRequest request;
+    auto snap = co_await stub.Snapshot(request);
+    EXPECT_EQ(snap.pid(), getpid());
+    co_await ch.close();
+  }());
+}
+
+TEST(Inspect, TheEnvironmentSaysEverythingOptionsDo) {
+  struct Env {
+    ~Env() {
+      for (const char* k : {"ACTIO_INSPECT", "ACTIO_INSPECT_TOKEN", "ACTIO_INSPECT_ALLOW_REMOTE",
+                            "ACTIO_INSPECT_RECENT", "ACTIO_INSPECT_SHOW_KEYS"})
+        ::unsetenv(k);
+    }
+  } restore;
+  ::unsetenv("ACTIO_INSPECT");
+  EXPECT_FALSE(inspect::options_from_environment().has_value());
+  ::setenv("ACTIO_INSPECT", "0.0.0.0:7777", 1);
+  ::setenv("ACTIO_INSPECT_TOKEN", "t", 1);
+  ::setenv("ACTIO_INSPECT_ALLOW_REMOTE", "1", 1);
+  ::setenv("ACTIO_INSPECT_RECENT", "1000", 1);
+  ::setenv("ACTIO_INSPECT_SHOW_KEYS", "cookie,,x-trace-bin", 1);
+  auto o = inspect::options_from_environment();
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->address, "0.0.0.0:7777");
+  EXPECT_EQ(o->token, "t");
+  EXPECT_TRUE(o->allow_non_loopback);
+  EXPECT_EQ(o->recent_calls, 1000u);
+  EXPECT_EQ(o->show_keys, (std::vector<std::string>{"cookie", "x-trace-bin"}));
+  for (const char* bad : {"0", "-3", "12abc", "99999999999"}) {
+    ::setenv("ACTIO_INSPECT_RECENT", bad, 1);
+    EXPECT_THROW(inspect::options_from_environment(), UsageError) << bad;
+  }
+  ::setenv("ACTIO_INSPECT_RECENT", "5", 1);
+  ::setenv("ACTIO_INSPECT_ALLOW_REMOTE", "yes", 1);
+  EXPECT_THROW(inspect::options_from_environment(), UsageError);
+}
+
 /// A throwaway self-signed certificate for localhost (openssl at test time):
 /// (private key, certificate) in PEM.
 std::pair<std::string, std::string> throwaway_certificate() {

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,8 @@ class Inspection {
   Inspection& operator=(const Inspection&) = delete;
   /// The bound port.
   int port() const;
-  /// "127.0.0.1:PORT".
+  /// Where to reach it: the address's host with the bound port
+  /// ("127.0.0.1:PORT", "[::1]:PORT"; a wildcard host gives 127.0.0.1).
   std::string target() const;
   /// Stops serving and turns recording off. Idempotent.
   void stop();
@@ -61,9 +63,22 @@ class Inspection {
 /// counts start with it.
 std::unique_ptr<Inspection> start(Options options = {});
 
+/// The Options the environment asks for, or nullopt without ACTIO_INSPECT:
+///   ACTIO_INSPECT=HOST:PORT          address
+///   ACTIO_INSPECT_TOKEN=SECRET       token
+///   ACTIO_INSPECT_ALLOW_REMOTE=1     allow_non_loopback
+///   ACTIO_INSPECT_RECENT=N           recent_calls (a positive number)
+///   ACTIO_INSPECT_SHOW_KEYS=k1,k2    show_keys
+/// Throws UsageError for a malformed value.
+std::optional<Options> options_from_environment();
+
 /// Starts inspection once per process if ACTIO_INSPECT=HOST:PORT is set
 /// (called by actio::server() and the channel factories). Errors go to stderr.
 void start_from_environment();
+
+/// True for an address (HOST:PORT) on loopback: an IPv4 literal in
+/// 127.0.0.0/8, ::1, or "localhost".
+bool is_loopback_address(const std::string& address);
 
 /// Redacts `value` of `key` per `options` (what the Inspector sends).
 bool redacted(const std::string& key, const Options& options);
