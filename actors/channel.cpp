@@ -18,7 +18,43 @@ namespace detail {
 
 namespace {
 constexpr const char* kLocalCancel = "Locally cancelled by application!";
-}
+// NotifyOnStateChange re-armed in short slices so a stopped watch (or one
+// waiting on a state that never changes) never holds the loop's shutdown for
+// long: shutdown waits for every started operation.
+constexpr auto kStateSlice = std::chrono::milliseconds(250);
+}  // namespace
+
+/// An inspected channel's connectivity, reported to its endpoint record on
+/// each change (with the time it happened), not only when a Snapshot looks.
+struct ConnectivityWatch final : Op {
+  ConnectivityWatch(EventLoop& l, std::shared_ptr<grpc::Channel> ch, std::shared_ptr<inspect::EndpointRecord> e)
+      : loop(&l), channel(std::move(ch)), endpoint(std::move(e)), last(channel->GetState(false)) {
+    inspect::endpoint_state(*endpoint, inspect::channel_state_name(last));
+    arm();
+  }
+  void arm() {
+    loop->op_started();
+    channel->NotifyOnStateChange(last, std::chrono::system_clock::now() + kStateSlice, loop->cq(), this);
+  }
+  void complete(bool) override {
+    loop->op_finished();
+    if (stopped || !inspect::enabled()) {
+      delete this;
+      return;
+    }
+    auto now = channel->GetState(false);
+    if (now != last) {
+      last = now;
+      inspect::endpoint_state(*endpoint, inspect::channel_state_name(now));
+    }
+    arm();
+  }
+  EventLoop* loop;
+  std::shared_ptr<grpc::Channel> channel;
+  std::shared_ptr<inspect::EndpointRecord> endpoint;
+  grpc_connectivity_state last;
+  bool stopped = false;  // set by the channel; the op deletes itself on its next completion
+};
 
 ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<grpc::Channel> channel,
                            bool secure)
@@ -26,9 +62,11 @@ ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<
   loop_->add_io_interest();
   io_interest_ = true;
   endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::channel, target_, loop_->id(), channel_);
+  if (inspect::enabled()) watch_ = new ConnectivityWatch(*loop_, channel_, endpoint_);
   hook_id_ = loop_->add_shutdown_hook([this] {
     hook_id_ = 0;
     closed_ = true;
+    stop_connectivity_watch();
     drop_io_interest();
     cancel_all(kLocalCancel);
     actor_.reset();
@@ -36,6 +74,7 @@ ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<
 }
 
 ChannelState::~ChannelState() {
+  stop_connectivity_watch();
   inspect::endpoint_removed(endpoint_);
   if (hook_id_) {
     drop_io_interest();
@@ -57,6 +96,10 @@ const RegisteredMethod* ChannelState::registered_method(const std::string& name)
                          grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::BIDI_STREAMING, ch), &it->first});
   }
   return it->second.get();
+}
+
+void ChannelState::stop_connectivity_watch() noexcept {
+  if (watch_) std::exchange(watch_, nullptr)->stopped = true;
 }
 
 void ChannelState::drop_io_interest() noexcept {
@@ -100,6 +143,7 @@ Task<void> ChannelState::close(std::optional<Duration> grace) {
     co_await drained_.wait_for(*grace);
   }
   cancel_all(kLocalCancel);
+  stop_connectivity_watch();
   drop_io_interest();  // a closed channel does no more I/O of its own
   if (endpoint_) {
     {
@@ -127,9 +171,6 @@ struct StateOp final : Op {
   Event fired;
   bool orphaned = false;
 };
-// Re-armed in short slices so a cancelled waiter never holds the loop's
-// shutdown for long (shutdown waits for every started operation).
-constexpr auto kStateSlice = std::chrono::milliseconds(250);
 }  // namespace
 
 Task<ChannelConnectivity> ChannelState::wait_for_state_change(ChannelConnectivity last) {

@@ -127,17 +127,6 @@ LoopSummaries& summaries() {
   return s;
 }
 
-const char* channel_state_name(grpc_connectivity_state s) {
-  switch (s) {
-    case GRPC_CHANNEL_IDLE: return "IDLE";
-    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
-    case GRPC_CHANNEL_READY: return "READY";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
-    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
-  }
-  return "UNKNOWN";
-}
-
 /// Serializes the event `ref` describes for every watcher (only when someone
 /// watches); `detail` events (messages, headers, half-close) only for the
 /// watchers that did not ask for calls only. Watchers with the same encoder
@@ -258,6 +247,17 @@ std::size_t varint_size(std::uint64_t v) {
 }
 
 }  // namespace
+
+const char* channel_state_name(grpc_connectivity_state s) {
+  switch (s) {
+    case GRPC_CHANNEL_IDLE: return "IDLE";
+    case GRPC_CHANNEL_CONNECTING: return "CONNECTING";
+    case GRPC_CHANNEL_READY: return "READY";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE: return "TRANSIENT_FAILURE";
+    case GRPC_CHANNEL_SHUTDOWN: return "SHUTDOWN";
+  }
+  return "UNKNOWN";
+}
 
 std::size_t append_head(std::string& out, const grpc::ByteBuffer& bytes, std::size_t n) {
   if (n == 0 || !bytes.Valid()) return 0;

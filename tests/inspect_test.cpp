@@ -667,6 +667,39 @@ TEST(Inspect, LoopbackOnlyUnlessAskedAndTheTokenIsChecked) {
   EXPECT_GT(again->port(), 0);
 }
 
+TEST(Inspect, AChannelReportsEachConnectivityChangeWhenItHappens) {
+  // A channel to a dead port goes IDLE -> CONNECTING -> TRANSIENT_FAILURE in
+  // milliseconds; a Snapshot taken afterwards has each step in the history,
+  // in order, not only the state it finds.
+  auto inspection = inspect::start();
+  actio::run([&inspection]() -> Task<void> {
+    auto probe = server();
+    int dead = probe.add_insecure_port("127.0.0.1:0");  // checked and released: nobody listens
+    std::string target = "127.0.0.1:" + std::to_string(dead);
+    auto ch = insecure_channel(target);
+    auto state = ch.get_state(true);
+    for (int i = 0; i < 20 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
+      state = co_await ch.wait_for_state_change(state);
+    }
+    CO_ASSERT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
+    auto ich = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ich);
+    v1::SnapshotRequest request;
+    v1::Snapshot snap = co_await stub.Snapshot(request);
+    std::vector<std::string> steps;
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() != v1::CHANNEL || e.target() != target) continue;
+      for (const auto& h : e.history()) steps.push_back(h.state());
+    }
+    auto connecting = std::find(steps.begin(), steps.end(), "CONNECTING");
+    EXPECT_TRUE(connecting != steps.end()) << ::testing::PrintToString(steps);
+    EXPECT_TRUE(std::find(connecting, steps.end(), "TRANSIENT_FAILURE") != steps.end())
+        << ::testing::PrintToString(steps);
+    co_await ich.close();
+    co_await ch.close();
+  }());
+}
+
 TEST(Inspect, LoopbackMeansTheLoopbackAddressesNotNamesThatLookLikeThem) {
   for (const char* yes : {"127.0.0.1:0", "127.0.0.2:7777", "127.255.0.1:1", "localhost:7777", "[::1]:7777"})
     EXPECT_TRUE(inspect::is_loopback_address(yes)) << yes;

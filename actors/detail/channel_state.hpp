@@ -80,6 +80,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
 
  private:
   void drop_io_interest() noexcept;
+  void stop_connectivity_watch() noexcept;
 
   EventLoop* loop_;
   std::string target_;
@@ -95,6 +96,9 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   Event drained_;
   std::uint64_t hook_id_ = 0;
   std::unique_ptr<LoopActor> actor_;
+  /// While inspected: reports each connectivity change as it happens (see
+  /// channel.cpp); it frees itself when gRPC hands it back after a stop.
+  struct ConnectivityWatch* watch_ = nullptr;
 };
 
 }  // namespace actio::detail

@@ -23,6 +23,7 @@
 // loop for copies of its records (EventLoop::for_each_loop + post), so there
 // is nothing to lock on the call path.
 
+#include <grpc/impl/codegen/connectivity_state.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/string_ref.h>
 
@@ -302,6 +303,8 @@ void remove_watcher(const std::shared_ptr<Watcher>& watcher);
 std::shared_ptr<EndpointRecord> endpoint_added(EndpointRecord::Kind kind, std::string target, std::uint32_t loop,
                                                std::shared_ptr<grpc::Channel> channel = nullptr);
 void endpoint_state(EndpointRecord& e, std::string state);
+/// "IDLE", "CONNECTING", "READY", "TRANSIENT_FAILURE" or "SHUTDOWN".
+const char* channel_state_name(grpc_connectivity_state s);
 void endpoint_removed(const std::shared_ptr<EndpointRecord>& e);
 
 /// A new call: null when inspection is off. Its record may be an old one's,
