@@ -38,14 +38,14 @@ struct ConnectivityWatch final : Op {
   }
   void complete(bool) override {
     loop->op_finished();
-    if (stopped || !inspect::enabled()) {
+    if (stopped) {  // (only the channel stops it: it holds a pointer to this op)
       delete this;
       return;
     }
     auto now = channel->GetState(false);
     if (now != last) {
       last = now;
-      inspect::endpoint_state(*endpoint, inspect::channel_state_name(now));
+      if (inspect::enabled()) inspect::endpoint_state(*endpoint, inspect::channel_state_name(now));
     }
     arm();
   }
