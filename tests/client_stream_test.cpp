@@ -236,6 +236,113 @@ TEST(Streams, Behaviour_066_MetadataBothWaysOnStreamUnaryAndBidi) {
   });
 }
 
+/// Cancels `victim` after 30 ms.
+Task<void> cancel_after_30ms(Task<bool>& victim) {
+  co_await sleep(30ms);
+  victim.cancel();
+}
+Task<bool> forward(Task<bool>& t) { co_return co_await t; }
+
+TEST(Streams, Behaviour_007_016_CancellingTheAwaitingTaskCancelsTheRpcOnEveryStreamingShape) {
+  // The task awaiting the call (stream-unary's response, bidi's read, an
+  // iteration with for_each) is cancelled: the RPC is cancelled with it.
+  auto silent = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext&) -> Task<void> {
+        while (co_await requests.read()) {
+        }
+        co_await sleep(10s);
+      });
+  with_server({{"Concat", concat()}, {"Silent", silent}}, [](Fixture& f) -> Task<void> {
+    auto su_call = su(f, "Concat")();  // never half-closed: no response comes
+    auto await_response = [](StreamUnaryCall<std::string, std::string>& c) -> Task<bool> {
+      try {
+        co_await c;
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    Task<bool> t1 = await_response(su_call);
+    auto [su_cancelled, _1] = co_await gather(forward(t1), cancel_after_30ms(t1));
+    EXPECT_TRUE(su_cancelled);
+    EXPECT_EQ(co_await su_call.code(), StatusCode::CANCELLED);
+
+    auto bidi = ss(f, "Silent")();
+    auto await_read = [](StreamStreamCall<std::string, std::string>& c) -> Task<bool> {
+      try {
+        co_await c.read();
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    Task<bool> t2 = await_read(bidi);
+    auto [read_cancelled, _2] = co_await gather(forward(t2), cancel_after_30ms(t2));
+    EXPECT_TRUE(read_cancelled);
+    EXPECT_EQ(co_await bidi.code(), StatusCode::CANCELLED);
+
+    auto iterated = ss(f, "Silent")();
+    auto iterate = [](StreamStreamCall<std::string, std::string> c) -> Task<bool> {
+      try {
+        co_await for_each(c, [](const std::string&) {});
+      } catch (const CancelledError&) {
+        co_return true;
+      }
+      co_return false;
+    };
+    Task<bool> t3 = iterate(iterated);
+    auto [iteration_cancelled, _3] = co_await gather(forward(t3), cancel_after_30ms(t3));
+    EXPECT_TRUE(iteration_cancelled);
+    EXPECT_EQ(co_await iterated.code(), StatusCode::CANCELLED);
+  });
+}
+
+TEST(Streams, ServerMisusesEndInTheDocumentedErrors) {
+  // A unary-request handler's context.read() gives nothing (EOF); read() and
+  // write() after an abort the handler caught raise AbortError again
+  // (aio_reference §1.9).
+  static std::vector<std::string> seen;
+  seen.clear();
+  auto unary = unary_unary_rpc_method_handler<std::string, std::string>(
+      [](const std::string& req, ServicerContext& ctx) -> Task<std::string> {
+        auto extra = co_await ctx.read<std::string>();
+        seen.push_back(extra ? "read gave " + *extra : "read gave nothing");
+        co_return req;
+      });
+  auto late = stream_stream_rpc_method_handler<std::string, std::string>(
+      [](Requests& requests, ServicerContext& ctx) -> Task<void> {
+        try {
+          ctx.abort(StatusCode::FAILED_PRECONDITION, "stop here");
+        } catch (const AbortError&) {
+        }
+        try {
+          co_await ctx.write("late");
+          seen.push_back("write: no error");
+        } catch (const AbortError& e) {
+          seen.push_back(std::string("write: AbortError ") + e.what());
+        } catch (const std::exception& e) {
+          seen.push_back(std::string("write: other ") + e.what());
+        }
+        try {
+          auto r = co_await requests.read();
+          seen.push_back(r ? "read: a message" : "read: nothing");
+        } catch (const AbortError& e) {
+          seen.push_back(std::string("read: AbortError ") + e.what());
+        } catch (const std::exception& e) {
+          seen.push_back(std::string("read: other ") + e.what());
+        }
+      });
+  with_server({{"Unary", unary}, {"Late", late}}, [](Fixture& f) -> Task<void> {
+    EXPECT_EQ(co_await f.method("Unary")("x"), "x");
+    auto call = ss(f, "Late")();
+    EXPECT_THROW(co_await call.read(), AioRpcError);
+    EXPECT_EQ(co_await call.code(), StatusCode::FAILED_PRECONDITION);
+    for (int i = 0; i < 200 && seen.size() < 3; ++i) co_await sleep(5ms);
+    EXPECT_EQ(seen, (std::vector<std::string>{"read gave nothing", "write: AbortError Locally aborted.",
+                                              "read: AbortError Locally aborted."}));
+  });
+}
+
 TEST(StreamStream, Behaviour_018_023_031_PingPongZeroLengthMessagesAndAPlainRange) {
   with_server({{"Echo", echo_stream()}}, [](Fixture& f) -> Task<void> {
     auto call = ss(f, "Echo")();

@@ -73,6 +73,8 @@ class ServicerContext {
   /// abort(): AbortError; once the client cancelled: CancelledError.
   template <class M>
   Task<void> write(const M& message);
+  /// A string literal is raw bytes (a std::string message).
+  Task<void> write(const char* message) { return write(std::string(message)); }
 
   /// Reads the next request of a streaming-request call: nullopt once the
   /// client half-closed (and always for a unary request), as grpc.aio's EOF.
