@@ -348,9 +348,22 @@ Task<std::optional<RpcMethodHandler>> ServerCall::continue_chain(ServerCall* sel
                                                                  HandlerCallDetails details) {
   auto& record = self->records_[i];
   ++record.continuation_calls;
-  if (received.method != details.method) record.changes.push_back("method " + received.method + " -> " + details.method);
+  // What the interceptor changed, as for client interceptors (each change
+  // once, however often it continues).
+  auto note = [&record](std::string s) {
+    if (std::find(record.changes.begin(), record.changes.end(), s) == record.changes.end())
+      record.changes.push_back(std::move(s));
+  };
+  if (received.method != details.method) note("method " + received.method + " -> " + details.method);
   for (const auto& [k, v] : details.invocation_metadata) {
-    if (!received.invocation_metadata.contains(k)) record.changes.push_back("metadata +" + k);
+    if (!received.invocation_metadata.contains(k)) {
+      note("metadata +" + k);
+    } else if (received.invocation_metadata.get_all(k) != details.invocation_metadata.get_all(k)) {
+      note("metadata ~" + k);
+    }
+  }
+  for (const auto& [k, v] : received.invocation_metadata) {
+    if (!details.invocation_metadata.contains(k)) note("metadata -" + k);
   }
   auto start = Clock::now();
   auto handler = co_await self->run_chain(i + 1, std::move(details));

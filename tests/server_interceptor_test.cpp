@@ -137,6 +137,44 @@ TEST(ServerInterceptor, NoHandlerIsUnimplementedAndRoutingReachesAnotherMethod) 
                           });
 }
 
+/// Rewrites the metadata: adds x-added, changes x-trace, drops x-secret,
+/// and continues twice (a retry), so each change must be noted once.
+class Rewriter : public ServerInterceptor {
+ public:
+  std::string name() const override { return "rewriter"; }
+  Task<std::optional<RpcMethodHandler>> intercept_service(ServerContinuation continuation,
+                                                          HandlerCallDetails details) override {
+    Metadata md;
+    for (const auto& [k, v] : details.invocation_metadata) {
+      if (k == "x-secret") continue;
+      md.add(k, k == "x-trace" ? v + "-rewritten" : v);
+    }
+    md.add("x-added", "1");
+    details.invocation_metadata = md;
+    auto first = co_await continuation(details);
+    (void)first;
+    co_return co_await continuation(std::move(details));
+  }
+};
+
+TEST(ServerInterceptor, TheRecordSaysWhatAnInterceptorChangedInTheMetadataOnce) {
+  auto recorder = raw([](const std::string&, ServicerContext& ctx) -> Task<std::string> {
+    *g_records = ctx.interceptors();
+    co_return ctx.invocation_metadata().get("x-trace").value_or("-");
+  });
+  with_intercepted_server({{"Echo", recorder}}, {std::make_shared<Rewriter>()}, [](Fixture& f) -> Task<void> {
+    Metadata md{{"x-trace", "t1"}, {"x-secret", "s"}};
+    // (As in grpc.aio, the handler's context keeps the client's metadata: the
+    // details an interceptor passes on choose the handler, not what it reads.)
+    EXPECT_EQ(co_await f.method("Echo")("x", {.metadata = md}), "t1");
+    CO_ASSERT_EQ(g_records->size(), 1u);
+    EXPECT_EQ((*g_records)[0].continuation_calls, 2);
+    auto changes = (*g_records)[0].changes;
+    std::sort(changes.begin(), changes.end());
+    EXPECT_EQ(changes, (std::vector<std::string>{"metadata +x-added", "metadata -x-secret", "metadata ~x-trace"}));
+  });
+}
+
 /// Counts every message in and out, and upper-cases the responses.
 class Counter : public ServerInterceptor {
  public:
