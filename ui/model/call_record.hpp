@@ -184,6 +184,7 @@ struct TargetInfo {
   std::string address;  ///< as given (--target)
   Connection connection = Connection::connecting;
   std::string last_error;  ///< why the connection was lost
+  double lost_at = 0;      ///< when (the model's clock); its live calls' fate is unknown since
   int pid = 0;
   std::string process;
   bool has_snapshot = false;

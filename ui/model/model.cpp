@@ -211,6 +211,7 @@ void Model::connecting(TargetId id) {
 
 void Model::lost(TargetId id, std::string error) {
   auto& t = state(id);
+  if (t.info.connection != Connection::lost) t.info.lost_at = now_;
   t.info.connection = Connection::lost;
   t.info.last_error = std::move(error);
   t.awaiting_snapshot = true;

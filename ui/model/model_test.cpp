@@ -280,8 +280,12 @@ TEST(Model, ANewSnapshotAfterAReconnectReplacesTheProcessState) {
   m.ingest(a, started(101, make_call(3, "/a.S/M")));
   EXPECT_EQ(m.call_count(), 4u);
 
+  m.set_now(5000);
   m.lost(a, "UNAVAILABLE: connection refused");
   EXPECT_EQ(m.target(a).connection, Connection::lost);
+  m.set_now(5010);
+  m.lost(a, "UNAVAILABLE: still refused");  // a retry that fails again
+  EXPECT_DOUBLE_EQ(m.target(a).lost_at, 5000) << "when it was first lost (the table freezes its live calls' ages there)";
   EXPECT_EQ(m.call_count(), 4u);  // the last state stays visible
   m.connecting(a);
   // The process restarted: its seq starts again, and its events wait for the snapshot.

@@ -2,6 +2,8 @@
 // column, drawn with ImGuiListClipper so only the visible rows cost anything.
 #include <imgui.h>
 
+#include <algorithm>
+
 #include "format.hpp"
 #include "views.hpp"
 
@@ -31,7 +33,13 @@ constexpr ColumnSpec kColumns[] = {
     {"code", Column::code, kFixed, 120},
 };
 
-void cell(const CallRecord& c, Column column, double now) {
+/// `lost`: the call's process is not attached (connection lost) and the
+/// call was live then: its state is unknown and its clock stopped at `now`.
+void cell(const CallRecord& c, Column column, double now, bool lost) {
+  if (lost && column == Column::state) {
+    ImGui::TextDisabled("unknown");
+    return;
+  }
   switch (column) {
     case Column::id: ImGui::Text("%llu", static_cast<unsigned long long>(c.key.id)); break;
     case Column::target: ImGui::Text("%u", c.key.target); break;
@@ -90,9 +98,13 @@ void draw_calls_table(Model& model) {
   while (clipper.Step()) {
     for (int i = clipper.DisplayStart; i < clipper.DisplayEnd; ++i) {
       const CallRecord& c = model.row(static_cast<std::size_t>(i));  // O(log n), rows on screen only
+      // A live call of a process that was lost: greyed, its age frozen then.
+      const TargetInfo& process = model.target(c.key.target);
+      const bool lost = !c.done && process.connection == Connection::lost;
+      const double row_now = lost ? std::min(now, process.lost_at) : now;
       ImGui::TableNextRow();
       ImGui::PushID(i);
-      ImGui::PushStyleColor(ImGuiCol_Text, row_color(c, now));
+      ImGui::PushStyleColor(ImGuiCol_Text, lost ? ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled) : row_color(c, now));
       bool is_selected = selected.call && *selected.call == c.key;
       // Calls related to the selection: the selected method's, or (with no
       // method picked) the selected endpoint's.
@@ -108,10 +120,11 @@ void draw_calls_table(Model& model) {
                                 ImGuiSelectableFlags_SpanAllColumns | ImGuiSelectableFlags_AllowItemOverlap))
             model.select_call(c.key);
           if (ImGui::IsItemHovered() && ImGui::GetIO().MouseDelta.x == 0 && ImGui::GetIO().MouseDelta.y == 0)
-            ImGui::SetTooltip("%s\n%s  %s", c.method.c_str(), to_string(c.side).data(), c.peer.c_str());
+            ImGui::SetTooltip("%s\n%s  %s%s", c.method.c_str(), to_string(c.side).data(), c.peer.c_str(),
+                              lost ? "\nits process is not attached: live when it was lost, unknown since" : "");
           ImGui::SameLine(0, 0);
         }
-        cell(c, kColumns[col].column, now);
+        cell(c, kColumns[col].column, row_now, lost);
       }
       ImGui::PopStyleColor();
       ImGui::PopID();
