@@ -10,6 +10,7 @@
 #include "detail/channel_state.hpp"
 #include "detail/client_call.hpp"
 #include "detail/interception.hpp"
+#include "detail/interceptor_changes.hpp"
 
 namespace actio {
 namespace detail {
@@ -33,26 +34,32 @@ std::string show_timeout(const std::optional<Duration>& t) {
 /// Notes what an interceptor changed between the details it got and the
 /// ones it passed on (each change once).
 void note_changes(const ClientCallDetails& before, const ClientCallDetails& after, std::vector<std::string>& out) {
-  auto note = [&out](std::string s) {
-    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(std::move(s));
-  };
+  auto note = [&out](std::string s) { note_change(out, std::move(s)); };
   if (before.method != after.method) note("method " + before.method + " -> " + after.method);
   if (before.timeout != after.timeout) note("timeout " + show_timeout(before.timeout) + " -> " + show_timeout(after.timeout));
-  for (const auto& [k, v] : after.metadata) {
-    if (!before.metadata.contains(k)) {
-      note("metadata +" + k);
-    } else if (before.metadata.get_all(k) != after.metadata.get_all(k)) {
-      note("metadata ~" + k);
-    }
-  }
-  for (const auto& [k, v] : before.metadata) {
-    if (!after.metadata.contains(k)) note("metadata -" + k);
-  }
+  note_metadata_changes(before.metadata, after.metadata, out);
   if (before.credentials != after.credentials) note("credentials");
   if (before.wait_for_ready != after.wait_for_ready) note("wait_for_ready");
   if (before.compression != after.compression) note("compression");
 }
 }  // namespace
+
+void note_change(std::vector<std::string>& out, std::string change) {
+  if (std::find(out.begin(), out.end(), change) == out.end()) out.push_back(std::move(change));
+}
+
+void note_metadata_changes(const Metadata& before, const Metadata& after, std::vector<std::string>& out) {
+  for (const auto& [k, v] : after) {
+    if (!before.contains(k)) {
+      note_change(out, "metadata +" + k);
+    } else if (before.get_all(k) != after.get_all(k)) {
+      note_change(out, "metadata ~" + k);
+    }
+  }
+  for (const auto& [k, v] : before) {
+    if (!after.contains(k)) note_change(out, "metadata -" + k);
+  }
+}
 
 /// One intercepted invocation: the channel, and what each interceptor did.
 struct Chain {

@@ -8,6 +8,7 @@
 
 #include "actio/actors.hpp"
 #include "detail/client_call.hpp"
+#include "detail/interceptor_changes.hpp"
 #include "detail/loop_actor.hpp"
 #include "detail/server_state.hpp"
 
@@ -350,21 +351,9 @@ Task<std::optional<RpcMethodHandler>> ServerCall::continue_chain(ServerCall* sel
   ++record.continuation_calls;
   // What the interceptor changed, as for client interceptors (each change
   // once, however often it continues).
-  auto note = [&record](std::string s) {
-    if (std::find(record.changes.begin(), record.changes.end(), s) == record.changes.end())
-      record.changes.push_back(std::move(s));
-  };
-  if (received.method != details.method) note("method " + received.method + " -> " + details.method);
-  for (const auto& [k, v] : details.invocation_metadata) {
-    if (!received.invocation_metadata.contains(k)) {
-      note("metadata +" + k);
-    } else if (received.invocation_metadata.get_all(k) != details.invocation_metadata.get_all(k)) {
-      note("metadata ~" + k);
-    }
-  }
-  for (const auto& [k, v] : received.invocation_metadata) {
-    if (!details.invocation_metadata.contains(k)) note("metadata -" + k);
-  }
+  if (received.method != details.method)
+    note_change(record.changes, "method " + received.method + " -> " + details.method);
+  note_metadata_changes(received.invocation_metadata, details.invocation_metadata, record.changes);
   auto start = Clock::now();
   auto handler = co_await self->run_chain(i + 1, std::move(details));
   record.in_continuation += Clock::now() - start;
