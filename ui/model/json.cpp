@@ -119,9 +119,14 @@ void write_metadata(Json& j, std::string_view name, const std::vector<Metadatum>
   j.end_array();
 }
 
-void write_json_or_hex(Json& j, const std::optional<std::string>& json, std::string_view bytes, std::string_view note) {
+/// A message: "json" when it decodes; with `partial` (only the fields that
+/// fit in its head) also "partial" and the "note" saying how much came;
+/// else "hex" and the "note" saying why.
+void write_json_or_hex(Json& j, const std::optional<std::string>& json, std::string_view bytes, std::string_view note,
+                       bool partial = false) {
   if (json) {
     j.key("json").raw(*json);
+    if (partial) j.field("partial", true).field("note", note);
   } else {
     static const char* kHex = "0123456789abcdef";
     std::string hex;
@@ -208,7 +213,7 @@ void write_call(Json& j, const Model& model, const CallRecord& call, bool full) 
         .field("size", e.size)
         .field("type", v.type);
     if (full) j.field("time", e.time);
-    write_json_or_hex(j, v.json, e.head, v.note);
+    write_json_or_hex(j, v.json, e.head, v.note, v.partial);
     j.end_object();
   }
   j.end_array();

@@ -4,7 +4,11 @@
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -239,6 +243,120 @@ std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
 }
+
+Converted print_json(const gp::Message& m, std::string_view type, bool pretty) {
+  std::string out;
+  auto status = gp::util::MessageToJsonString(m, &out, print_options(pretty));
+  if (!status.ok()) return {false, {}, std::string(type) + " to JSON: " + status.message().ToString()};
+  return {true, trimmed(std::move(out)), {}};
+}
+
+// -- what fits of a truncated head --
+
+using WireFormatLite = gp::internal::WireFormatLite;
+
+/// Nested messages cut short that head_to_json still opens (deeper ones are dropped).
+constexpr int kMaxCutDepth = 32;
+
+/// What is kept of a message's first bytes: wire bytes that parse as far as
+/// they go, and how many of their fields the type declares with that wire type.
+struct Kept {
+  std::string bytes;
+  int known = 0;
+};
+
+void append_varint(std::string& out, std::uint64_t value) {
+  std::uint8_t buf[10];
+  std::uint8_t* end = gp::io::CodedOutputStream::WriteVarint64ToArray(value, buf);
+  out.append(reinterpret_cast<const char*>(buf), static_cast<std::size_t>(end - buf));
+}
+
+/// The length of `s`'s longest prefix that does not end inside a multi-byte
+/// UTF-8 character (bytes that are not UTF-8 anyway are left as they are).
+std::size_t utf8_prefix(std::string_view s) {
+  const std::size_t n = s.size();
+  for (std::size_t back = 1; back <= 4 && back <= n; ++back) {
+    auto c = static_cast<unsigned char>(s[n - back]);
+    if ((c & 0xc0) == 0x80) continue;  // a continuation byte: look further back for its lead
+    std::size_t length = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+    return length > back ? n - back : n;
+  }
+  return n;
+}
+
+/// Whether `f` is sent with `wire` (a packable repeated field also packed).
+bool sent_as(const gp::FieldDescriptor* f, WireFormatLite::WireType wire) {
+  auto expected = WireFormatLite::WireTypeForFieldType(static_cast<WireFormatLite::FieldType>(f->type()));
+  return wire == expected || (f->is_packable() && wire == WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+}
+
+/// The top level of a `d` message's first bytes `head`: every whole field,
+/// then what fits of the first one cut short (see Schema::head_to_json).
+Kept keep_what_fits(const gp::Descriptor* d, std::string_view head, int depth) {
+  Kept out;
+  gp::io::CodedInputStream in(reinterpret_cast<const std::uint8_t*>(head.data()), static_cast<int>(head.size()));
+  for (;;) {
+    const int start = in.CurrentPosition();
+    const std::uint32_t tag = in.ReadTag();
+    const int number = WireFormatLite::GetTagFieldNumber(tag);
+    if (tag == 0 || number == 0) return out;  // the end, a tag cut short, or a malformed one
+    const WireFormatLite::WireType wire = WireFormatLite::GetTagWireType(tag);
+    const gp::FieldDescriptor* f = d->FindFieldByNumber(number);
+    bool whole = false;
+    switch (wire) {
+      case WireFormatLite::WIRETYPE_VARINT: {
+        std::uint64_t v = 0;
+        whole = in.ReadVarint64(&v);
+        break;
+      }
+      case WireFormatLite::WIRETYPE_FIXED64: {
+        std::uint64_t v = 0;
+        whole = in.ReadLittleEndian64(&v);
+        break;
+      }
+      case WireFormatLite::WIRETYPE_FIXED32: {
+        std::uint32_t v = 0;
+        whole = in.ReadLittleEndian32(&v);
+        break;
+      }
+      case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+        std::uint64_t length = 0;
+        if (!in.ReadVarint64(&length) || length > static_cast<std::uint64_t>(INT32_MAX)) return out;
+        const auto at = static_cast<std::size_t>(in.CurrentPosition());
+        if (length <= head.size() - at) {
+          whole = in.Skip(static_cast<int>(length));
+          break;
+        }
+        // The first field cut short: what of it fits, then stop.
+        std::string_view part = head.substr(at);
+        std::string value;
+        if (!f) return out;
+        if (f->type() == gp::FieldDescriptor::TYPE_MESSAGE) {
+          if (depth >= kMaxCutDepth) return out;
+          Kept inner = keep_what_fits(f->message_type(), part, depth + 1);
+          if (inner.known == 0) return out;  // an empty message would show defaults it was not sent with
+          value = std::move(inner.bytes);
+        } else if (f->type() == gp::FieldDescriptor::TYPE_STRING) {
+          value = std::string(part.substr(0, utf8_prefix(part)));
+        } else if (f->type() == gp::FieldDescriptor::TYPE_BYTES) {
+          value = std::string(part);
+        }
+        if (value.empty()) return out;
+        append_varint(out.bytes, tag);
+        append_varint(out.bytes, value.size());
+        out.bytes += value;
+        ++out.known;
+        return out;
+      }
+      default:  // groups (deprecated; their end is hard to find cut short) and wire types that do not exist
+        return out;
+    }
+    if (!whole) return out;  // a value cut short: dropped
+    const auto end = static_cast<std::size_t>(in.CurrentPosition());
+    out.bytes.append(head.substr(static_cast<std::size_t>(start), end - static_cast<std::size_t>(start)));
+    if (f && sent_as(f, wire)) ++out.known;
+  }
+}
 }  // namespace
 
 Converted Schema::to_json(std::string_view type, std::string_view bytes, bool pretty) const {
@@ -247,8 +365,29 @@ Converted Schema::to_json(std::string_view type, std::string_view bytes, bool pr
   auto m = impl_->make(d);
   if (!m->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
     return {false, {}, "the bytes do not parse as " + std::string(type)};
+  return print_json(*m, type, pretty);
+}
+
+Converted Schema::head_to_json(std::string_view type, std::string_view head, bool pretty) const {
+  const gp::Descriptor* d = impl_->message(type);
+  if (!d) return {false, {}, "no descriptor for " + std::string(type)};
+  Kept kept = keep_what_fits(d, head, 0);
+  if (kept.known == 0)
+    return {false, {},
+            "no field of " + std::string(type) + " fits in the first " + std::to_string(head.size()) + " bytes"};
+  auto m = impl_->make(d);
+  if (!m->ParsePartialFromArray(kept.bytes.data(), static_cast<int>(kept.bytes.size())))
+    return {false, {}, "the fields in the first " + std::to_string(head.size()) + " bytes do not parse as " +
+                           std::string(type)};
+  if (m->IsInitialized()) return print_json(*m, type, pretty);
+  // Required fields (proto2) missing: MessageToJsonString would serialize
+  // the message whole, which refuses; the same printer from its partial bytes.
+  static constexpr std::string_view kUrlPrefix = "type.googleapis.com";
+  std::unique_ptr<gp::util::TypeResolver> resolver(
+      gp::util::NewTypeResolverForDescriptorPool(std::string(kUrlPrefix), d->file()->pool()));
   std::string out;
-  auto status = gp::util::MessageToJsonString(*m, &out, print_options(pretty));
+  auto status = gp::util::BinaryToJsonString(resolver.get(), std::string(kUrlPrefix) + "/" + d->full_name(),
+                                             m->SerializePartialAsString(), &out, print_options(pretty));
   if (!status.ok()) return {false, {}, std::string(type) + " to JSON: " + status.message().ToString()};
   return {true, trimmed(std::move(out)), {}};
 }
@@ -307,6 +446,11 @@ MessageView view_message(const Schema& schema, const CallRecord& call, const Tim
   v.type = v.request ? m->input_type : m->output_type;
   if (entry.head.size() < entry.size) {
     v.note = "first " + std::to_string(entry.head.size()) + " of " + std::to_string(entry.size) + " bytes";
+    Converted fits = schema.head_to_json(v.type, entry.head, true);
+    if (fits.ok) {
+      v.json = std::move(fits.text);
+      v.partial = true;
+    }
     return v;
   }
   Converted json = schema.to_json(v.type, entry.head, true);

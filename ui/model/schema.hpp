@@ -105,6 +105,16 @@ class Schema {
   /// printed; `pretty` adds line breaks and indentation). Fails when the type
   /// is unknown or the bytes do not parse as it.
   Converted to_json(std::string_view type, std::string_view bytes, bool pretty = false) const;
+  /// The first bytes of a longer `type` message (a truncated head) as JSON of
+  /// what fits, printed as to_json prints: the top level's whole fields are
+  /// kept; of the first field cut short, a nested message keeps what fits of
+  /// it (the same rule, one level down), a string its prefix up to the last
+  /// whole UTF-8 character, bytes their prefix, anything else is dropped;
+  /// the walk stops there, and at a group or anything malformed. Fails when
+  /// the type is unknown, when no field of the type is left (a field number
+  /// it does not declare, or sent with another wire type, does not count) or
+  /// when what is left does not parse (missing required fields are allowed).
+  Converted head_to_json(std::string_view type, std::string_view head, bool pretty = false) const;
   /// JSON (proto field names or their lowerCamelCase) as a `type` message's
   /// wire bytes. Fails on unknown types, bad JSON and unknown fields.
   Converted from_json(std::string_view type, std::string_view json) const;
@@ -132,12 +142,15 @@ struct MessageView {
   std::uint64_t schema_generation = 0;  ///< the schema it was made with
   bool request = false;                 ///< the call's request (else its response)
   std::string type;                     ///< the message type when the method is known
-  std::optional<std::string> json;      ///< pretty JSON when the whole message could be decoded
-  std::string note;                     ///< otherwise why not (shown next to the hex)
+  std::optional<std::string> json;      ///< pretty JSON when the message (or, partial, its head) decodes
+  bool partial = false;                 ///< `json` is only the fields that fit in the head (the note says so)
+  std::string note;                     ///< no json: why not (shown by the hex); partial: "first N of M bytes"
 };
 
-/// Decodes a timeline message of `call` with `schema`: JSON when the method
-/// is known and the head is the whole message, hex (the note says why) otherwise.
+/// Decodes a timeline message of `call` with `schema` when the method is
+/// known: JSON when the head is the whole message; when it is shorter, JSON
+/// of the fields that fit (Schema::head_to_json), `partial`, with the note
+/// "first N of M bytes"; hex (the note says why) when neither decodes.
 MessageView view_message(const Schema& schema, const CallRecord& call, const TimelineEntry& entry);
 
 /// Where to call a server that listens on `server_addresses` (an Endpoint's

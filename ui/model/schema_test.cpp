@@ -1,7 +1,7 @@
 // The Schema (descriptors from server reflection) and what the model does
 // with it: services and methods, bytes → JSON, JSON → bytes, templates, a
-// truncated head left as hex, request/response by side, a restarted process,
-// invocations, the dump.
+// truncated head shown as the fields that fit (hex when none does),
+// request/response by side, a restarted process, invocations, the dump.
 #include "schema.hpp"
 
 #include <google/protobuf/descriptor.h>
@@ -173,6 +173,34 @@ const TimelineEntry& nth_message(const CallRecord& c, std::size_t n) {
   for (const auto& e : c.timeline)
     if ((e.kind == TimelineKind::message_in || e.kind == TimelineKind::message_out) && n-- == 0) return e;
   throw std::out_of_range("no such message");
+}
+
+/// A shop.Item's wire bytes, from JSON.
+std::string item_of(const std::string& json) {
+  Schema s;
+  s.add_file(shop_file());
+  Converted c = s.from_json("shop.Item", json);
+  EXPECT_TRUE(c.ok) << c.error;
+  return c.text;
+}
+
+/// How the model shows a shop.Item request of which only the first `head`
+/// bytes came; `dump`, if given, gets the model's dump.
+MessageView head_view(const std::string& whole, std::size_t head, std::string* dump = nullptr) {
+  ShopModel m;
+  m.model.ingest(0, started(2, 10, "/shop.Shop/Get", v1::SERVER));
+  m.model.ingest(0, message(3, 10, true, whole.substr(0, head), whole.size()));
+  const CallRecord* c = m.model.find({0, 10});
+  if (!c) {
+    ADD_FAILURE() << "no call";
+    return {};
+  }
+  if (dump) *dump = m.model.to_json();
+  return m.model.message_view(*c, nth_message(*c, 0));
+}
+
+std::string cut_note(std::size_t head, std::size_t size) {
+  return "first " + std::to_string(head) + " of " + std::to_string(size) + " bytes";
 }
 
 }  // namespace
@@ -365,7 +393,9 @@ TEST(ModelSchema, DecodesWholeMessagesByTheirSideAndLeavesHeadsAsHex) {
   model.ingest(0, started(5, 11, "/shop.Shop/Get", v1::CLIENT));
   model.ingest(0, message(6, 11, false, item));
   model.ingest(0, message(7, 11, true, price));
-  // Only the head of a longer message came: hex, and says so.
+  // Only the head of a longer message came, and nothing of it fits the type
+  // (an Item's name cut short, where a Price has its cents, a varint): hex,
+  // and says so.
   model.ingest(0, message(8, 11, true, item.substr(0, 4), item.size()));
   // A method the process could not describe.
   model.ingest(0, started(9, 12, "/other.Svc/Do", v1::SERVER));
@@ -395,7 +425,10 @@ TEST(ModelSchema, DecodesWholeMessagesByTheirSideAndLeavesHeadsAsHex) {
   EXPECT_EQ(c_in.type, "shop.Price");
   EXPECT_TRUE(c_in.json.has_value());
   const MessageView& cut = model.message_view(*client, nth_message(*client, 2));
-  EXPECT_FALSE(cut.json.has_value()) << "a head is not decoded: " << *cut.json;
+  EXPECT_FALSE(c_in.partial);
+  EXPECT_EQ(cut.type, "shop.Price");
+  EXPECT_FALSE(cut.json.has_value()) << "nothing of a Price in the head: " << *cut.json;
+  EXPECT_FALSE(cut.partial);
   EXPECT_EQ(cut.note, "first 4 of " + std::to_string(item.size()) + " bytes");
 
   const CallRecord* other = model.find({0, 12});
@@ -419,7 +452,7 @@ TEST(ModelSchema, DecodesWholeMessagesByTheirSideAndLeavesHeadsAsHex) {
   EXPECT_NE(json.find(R"("path":"/shop.Shop/List")"), std::string::npos);
   EXPECT_NE(json.find(R"("server_streaming":true)"), std::string::npos);
   EXPECT_NE(json.find(R"("name": "book")"), std::string::npos);
-  EXPECT_NE(json.find(R"("note":"first 4 of )"), std::string::npos);
+  EXPECT_NE(json.find(R"("hex":"0a04626f","note":"first 4 of )"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("other.Svc":"NOT_FOUND: Symbol not found: other.Svc")"), std::string::npos);
 }
 
@@ -439,8 +472,178 @@ TEST(ModelSchema, TheModelCutsHeadsToItsLimit) {
   const CallRecord* c = model.find({0, 10});
   ASSERT_NE(c, nullptr);
   const MessageView& v = model.message_view(*c, nth_message(*c, 0));
-  EXPECT_FALSE(v.json.has_value());
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_TRUE(v.partial);
+  EXPECT_NE(v.json->find(R"("name": "a ")"), std::string::npos) << "the name's tag, length and 2 letters: " << *v.json;
   EXPECT_EQ(v.note, "first 4 of " + std::to_string(item.size()) + " bytes");
+}
+
+TEST(ModelSchema, AHeadCutInALaterScalarShowsTheFieldsBeforeIt) {
+  // name (2 + 4 bytes), unit_count 300 (1 + 2), kind BOOK (1 + 1).
+  std::string whole = item_of(R"({"name": "book", "unit_count": 300, "kind": "BOOK"})");
+  ASSERT_EQ(whole.size(), 11u);
+  std::string dump;
+  MessageView v = head_view(whole, 8, &dump);  // unit_count's last byte did not come
+  EXPECT_EQ(v.type, "shop.Item");
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_TRUE(v.partial);
+  EXPECT_EQ(v.note, cut_note(8, 11));
+  EXPECT_NE(v.json->find(R"("name": "book")"), std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("unit_count": 0)"), std::string::npos) << "the cut field is dropped: " << *v.json;
+  EXPECT_NE(v.json->find(R"("kind": "KIND_UNSPECIFIED")"), std::string::npos) << "so is what follows: " << *v.json;
+  EXPECT_NE(v.json->find('\n'), std::string::npos) << "pretty, as a whole message";
+  // The dump: the JSON, and that it is cut.
+  EXPECT_NE(dump.find(R"("json":{)"), std::string::npos) << dump;
+  EXPECT_NE(dump.find(R"("name": "book")"), std::string::npos) << dump;
+  EXPECT_NE(dump.find(R"(},"partial":true,"note":"first 8 of 11 bytes"})"), std::string::npos) << dump;
+  EXPECT_EQ(dump.find(R"("hex")"), std::string::npos) << dump;
+
+  // Cut between two fields: every field before the cut.
+  v = head_view(whole, 9);
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_TRUE(v.partial);
+  EXPECT_NE(v.json->find(R"("unit_count": 300)"), std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("kind": "KIND_UNSPECIFIED")"), std::string::npos) << *v.json;
+  // A whole message is not partial.
+  v = head_view(whole, whole.size());
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_FALSE(v.partial);
+  EXPECT_EQ(v.note, "");
+  EXPECT_NE(v.json->find(R"("kind": "BOOK")"), std::string::npos) << *v.json;
+}
+
+TEST(ModelSchema, AHeadCutInAStringShowsItsPrefix) {
+  std::string whole = item_of(R"({"name": "a longer name", "unit_count": 3, "tags": ["red", "blue"]})");
+  MessageView v = head_view(whole, 6);  // the name's tag and length, then "a lo"
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_TRUE(v.partial);
+  EXPECT_EQ(v.note, cut_note(6, whole.size()));
+  EXPECT_NE(v.json->find(R"("name": "a lo",)"), std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("unit_count": 0)"), std::string::npos) << *v.json;
+  // A repeated string: the whole ones, then what fits of the one cut.
+  v = head_view(whole, whole.size() - 2);
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_NE(v.json->find(R"("unit_count": 3)"), std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("red",)"), std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("bl")"), std::string::npos) << *v.json;
+}
+
+TEST(ModelSchema, AHeadCutInANestedMessageShowsItsWholeFields) {
+  // name "outer" (2 + 5), parent (2 + 10: name "inner" 2 + 5, unit_count 300 1 + 2), kind BOOK (2).
+  std::string whole =
+      item_of(R"({"name": "outer", "parent": {"name": "inner", "unit_count": 300}, "kind": "BOOK"})");
+  ASSERT_EQ(whole.size(), 21u);
+  MessageView v = head_view(whole, 18);  // in the parent's unit_count
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_TRUE(v.partial);
+  EXPECT_EQ(v.note, cut_note(18, 21));
+  EXPECT_NE(v.json->find(R"("name": "outer")"), std::string::npos) << *v.json;
+  auto parent = v.json->find(R"("parent": {)");
+  ASSERT_NE(parent, std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("name": "inner")", parent), std::string::npos) << *v.json;
+  EXPECT_EQ(v.json->find("300"), std::string::npos) << "the parent's cut field is dropped: " << *v.json;
+  EXPECT_NE(v.json->find(R"("kind": "KIND_UNSPECIFIED")"), std::string::npos) << *v.json;
+
+  // Cut in the parent's name: the same rules one level down.
+  v = head_view(whole, 13);
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  parent = v.json->find(R"("parent": {)");
+  ASSERT_NE(parent, std::string::npos) << *v.json;
+  EXPECT_NE(v.json->find(R"("name": "in")", parent), std::string::npos) << *v.json;
+  // Nothing of the parent fits (its first tag only): it is left out, not shown empty.
+  v = head_view(whole, 10);
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_NE(v.json->find(R"("name": "outer")"), std::string::npos) << *v.json;
+  EXPECT_EQ(v.json->find("parent"), std::string::npos) << *v.json;
+  // Nothing of it the type declares fits (a field 127 it does not know, then a cut tag): left out too.
+  std::string unknown_only("\x0a\x05" "outer" "\x22\x0a\xf8\x07\x01\x10", 13);
+  v = head_view(unknown_only + std::string(8, '\0'), unknown_only.size());
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_NE(v.json->find(R"("name": "outer")"), std::string::npos) << *v.json;
+  EXPECT_EQ(v.json->find("parent"), std::string::npos) << *v.json;
+}
+
+TEST(ModelSchema, AHeadCutInAUtf8CharacterEndsBeforeIt) {
+  // "a", then a 3-byte and a 4-byte character; each cut inside one ends before it.
+  std::string whole = item_of("{\"name\": \"a\xe2\x82\xac\xf0\x9f\x98\x80\", \"unit_count\": 3}");
+  ASSERT_EQ(whole.size(), 2u + 8 + 2);
+  for (std::size_t head = 3; head < 10; ++head) {
+    std::string dump;
+    MessageView v = head_view(whole, head, &dump);
+    ASSERT_TRUE(v.json.has_value()) << "head " << head << ": " << v.note;
+    EXPECT_TRUE(v.partial);
+    std::string name = head < 6 ? "a" : "a\xe2\x82\xac";
+    EXPECT_NE(v.json->find(R"("name": ")" + name + R"(",)"), std::string::npos) << "head " << head << ": " << *v.json;
+    EXPECT_EQ(dump.find("fffd"), std::string::npos) << "no broken character in the dump: " << dump;
+  }
+  MessageView v = head_view(whole, 10);  // the whole name, not unit_count
+  ASSERT_TRUE(v.json.has_value()) << v.note;
+  EXPECT_NE(v.json->find("\"a\xe2\x82\xac\xf0\x9f\x98\x80\""), std::string::npos) << *v.json;
+}
+
+TEST(ModelSchema, AHeadWhereNothingFitsStaysHex) {
+  std::string dump;
+  MessageView v = head_view(std::string(5, '\xff') + std::string(95, '\0'), 5, &dump);
+  EXPECT_FALSE(v.json.has_value()) << *v.json;
+  EXPECT_FALSE(v.partial);
+  EXPECT_EQ(v.note, cut_note(5, 100));
+  EXPECT_NE(dump.find(R"("hex":"ffffffffff","note":"first 5 of 100 bytes")"), std::string::npos) << dump;
+  EXPECT_EQ(dump.find(R"("partial")"), std::string::npos) << dump;
+  // Only a cut field, with nothing of its value: hex too.
+  std::string whole = item_of(R"({"unit_count": 300})");
+  v = head_view(whole, 2);
+  EXPECT_FALSE(v.json.has_value()) << *v.json;
+  EXPECT_EQ(v.note, cut_note(2, 3));
+
+  Schema s;
+  s.add_file(shop_file());
+  auto refused = [&](std::string_view type, const std::string& head, const std::string& why) {
+    Converted c = s.head_to_json(type, head);
+    EXPECT_FALSE(c.ok) << c.text;
+    EXPECT_NE(c.error.find(why), std::string::npos) << c.error;
+  };
+  refused("shop.Item", "", "no field of shop.Item fits in the first 0 bytes");
+  refused("shop.Item", std::string("\x0f\x01\x02", 3), "no field");                // wire type 7
+  refused("shop.Item", std::string("\x02\x01\x02", 3), "no field");                // field number 0
+  refused("shop.Item", std::string("\x0b\x08\x01\x0c", 4), "no field");           // a group
+  refused("shop.Item", std::string("\xf8\x07\x01", 3), "no field");                // field 127: not declared
+  refused("shop.Item", std::string("\x08\x01", 2), "no field");                     // name sent as a varint
+  refused("shop.Item", std::string("\x0a\x02\xff\xfe\x10\x01", 6), "do not parse");  // a whole name, not UTF-8
+  refused("nope.Nothing", "\x08\x01", "no descriptor for nope.Nothing");
+  // A field it does not declare does not count, but is skipped over.
+  Converted c = s.head_to_json("shop.Item", std::string("\xf8\x07\x01\x10\x05\x18", 6));
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_NE(c.text.find(R"("unit_count":5)"), std::string::npos) << c.text;
+}
+
+TEST(Schema, HeadsOfProto2MessagesAndBytes) {
+  gp::FileDescriptorProto file;
+  ASSERT_TRUE(gp::TextFormat::ParseFromString(
+      R"pb(
+        name: "legacy.proto"
+        package: "legacy"
+        message_type {
+          name: "Record"
+          field { name: "id" number: 1 label: LABEL_REQUIRED type: TYPE_STRING }
+          field { name: "blob" number: 2 label: LABEL_OPTIONAL type: TYPE_BYTES }
+          field { name: "count" number: 3 label: LABEL_REQUIRED type: TYPE_INT32 }
+        }
+      )pb",
+      &file));
+  Schema s;
+  s.add_file(file);
+  ASSERT_TRUE(s.has_message("legacy.Record")) << (s.errors().empty() ? "" : s.errors().front());
+  // id "x" (2 + 1), blob 00 01 02 03 04 (2 + 5), count 7 (2): cut in the blob.
+  std::string whole("\x0a\x01x\x12\x05\x00\x01\x02\x03\x04\x18\x07", 12);
+  ASSERT_TRUE(s.to_json("legacy.Record", whole).ok);
+  Converted c = s.head_to_json("legacy.Record", whole.substr(0, 8));
+  ASSERT_TRUE(c.ok) << "the required count is missing, and that is fine: " << c.error;
+  EXPECT_NE(c.text.find(R"("id":"x")"), std::string::npos) << c.text;
+  EXPECT_NE(c.text.find(R"("blob":"AAEC")"), std::string::npos) << "00 01 02 in base64: " << c.text;
+  EXPECT_FALSE(s.to_json("legacy.Record", whole.substr(0, 10)).ok) << "a whole message must have them";
+  c = s.head_to_json("legacy.Record", whole.substr(0, 10));
+  ASSERT_TRUE(c.ok) << c.error;
+  EXPECT_NE(c.text.find(R"("blob":"AAECAwQ=")"), std::string::npos) << c.text;
 }
 
 TEST(ModelSchema, AnotherProcessForgetsTheDescriptors) {

@@ -61,10 +61,11 @@ void context_tab(const CallRecord& c, double now) {
 
 void messages_tab(const Model& model, const CallRecord& c) {
   // Only the head of each message travels (the connector's --head-bytes):
-  // a whole one decodes through the process's reflection descriptors.
+  // a whole one decodes through the process's reflection descriptors, a
+  // longer one as far as its head goes (the fields that fit).
   ImGui::TextDisabled(
-      "JSON through the process's reflection descriptors; hex when they are missing or only the "
-      "head of a message came");
+      "JSON through the process's reflection descriptors (of a message longer than its head, the fields "
+      "that fit); hex when they are missing or nothing of the head decodes");
   std::size_t n = 0;
   if (!ImGui::BeginTable(
           "messages", 5,
@@ -95,6 +96,7 @@ void messages_tab(const Model& model, const CallRecord& c) {
     ImGui::TableNextColumn();
     if (v.json) {
       text(*v.json);
+      if (v.partial) ImGui::TextDisabled("%s; the fields that fit", v.note.c_str());
       continue;
     }
     if (!v.note.empty()) ImGui::TextDisabled("hex: %s", v.note.c_str());
