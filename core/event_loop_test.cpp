@@ -158,6 +158,42 @@ TEST(Cancel, PendingCancelHitsTheNextSuspension) {
   EXPECT_TRUE(actio::run(body()));
 }
 
+TEST(Cancel, ACancelThatMeetsAFinishedWaitIsNotLost) {
+  // The event is set (its waiter is scheduled) and, in the same loop turn,
+  // the task above it is cancelled: the inner task ends normally with its
+  // value, and the cancel hits the outer task's next await, as asyncio's
+  // cancels stick to the task. Before, the cancel died with the inner task
+  // and the outer one slept on (a server handler outlived its call).
+  auto body = []() -> Task<std::string> {
+    actio::Event ev;
+    auto inner = [](actio::Event& e) -> Task<int> {
+      co_await e.wait();
+      co_return 7;
+    };
+    auto outer = [](actio::Event& e, Task<int> (*make)(actio::Event&)) -> Task<std::string> {
+      int got = co_await make(e);
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        co_return "cancelled after " + std::to_string(got);
+      }
+      co_return "slept";
+    };
+    Task<std::string> victim = outer(ev, +inner);
+    auto trigger = [](actio::Event& e, Task<std::string>& v) -> Task<void> {
+      co_await actio::sleep(2ms);
+      e.set();                 // schedules the inner wait
+      EXPECT_TRUE(v.cancel());  // reaches the scheduled waiter
+    };
+    auto waiter = [](Task<std::string>& v) -> Task<std::string> { co_return co_await v; };
+    auto [r, _] = co_await actio::gather(waiter(victim), trigger(ev, victim));
+    co_return r;
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(actio::run(body()), "cancelled after 7");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
 TEST(Event, WakesEveryWaiterAndTimesOut) {
   auto body = []() -> Task<int> {
     actio::Event ev;

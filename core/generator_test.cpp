@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "actio/event.hpp"
 #include "actio/event_loop.hpp"
 #include "actio/gather.hpp"
 
@@ -87,6 +88,39 @@ TEST(Generator, CancellingTheConsumerCancelsTheAwaitInTheBody) {
     EXPECT_TRUE(cancelled);
   }());
   EXPECT_TRUE(body_saw_cancel);
+}
+
+TEST(Generator, ACancelThatMeetsAFinishedWaitInTheBodyReachesTheConsumer) {
+  // The body's wait has completed (its resumption is scheduled) when the
+  // consumer is cancelled: the body yields its value, and the cancel hits
+  // the consumer's next await instead of being lost in the body.
+  actio::run([]() -> Task<void> {
+    Event ev;
+    auto gen = [](Event& e) -> Generator<int> {
+      co_await e.wait();
+      co_yield 1;
+    }(ev);
+    auto consumer = [](Generator<int>& g) -> Task<std::string> {
+      std::optional<int> v = co_await g.next();
+      try {
+        co_await sleep(10s);
+      } catch (const CancelledError&) {
+        co_return "cancelled after " + std::to_string(v.value_or(0));
+      }
+      co_return "slept";
+    };
+    Task<std::string> t = consumer(gen);
+    auto trigger = [](Event& e, Task<std::string>& victim) -> Task<void> {
+      co_await sleep(2ms);
+      e.set();
+      victim.cancel();
+    };
+    auto forward = [](Task<std::string>& v) -> Task<std::string> { co_return co_await v; };
+    const auto t0 = std::chrono::steady_clock::now();
+    auto [r, unused] = co_await gather(forward(t), trigger(ev, t));
+    EXPECT_EQ(r, "cancelled after 1");
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  }());
 }
 
 TEST(Generator, DroppedBeforeTheEndDestroysItsFrame) {

@@ -246,11 +246,15 @@ Task<bool> forward(Task<bool>& t) { co_return co_await t; }
 TEST(Streams, Behaviour_007_016_CancellingTheAwaitingTaskCancelsTheRpcOnEveryStreamingShape) {
   // The task awaiting the call (stream-unary's response, bidi's read, an
   // iteration with for_each) is cancelled: the RPC is cancelled with it.
-  // Silent: reads until the client's cancel ends its requests, sends nothing.
+  // Silent: reads until the client's cancel ends its requests, sends
+  // nothing, then sleeps: the cancel must reach that sleep even when the
+  // failed read and gRPC's done notice land in one loop turn (it was lost
+  // there once, and the handler outlived the server: a leak under ASan).
   auto silent = stream_stream_rpc_method_handler<std::string, std::string>(
       [](Requests& requests, ServicerContext&) -> Task<void> {
         while (co_await requests.read()) {
         }
+        co_await sleep(10s);
       });
   with_server({{"Concat", concat()}, {"Silent", silent}}, [](Fixture& f) -> Task<void> {
     auto su_call = su(f, "Concat")();  // never half-closed: no response comes

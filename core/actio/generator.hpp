@@ -89,9 +89,19 @@ class [[nodiscard]] Generator {
       }
       return h;
     }
-    void cancel() override { h.promise().request_cancel(); }
+    bool forwarded = false;
+    void cancel() override {
+      forwarded = true;
+      h.promise().request_cancel();
+    }
     std::optional<T> await_resume() {
-      if (parent) parent->clear_waiting_on(this);
+      if (parent) {
+        parent->clear_waiting_on(this);
+        // A cancel of the consumer that reached the body after its wait
+        // had completed, and that the body did not meet before yielding,
+        // goes back to the consumer's next await (see Task::Awaiter).
+        if (forwarded && h && h.promise().take_pending_cancel()) parent->request_cancel();
+      }
       if (!h) throw UsageError("next() on an empty Generator");
       auto& p = h.promise();
       if (h.done()) {

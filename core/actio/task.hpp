@@ -4,6 +4,8 @@
 /// A Task starts when it is awaited (or handed to actio::run / gather).
 /// Exceptions propagate to the awaiter. `cancel()` makes the point where the
 /// task is suspended throw CancelledError, once, as asyncio's Task.cancel().
+/// A cancel that finds the task's wait already completed is not lost: it
+/// hits the task's next await, or, if the task ends first, its awaiter's.
 
 #include <coroutine>
 #include <cstddef>
@@ -197,7 +199,14 @@ class [[nodiscard]] Task {
     }
     void cancel() override { h.promise().request_cancel(); }
     T await_resume() {
-      if (parent) parent->clear_waiting_on(this);
+      if (parent) {
+        parent->clear_waiting_on(this);
+        // A cancel that reached the child after its last wait had already
+        // completed (its resumption was scheduled) is still pending on the
+        // child: hand it up, so the parent's next await throws. asyncio's
+        // cancels stick to the task the same way.
+        if (h && h.promise().take_pending_cancel()) parent->request_cancel();
+      }
       if (!h) throw UsageError("awaiting an empty Task");
       return h.promise().take();
     }
