@@ -42,8 +42,10 @@ std::pair<std::string, std::string> split_address(const std::string& address) {
 }
 
 /// Binds (then releases) the address as gRPC will, so a busy port fails here,
-/// at add_insecure_port, and port 0 becomes a concrete free port.
-int probe_bind(const std::string& address) {
+/// at add_insecure_port, and port 0 becomes a concrete free port. With
+/// `reuseport` (the server asked for grpc.so_reuseport) it binds as gRPC
+/// then does, so a port other reuseport servers hold is not "busy".
+int probe_bind(const std::string& address, bool reuseport) {
   auto [host, port] = split_address(address);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -59,6 +61,7 @@ int probe_bind(const std::string& address) {
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
     int err = errno;
     close(fd);
@@ -186,9 +189,18 @@ ServerState::~ServerState() {
   stop_blocking(std::chrono::system_clock::now());
 }
 
+bool ServerState::reuseport() const {
+  for (const auto& [k, v] : options_.args) {
+    if (k != GRPC_ARG_ALLOW_REUSEPORT) continue;
+    const int* i = std::get_if<int>(&v);
+    return i && *i != 0;
+  }
+  return false;
+}
+
 int ServerState::add_port(const std::string& address, std::shared_ptr<grpc::ServerCredentials> credentials) {
   if (phase_ != Phase::created) throw UsageError("add_insecure_port must be called before start()");
-  int port = probe_bind(address);
+  int port = probe_bind(address, reuseport());
   auto [host, _] = split_address(address);
   std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   addresses_.push_back(bracketed + ":" + std::to_string(port));
@@ -234,7 +246,9 @@ void ServerState::start() {
   }
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<PluginsOption>(options_.reflection));
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Off unless asked for: a busy port is then an error (grpc.aio's default
+  // shares it silently).
+  if (!reuseport()) builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   for (const auto& [k, v] : options_.args) {
     const int* i = std::get_if<int>(&v);
     if (i && k == GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH) {

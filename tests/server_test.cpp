@@ -116,6 +116,40 @@ TEST(Server, Behaviour_059_BusyPortIsAClearError) {
   }());
 }
 
+TEST(Server, SoReuseportAskedForLetsTwoServersShareAPort) {
+  // grpc.so_reuseport is off by default (a busy port is an error, above);
+  // asked for, a second server binds the port the first holds, and serves
+  // on it once the first has stopped.
+  actio::run([]() -> Task<void> {
+    auto named = [](std::string name) {
+      return raw([name](const std::string&, ServicerContext&) -> Task<std::string> { co_return name; });
+    };
+    ServerOptions opts;
+    opts.args = {{"grpc.so_reuseport", 1}};
+    auto first = server(opts);
+    int port = first.add_insecure_port("127.0.0.1:0");
+    first.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Who", named("first")}})});
+    co_await first.start();
+    auto second = server(opts);
+    EXPECT_EQ(second.add_insecure_port("127.0.0.1:" + std::to_string(port)), port);
+    second.add_generic_rpc_handlers({method_handlers_generic_handler("test.Svc", {{"Who", named("second")}})});
+    co_await second.start();
+    const std::string target = "127.0.0.1:" + std::to_string(port);
+    {
+      auto ch = insecure_channel(target);
+      std::string who = co_await ch.unary_unary<std::string, std::string>("/test.Svc/Who")("?");
+      EXPECT_TRUE(who == "first" || who == "second") << who;
+      co_await ch.close();
+    }
+    co_await first.stop(0s);
+    auto ch = insecure_channel(target);
+    auto who = ch.unary_unary<std::string, std::string>("/test.Svc/Who");
+    EXPECT_EQ(co_await who("?", {.timeout = 5s}), "second");
+    co_await ch.close();
+    co_await second.stop(0s);
+  }());
+}
+
 TEST(Server, Behaviour_060_MaximumConcurrentRpcsRejectsTheExcess) {
   ServerOptions opts;
   opts.maximum_concurrent_rpcs = 2;

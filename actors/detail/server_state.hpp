@@ -252,6 +252,8 @@ class ServerState : public std::enable_shared_from_this<ServerState> {
 
   int add_insecure_port(const std::string& address) { return add_port(address, nullptr); }
   int add_port(const std::string& address, std::shared_ptr<grpc::ServerCredentials> credentials);
+  /// The arguments turn grpc.so_reuseport on (it is off by default).
+  bool reuseport() const;
   void add_handlers(const std::vector<GenericRpcHandler>& handlers);
 
   // -- lifecycle --------------------------------------------------------------
