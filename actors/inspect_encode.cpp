@@ -63,6 +63,7 @@ void fill_call(v1::Call* out, const C& c, const Options& options) {
   out->set_end_time(c.end_time);
   for (const auto& r : c.interceptors) fill(out->add_interceptors(), r);
   if constexpr (requires { c.in_later_summary; }) out->set_in_later_summary(c.in_later_summary);
+  out->set_last_event_seq(c.last_event_seq);
 }
 
 }  // namespace

@@ -157,6 +157,7 @@ LoopSummaries& summaries() {
   }
   std::lock_guard<std::mutex> lock(r.publish_mu);
   std::uint64_t seq = r.seq.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (ref.call) ref.call->last_event_seq = seq;
   for (std::size_t i = 0; i < targets->size(); ++i) {
     const auto& w = (*targets)[i];
     if (!detail || !w->calls_only()) w->append(seq, bytes[i]);
@@ -297,6 +298,7 @@ CallView view(const CallRecord& r) {
   v.messages_out = r.messages_out;
   v.bytes_in = r.bytes_in;
   v.bytes_out = r.bytes_out;
+  v.last_event_seq = r.last_event_seq;
   v.initial_metadata = r.initial_metadata;
   v.trailing_metadata = r.trailing_metadata;
   v.half_closed = r.half_closed;

@@ -263,6 +263,50 @@ TEST(Inspect, WatchStreamsTheEventsOfACall) {
   });
 }
 
+TEST(Inspect, ASnapshotsCopyOfACallSaysWhichWatchEventsItAlreadyCounts) {
+  // A watcher reads a snapshot taken after some of a call's events: each
+  // copied call carries the seq of its newest event in the copy, so the
+  // watcher can skip those (the snapshot's own seq is read before the
+  // copies, and events between the two are in both).
+  auto inspection = inspect::start();
+  with_server({{"Stream", stream_then_wait()}}, [&inspection](Fixture& f) -> Task<void> {
+    auto ch = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ch);
+    auto watch = stub.Watch(v1::WatchRequest());
+    co_await watch.initial_metadata();
+    auto stream = f.channel.unary_stream<std::string, std::string>("/test.Svc/Stream")("");
+    EXPECT_EQ(co_await stream.read(), std::optional<std::string>("first"));
+    // The newest event of each side of the call, as the watch saw them.
+    std::map<v1::Side, std::uint64_t> newest;
+    std::map<std::uint64_t, v1::Side> sides;
+    bool server_wrote = false, client_read = false;
+    for (int i = 0; i < 100 && !(server_wrote && client_read); ++i) {
+      auto batch = co_await watch.read();
+      CO_ASSERT_TRUE(batch.has_value());
+      for (const auto& e : batch->events()) {
+        if (e.has_started() && e.started().method() == "/test.Svc/Stream") sides[e.call_id()] = e.started().side();
+        auto side = sides.find(e.call_id());
+        if (side == sides.end()) continue;
+        newest[side->second] = e.seq();
+        if (e.has_message_out() && side->second == v1::SERVER) server_wrote = true;
+        if (e.has_message_in() && side->second == v1::CLIENT) client_read = true;
+      }
+    }
+    CO_ASSERT_TRUE(server_wrote && client_read);
+    v1::Snapshot snap = co_await stub.Snapshot(v1::SnapshotRequest());
+    auto live = calls_of(snap.live_calls(), "/test.Svc/Stream");
+    CO_ASSERT_EQ(live.size(), 2u);
+    for (const auto* c : live) {
+      // Nothing happened on the call since: its newest event is the one seen.
+      EXPECT_EQ(c->last_event_seq(), newest[c->side()]) << (c->side() == v1::CLIENT ? "client" : "server");
+      EXPECT_LE(c->last_event_seq(), snap.seq());
+    }
+    stream.cancel();
+    watch.cancel();
+    co_await ch.close();
+  });
+}
+
 RpcMethodHandler serving_thread() {
   return unary_unary_rpc_method_handler<std::string, std::string>(
       [](const std::string&, ServicerContext&) -> Task<std::string> {

@@ -110,6 +110,10 @@ struct CallRecord {
   std::string cancelled_by;
   double end_time = 0;
   std::vector<InterceptorRecord> interceptors;
+  /// The seq of its newest event sent to watchers (set as it is sent, under
+  /// the publishing lock, on the call's own thread): a snapshot's copy
+  /// carries it, so a watcher skips the events already counted in the copy.
+  mutable std::uint64_t last_event_seq = 0;
 };
 
 /// A plain copy of a call (what snapshots and "started" events carry).
@@ -127,6 +131,7 @@ struct CallView {
   StatusCode code = StatusCode::OK;
   std::string details, cancelled_by;
   std::vector<InterceptorRecord> interceptors;
+  std::uint64_t last_event_seq = 0;  ///< CallRecord::last_event_seq when copied
   /// Finished and counted in a CallSummary its loop has not sent yet (so
   /// one that comes after the snapshot that copies it).
   bool in_later_summary = false;

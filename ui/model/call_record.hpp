@@ -126,6 +126,9 @@ struct CallRecord {
   /// done) when the snapshot was taken, or it was promoted from a summary
   /// (its started event came late, with messages or headers already past).
   bool from_snapshot = false;
+  /// The seq of the newest event already counted in the copy this record
+  /// came from (Call.last_event_seq): the call's events up to it are skipped.
+  std::uint64_t counted_seq = 0;
 
   /// "active", "half-closed" or "done".
   std::string_view state() const noexcept;
@@ -194,7 +197,7 @@ struct TargetInfo {
   std::uint64_t sessions = 0;        ///< snapshots taken (1 + reconnects)
   std::uint64_t dropped_events = 0;  ///< the process's count (from its snapshot)
   std::uint64_t missed_events = 0;   ///< seq numbers skipped between applied events
-  std::uint64_t stale_events = 0;    ///< events ignored: seq not after the last applied one
+  std::uint64_t stale_events = 0;    ///< events ignored: seq not after the last applied one, or already in the snapshot's copy of the call
   std::uint64_t orphan_events = 0;   ///< events about calls the inspector does not hold
   std::uint64_t dropped_calls = 0;   ///< started calls ignored (Limits::live_calls reached)
   std::uint64_t summarized_calls = 0;  ///< calls the process only counted (CallSummary events)

@@ -91,6 +91,7 @@ CallRecord call_of(TargetId target, const v1::Call& c) {
   r.details = c.details();
   r.cancelled_by = c.cancelled_by();
   r.interceptors = steps_of(c.interceptors());
+  r.counted_seq = c.last_event_seq();
   return r;
 }
 
@@ -395,6 +396,12 @@ void Model::apply(TargetState& t, const v1::Event& e) {
     return;
   }
   CallRecord& call = it->second;
+  if (e.seq() <= call.counted_seq) {
+    // Already in the snapshot's copy of the call (published between the
+    // snapshot's seq and the copy): counting it again would count it twice.
+    ++info.stale_events;
+    return;
+  }
   std::size_t limit = limits_.timeline_entries;
   // An event that may move the call's row (its sort key or whether the
   // filter passes it): the row leaves now and comes back once changed.

@@ -131,6 +131,30 @@ TEST(Model, StaleAndDuplicateEventsAreIgnoredAndGapsCounted) {
   EXPECT_EQ(m.target(t).missed_events, 2u);
 }
 
+TEST(Model, EventsAlreadyInASnapshotsCopyOfTheCallAreNotCountedTwice) {
+  // The snapshot's seq is 10, but call 1 was copied after its message 11
+  // (Call.last_event_seq = 11): event 11 is in the copy, event 12 is new.
+  // Call 2 was copied before its message 13: that one counts.
+  Model m;
+  TargetId t = m.add_target("x");
+  v1::Call one = make_call(1, "/a.S/M");
+  one.set_messages_in(1);
+  one.set_bytes_in(100);
+  one.set_last_event_seq(11);
+  v1::Call two = make_call(2, "/a.S/M");
+  two.set_last_event_seq(4);
+  m.ingest(t, snapshot(10, {one, two}));
+  m.ingest(t, message(11, 1, true, 100));
+  m.ingest(t, message(12, 1, true, 50));
+  m.ingest(t, message(13, 2, false, 7));
+  EXPECT_EQ(m.find({t, 1})->messages_in, 2u);
+  EXPECT_EQ(m.find({t, 1})->bytes_in, 150u);
+  EXPECT_EQ(m.find({t, 2})->messages_out, 1u);
+  EXPECT_EQ(m.target(t).stale_events, 1u);
+  EXPECT_EQ(m.target(t).missed_events, 0u);
+  EXPECT_EQ(m.target(t).last_seq, 13u);
+}
+
 TEST(Model, TheStatusCarriesTheFinalCounts) {
   // A message event also counted in the snapshot, and one never sent
   // (a calls-only watch): the status puts the counts right.
