@@ -5,6 +5,8 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <mutex>
+
 #include <caf/all.hpp>
 
 #include "actio/actors.hpp"
@@ -62,7 +64,7 @@ ChannelState::ChannelState(EventLoop& loop, std::string target, std::shared_ptr<
   loop_->add_io_interest();
   io_interest_ = true;
   endpoint_ = inspect::endpoint_added(inspect::EndpointRecord::Kind::channel, target_, loop_->id(), channel_);
-  if (inspect::enabled()) watch_ = new ConnectivityWatch(*loop_, channel_, endpoint_);
+  start_connectivity_watch();
   hook_id_ = loop_->add_shutdown_hook([this] {
     hook_id_ = 0;
     closed_ = true;
@@ -96,6 +98,51 @@ const RegisteredMethod* ChannelState::registered_method(const std::string& name)
                          grpc::internal::RpcMethod(key, grpc::internal::RpcMethod::BIDI_STREAMING, ch), &it->first});
   }
   return it->second.get();
+}
+
+void ChannelState::start_connectivity_watch() {
+  if (watch_ || closed_ || !endpoint_ || !inspect::enabled()) return;
+  watch_ = new ConnectivityWatch(*loop_, channel_, endpoint_);
+}
+
+namespace {
+/// Every channel made, by loop, as weak references: locked only on their
+/// own loop, so a channel is never destroyed on another thread.
+struct MadeChannels {
+  std::mutex mu;
+  std::vector<std::pair<std::uint32_t, std::weak_ptr<ChannelState>>> states;
+};
+MadeChannels& made_channels() {
+  static auto* made = new MadeChannels;  // outlives every loop (never destroyed)
+  return *made;
+}
+}  // namespace
+
+std::shared_ptr<ChannelState> make_channel_state(EventLoop& loop, std::string target,
+                                                 std::shared_ptr<grpc::Channel> channel, bool secure) {
+  auto state = std::make_shared<ChannelState>(loop, std::move(target), std::move(channel), secure);
+  auto& made = made_channels();
+  std::lock_guard<std::mutex> lock(made.mu);
+  std::erase_if(made.states, [](const auto& s) { return s.second.expired(); });
+  made.states.emplace_back(loop.id(), state);
+  return state;
+}
+
+void start_connectivity_watches() {
+  EventLoop::for_each_loop([](EventLoop& l) {
+    l.post([id = l.id()] {
+      std::vector<std::shared_ptr<ChannelState>> here;
+      {
+        auto& made = made_channels();
+        std::lock_guard<std::mutex> lock(made.mu);
+        for (const auto& [loop, weak] : made.states) {
+          if (loop != id) continue;
+          if (auto s = weak.lock()) here.push_back(std::move(s));
+        }
+      }
+      for (const auto& s : here) s->start_connectivity_watch();
+    });
+  });
 }
 
 void ChannelState::stop_connectivity_watch() noexcept {
@@ -348,7 +395,7 @@ Channel insecure_channel(const std::string& target, const ChannelOptions& option
   auto args = detail::to_channel_args(options.args, options.compression);
   auto interceptors = detail::sort_interceptors(options.interceptors);
   auto ch = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  auto state = std::make_shared<detail::ChannelState>(loop, target, std::move(ch), false);
+  auto state = detail::make_channel_state(loop, target, std::move(ch), false);
   state->set_interceptors(std::move(interceptors));
   return Channel(std::move(state));
 }
@@ -361,7 +408,7 @@ Channel secure_channel(const std::string& target, const ChannelCredentials& cred
   auto args = detail::to_channel_args(options.args, options.compression);
   auto interceptors = detail::sort_interceptors(options.interceptors);
   auto ch = grpc::CreateCustomChannel(target, credentials.creds, args);
-  auto state = std::make_shared<detail::ChannelState>(loop, target, std::move(ch), true);
+  auto state = detail::make_channel_state(loop, target, std::move(ch), true);
   state->set_interceptors(std::move(interceptors));
   return Channel(std::move(state));
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "actio/aio.hpp"
+#include "detail/channel_state.hpp"
 #include "detail/inspect_encode.hpp"
 #include "detail/loop_actor.hpp"
 #include "detail/registry.hpp"
@@ -506,6 +507,8 @@ std::unique_ptr<Inspection> start(Options options) {
     g_running = false;
     throw;
   }
+  // Channels made before now report their connectivity changes from now on.
+  detail::start_connectivity_watches();
   return std::make_unique<Inspection>(std::move(impl));
 }
 

@@ -7,6 +7,7 @@
 
 #include <caf/send.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <set>
@@ -730,6 +731,46 @@ TEST(Inspect, AChannelReportsEachConnectivityChangeWhenItHappens) {
     v1::InspectorStub stub(ich);
     v1::SnapshotRequest request;
     v1::Snapshot snap = co_await stub.Snapshot(request);
+    std::vector<std::string> steps;
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() != v1::CHANNEL || e.target() != target) continue;
+      for (const auto& h : e.history()) steps.push_back(h.state());
+    }
+    auto connecting = std::find(steps.begin(), steps.end(), "CONNECTING");
+    EXPECT_TRUE(connecting != steps.end()) << ::testing::PrintToString(steps);
+    EXPECT_TRUE(std::find(connecting, steps.end(), "TRANSIENT_FAILURE") != steps.end())
+        << ::testing::PrintToString(steps);
+    co_await ich.close();
+    co_await ch.close();
+  }());
+}
+
+TEST(Inspect, AChannelMadeBeforeInspectionStartedReportsItsChangesToo) {
+  // The channel exists first; inspection starts (from another thread, as
+  // an API call or ACTIO_INSPECT would) while the loop runs; then the
+  // channel tries its dead port: both steps are in the history.
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int dead = probe.add_insecure_port("127.0.0.1:0");  // checked and released: nobody listens
+    std::string target = "127.0.0.1:" + std::to_string(dead);
+    auto ch = insecure_channel(target);
+    std::unique_ptr<inspect::Inspection> inspection;
+    std::atomic<bool> started{false};
+    std::thread starter([&inspection, &started] {
+      inspection = inspect::start();
+      started = true;
+    });
+    for (int i = 0; i < 1000 && !started; ++i) co_await sleep(5ms);  // the loop runs meanwhile
+    starter.join();
+    co_await sleep(20ms);  // the posted start has run
+    auto state = ch.get_state(true);
+    for (int i = 0; i < 20 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
+      state = co_await ch.wait_for_state_change(state);
+    }
+    CO_ASSERT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
+    auto ich = insecure_channel(inspection->target());
+    v1::InspectorStub stub(ich);
+    v1::Snapshot snap = co_await stub.Snapshot(v1::SnapshotRequest());
     std::vector<std::string> steps;
     for (const auto& e : snap.endpoints()) {
       if (e.kind() != v1::CHANNEL || e.target() != target) continue;

@@ -77,6 +77,9 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   void cancel_all(const char* details);
   caf::actor actor();
   Task<ChannelConnectivity> wait_for_state_change(ChannelConnectivity last);
+  /// While inspection is on, reports each connectivity change as it happens
+  /// (a no-op when already watching, closed, or not inspected).
+  void start_connectivity_watch();
 
  private:
   void drop_io_interest() noexcept;
@@ -100,5 +103,13 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   /// channel.cpp); it frees itself when gRPC hands it back after a stop.
   struct ConnectivityWatch* watch_ = nullptr;
 };
+
+/// Makes a channel's state and remembers it, so that inspection started
+/// later can watch its connectivity too.
+std::shared_ptr<ChannelState> make_channel_state(EventLoop& loop, std::string target,
+                                                 std::shared_ptr<grpc::Channel> channel, bool secure);
+/// Inspection has started: every live channel starts its connectivity watch
+/// (on its own loop, posted there).
+void start_connectivity_watches();
 
 }  // namespace actio::detail
