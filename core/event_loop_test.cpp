@@ -8,6 +8,7 @@
 
 #include "actio/event.hpp"
 #include "actio/gather.hpp"
+#include "actio/wait_for.hpp"
 
 using namespace std::chrono_literals;
 using actio::Task;
@@ -192,6 +193,117 @@ TEST(Cancel, ACancelThatMeetsAFinishedWaitIsNotLost) {
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(actio::run(body()), "cancelled after 7");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(WaitFor, GivesTheValueOfATaskThatEndsInTime) {
+  EXPECT_EQ(actio::run(actio::wait_for(add_later(2, 3), 5s)), 5);
+  EXPECT_THROW(actio::run(actio::wait_for(boom(), 5s)), std::runtime_error);  // its own error passes through
+}
+
+TEST(WaitFor, PastTheTimeoutCancelsTheTaskWaitsForItThenThrowsTimeoutError) {
+  auto body = []() -> Task<std::string> {
+    bool inner_saw_cancel = false;
+    auto slow = [](bool& saw) -> Task<int> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        saw = true;
+        throw;
+      }
+      co_return 1;
+    };
+    try {
+      co_await actio::wait_for(slow(inner_saw_cancel), 20ms);
+    } catch (const actio::TimeoutError& e) {
+      // The inner task has ended (seen its cancel) before the error came.
+      co_return std::string(inner_saw_cancel ? "ended; " : "running; ") + e.what();
+    }
+    co_return "no timeout";
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(actio::run(body()), "ended; wait_for: timed out after 20 ms");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(WaitFor, ATaskThatSwallowsTheCancelGivesItsValueAndOtherErrorsPass) {
+  auto body = []() -> Task<void> {
+    auto stubborn = []() -> Task<int> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        co_return 7;  // cleans up and answers anyway
+      }
+      co_return 1;
+    };
+    EXPECT_EQ(co_await actio::wait_for(stubborn(), 10ms), 7);
+    auto angry = []() -> Task<void> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        throw std::logic_error("cleanup failed");
+      }
+    };
+    EXPECT_THROW(co_await actio::wait_for(angry(), 10ms), std::logic_error);
+  };
+  actio::run(body());
+}
+
+TEST(WaitFor, CancellingTheWaiterCancelsTheTaskAndThrowsCancelledError) {
+  auto body = []() -> Task<std::string> {
+    bool inner_saw_cancel = false;
+    auto slow = [](bool& saw) -> Task<void> {
+      try {
+        co_await actio::sleep(10s);
+      } catch (const actio::CancelledError&) {
+        saw = true;
+        throw;
+      }
+    };
+    auto waiter = [](Task<void> inner) -> Task<std::string> {
+      try {
+        co_await actio::wait_for(std::move(inner), 10s);
+      } catch (const actio::CancelledError&) {
+        co_return "cancelled";
+      } catch (const actio::TimeoutError&) {
+        co_return "timeout";
+      }
+      co_return "done";
+    };
+    Task<std::string> w = waiter(slow(inner_saw_cancel));
+    auto canceller = [](Task<std::string>& victim) -> Task<void> {
+      co_await actio::sleep(10ms);
+      victim.cancel();
+    };
+    auto forward = [](Task<std::string>& v) -> Task<std::string> { co_return co_await v; };
+    auto [r, _] = co_await actio::gather(forward(w), canceller(w));
+    co_return r + (inner_saw_cancel ? ", inner cancelled" : ", inner running");
+  };
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(actio::run(body()), "cancelled, inner cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+struct ReadyThree {  // a movable awaitable that is not a Task
+  bool await_ready() const noexcept { return true; }
+  void await_suspend(std::coroutine_handle<>) const noexcept {}
+  int await_resume() const noexcept { return 3; }
+};
+
+TEST(WaitFor, TakesOtherAwaitablesAndEventWaitsInATask) {
+  auto body = []() -> Task<void> {
+    EXPECT_EQ(co_await actio::wait_for(ReadyThree{}, 1s), 3);
+    auto wait = [](actio::Event& e) -> Task<void> { co_await e.wait(); };
+    actio::Event never;
+    EXPECT_THROW(co_await actio::wait_for(wait(never), 10ms), actio::TimeoutError);
+    actio::Event soon;
+    auto setter = [](actio::Event& e) -> Task<void> {
+      co_await actio::sleep(2ms);
+      e.set();
+    };
+    co_await actio::gather(actio::wait_for(wait(soon), 5s), setter(soon));
+    EXPECT_TRUE(soon.is_set());
+  };
+  actio::run(body());
 }
 
 TEST(Event, WakesEveryWaiterAndTimesOut) {

@@ -2,6 +2,8 @@
 // streams and wait_for_ready for every arity (aio_reference §2 numbers).
 #include "test_util.hpp"
 
+#include <atomic>
+
 namespace {
 
 using namespace actio;
@@ -231,6 +233,52 @@ TEST(Channel, Behaviour_043_044_WaitForReadyForEveryStreamingArity) {
     auto late = server_stream("1", {.timeout = 300ms, .wait_for_ready = true});
     EXPECT_EQ((co_await expect_rpc_error(late.read())).code(), StatusCode::DEADLINE_EXCEEDED);
   }());
+}
+
+TEST(Channel, ChannelReadyUnderWaitForAgainstADeadServerTimesOutAndNothingHangs) {
+  // grpc.aio's known flaw 10: channel_ready() under asyncio.wait_for against
+  // a dead server hangs the process on exit. Here the timeout cancels the
+  // wait, the channel closes, and the loop ends at once.
+  const auto t0 = std::chrono::steady_clock::now();
+  actio::run([]() -> Task<void> {
+    auto probe = server();
+    int dead = probe.add_insecure_port("127.0.0.1:0");  // checked and released: nobody listens
+    auto ch = insecure_channel("127.0.0.1:" + std::to_string(dead));
+    std::string error;
+    try {
+      co_await wait_for(ch.channel_ready(), 300ms);
+    } catch (const TimeoutError& e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error, "wait_for: timed out after 300 ms");
+    EXPECT_NE(ch.get_state(), ChannelConnectivity::READY);
+    co_await ch.close();
+  }());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST(Channel, WaitForOnACallCancelsTheRpcAtTheTimeout) {
+  // A call under wait_for: past the timeout the RPC is cancelled on the
+  // wire (the handler sees it), then TimeoutError; a quick one answers.
+  std::atomic<bool> handler_cancelled{false};  // (set on the server's loop thread)
+  auto slow = raw([&handler_cancelled](const std::string& req, ServicerContext&) -> Task<std::string> {
+    try {
+      co_await sleep(10s);
+    } catch (const CancelledError&) {
+      handler_cancelled = true;
+      throw;
+    }
+    co_return req;
+  });
+  with_server({{"Echo", echo()}, {"Slow", slow}}, [&handler_cancelled](Fixture& f) -> Task<void> {
+    EXPECT_EQ(co_await wait_for(f.method("Echo")("quick"), 5s), "quick");
+    auto call = f.method("Slow")("late");
+    EXPECT_THROW(co_await wait_for(call, 50ms), TimeoutError);
+    EXPECT_TRUE(call.cancelled());
+    EXPECT_EQ(co_await call.code(), StatusCode::CANCELLED);
+    for (int i = 0; i < 500 && !handler_cancelled; ++i) co_await sleep(10ms);
+    EXPECT_TRUE(handler_cancelled);
+  });
 }
 
 }  // namespace

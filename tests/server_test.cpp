@@ -611,7 +611,7 @@ TEST(Connectivity, Behaviour_037_DeadAddressReachesTransientFailure) {
     auto ch = insecure_channel("127.0.0.1:" + std::to_string(port));
     auto state = ch.get_state(true);
     for (int i = 0; i < 10 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
-      state = co_await ch.wait_for_state_change(state);
+      state = co_await wait_for(ch.wait_for_state_change(state), 10s);  // (bounded: TimeoutError)
     }
     EXPECT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
     co_await ch.close();

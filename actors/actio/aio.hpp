@@ -17,3 +17,4 @@
 #include "actio/servicer_context.hpp"
 #include "actio/status.hpp"
 #include "actio/task.hpp"
+#include "actio/wait_for.hpp"

@@ -4,7 +4,8 @@
 // with UNAVAILABLE once the channel is in TRANSIENT_FAILURE, and one with
 // `.wait_for_ready = true`, which waits. Then this program starts its own
 // server on that port, and the waiting call goes through.
-// Last, one wait_for_ready call to the already running --target server.
+// Last, one wait_for_ready call to the already running --target server,
+// once the channel to it is READY (channel_ready() under actio::wait_for).
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -92,6 +93,15 @@ actio::Task<int> run(std::string target) {
 
   // With the server already there, wait_for_ready changes nothing.
   auto running = actio::insecure_channel(target);
+  // [channel_ready]
+  // channel_ready() never fails by itself: bound it (asyncio.wait_for).
+  try {
+    co_await actio::wait_for(running.channel_ready(), 5s);
+    std::cout << "the channel to the running server is READY" << std::endl;
+  } catch (const actio::TimeoutError& e) {
+    std::cout << "the running server is not there: " << e.what() << std::endl;
+  }
+  // [channel_ready]
   helloworld::GreeterStub running_stub(running);
   try {
     HelloReply reply = co_await running_stub.SayHello(request, {.timeout = 5s, .wait_for_ready = true});
