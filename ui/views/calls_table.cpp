@@ -43,7 +43,16 @@ void cell(const CallRecord& c, Column column, double now, bool lost) {
   switch (column) {
     case Column::id: ImGui::Text("%llu", static_cast<unsigned long long>(c.key.id)); break;
     case Column::target: ImGui::Text("%u", c.key.target); break;
-    case Column::method: text(short_method(c.method)); break;  // the full name in the row's tooltip
+    case Column::method: {  // the full name in the row's tooltip
+      // "Service/Method", or only "Method" when the column is too narrow
+      // for both (two processes, a narrow window): the end tells calls apart.
+      std::string_view m = short_method(c.method);
+      if (ImGui::CalcTextSize(m.data(), m.data() + m.size()).x > ImGui::GetContentRegionAvail().x) {
+        if (auto slash = m.rfind('/'); slash != std::string_view::npos) m.remove_prefix(slash + 1);
+      }
+      text(m);
+      break;
+    }
     case Column::side: text(to_string(c.side)); break;
     case Column::peer: text(short_peer(c.peer)); break;
     case Column::state: text(c.state()); break;
