@@ -3,6 +3,7 @@
 #include <imgui.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "format.hpp"
 #include "views.hpp"
@@ -33,9 +34,18 @@ constexpr ColumnSpec kColumns[] = {
     {"code", Column::code, kFixed, 120},
 };
 
+/// How the method column names methods: "Service/Method", or only "Method"
+/// for every row while some row's "Service/Method" does not fit (decided
+/// from the last frame's rows, so the column reads the same all the way
+/// down and does not flicker).
+struct MethodNames {
+  bool short_only = false;  // this frame
+  bool too_wide = false;    // seen this frame: next frame's short_only
+};
+
 /// `lost`: the call's process is not attached (connection lost) and the
 /// call was live then: its state is unknown and its clock stopped at `now`.
-void cell(const CallRecord& c, Column column, double now, bool lost) {
+void cell(const CallRecord& c, Column column, double now, bool lost, MethodNames& names) {
   if (lost && column == Column::state) {
     ImGui::TextDisabled("unknown");
     return;
@@ -44,10 +54,12 @@ void cell(const CallRecord& c, Column column, double now, bool lost) {
     case Column::id: ImGui::Text("%llu", static_cast<unsigned long long>(c.key.id)); break;
     case Column::target: ImGui::Text("%u", c.key.target); break;
     case Column::method: {  // the full name in the row's tooltip
-      // "Service/Method", or only "Method" when the column is too narrow
-      // for both (two processes, a narrow window): the end tells calls apart.
+      // Only "Method" when the column is too narrow for "Service/Method"
+      // (two processes, a narrow window): the end tells calls apart.
       std::string_view m = short_method(c.method);
-      if (ImGui::CalcTextSize(m.data(), m.data() + m.size()).x > ImGui::GetContentRegionAvail().x) {
+      if (ImGui::CalcTextSize(m.data(), m.data() + m.size()).x > ImGui::GetContentRegionAvail().x)
+        names.too_wide = true;
+      if (names.short_only) {
         if (auto slash = m.rfind('/'); slash != std::string_view::npos) m.remove_prefix(slash + 1);
       }
       text(m);
@@ -102,6 +114,8 @@ void draw_calls_table(Model& model) {
 
   const double now = model.now();
   const auto& selected = model.selection();
+  static MethodNames names;  // (one calls table)
+  names.short_only = std::exchange(names.too_wide, false);
   ImGuiListClipper clipper;
   clipper.Begin(static_cast<int>(model.row_count()));
   while (clipper.Step()) {
@@ -133,7 +147,7 @@ void draw_calls_table(Model& model) {
                               lost ? "\nits process is not attached: live when it was lost, unknown since" : "");
           ImGui::SameLine(0, 0);
         }
-        cell(c, kColumns[col].column, row_now, lost);
+        cell(c, kColumns[col].column, row_now, lost, names);
       }
       ImGui::PopStyleColor();
       ImGui::PopID();
