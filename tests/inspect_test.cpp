@@ -712,6 +712,30 @@ TEST(Inspect, LoopbackOnlyUnlessAskedAndTheTokenIsChecked) {
   EXPECT_GT(again->port(), 0);
 }
 
+/// Makes `ch` (to a dead port, `target`) try to connect until
+/// TRANSIENT_FAILURE, then checks that the inspection at `inspection`
+/// recorded CONNECTING and then TRANSIENT_FAILURE in its history.
+Task<void> expect_failure_steps_in_history(Channel& ch, const std::string& target, const std::string& inspection) {
+  auto state = ch.get_state(true);
+  for (int i = 0; i < 20 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
+    state = co_await wait_for(ch.wait_for_state_change(state), 10s);
+  }
+  CO_ASSERT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
+  auto ich = insecure_channel(inspection);
+  v1::InspectorStub stub(ich);
+  v1::Snapshot snap = co_await stub.Snapshot(v1::SnapshotRequest());
+  std::vector<std::string> steps;
+  for (const auto& e : snap.endpoints()) {
+    if (e.kind() != v1::CHANNEL || e.target() != target) continue;
+    for (const auto& h : e.history()) steps.push_back(h.state());
+  }
+  auto connecting = std::find(steps.begin(), steps.end(), "CONNECTING");
+  EXPECT_TRUE(connecting != steps.end()) << ::testing::PrintToString(steps);
+  EXPECT_TRUE(std::find(connecting, steps.end(), "TRANSIENT_FAILURE") != steps.end())
+      << ::testing::PrintToString(steps);
+  co_await ich.close();
+}
+
 TEST(Inspect, AChannelReportsEachConnectivityChangeWhenItHappens) {
   // A channel to a dead port goes IDLE -> CONNECTING -> TRANSIENT_FAILURE in
   // milliseconds; a Snapshot taken afterwards has each step in the history,
@@ -722,25 +746,7 @@ TEST(Inspect, AChannelReportsEachConnectivityChangeWhenItHappens) {
     int dead = probe.add_insecure_port("127.0.0.1:0");  // checked and released: nobody listens
     std::string target = "127.0.0.1:" + std::to_string(dead);
     auto ch = insecure_channel(target);
-    auto state = ch.get_state(true);
-    for (int i = 0; i < 20 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
-      state = co_await ch.wait_for_state_change(state);
-    }
-    CO_ASSERT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
-    auto ich = insecure_channel(inspection->target());
-    v1::InspectorStub stub(ich);
-    v1::SnapshotRequest request;
-    v1::Snapshot snap = co_await stub.Snapshot(request);
-    std::vector<std::string> steps;
-    for (const auto& e : snap.endpoints()) {
-      if (e.kind() != v1::CHANNEL || e.target() != target) continue;
-      for (const auto& h : e.history()) steps.push_back(h.state());
-    }
-    auto connecting = std::find(steps.begin(), steps.end(), "CONNECTING");
-    EXPECT_TRUE(connecting != steps.end()) << ::testing::PrintToString(steps);
-    EXPECT_TRUE(std::find(connecting, steps.end(), "TRANSIENT_FAILURE") != steps.end())
-        << ::testing::PrintToString(steps);
-    co_await ich.close();
+    co_await expect_failure_steps_in_history(ch, target, inspection->target());
     co_await ch.close();
   }());
 }
@@ -763,24 +769,8 @@ TEST(Inspect, AChannelMadeBeforeInspectionStartedReportsItsChangesToo) {
     for (int i = 0; i < 1000 && !started; ++i) co_await sleep(5ms);  // the loop runs meanwhile
     starter.join();
     co_await sleep(20ms);  // the posted start has run
-    auto state = ch.get_state(true);
-    for (int i = 0; i < 20 && state != ChannelConnectivity::TRANSIENT_FAILURE; ++i) {
-      state = co_await ch.wait_for_state_change(state);
-    }
-    CO_ASSERT_EQ(state, ChannelConnectivity::TRANSIENT_FAILURE);
-    auto ich = insecure_channel(inspection->target());
-    v1::InspectorStub stub(ich);
-    v1::Snapshot snap = co_await stub.Snapshot(v1::SnapshotRequest());
-    std::vector<std::string> steps;
-    for (const auto& e : snap.endpoints()) {
-      if (e.kind() != v1::CHANNEL || e.target() != target) continue;
-      for (const auto& h : e.history()) steps.push_back(h.state());
-    }
-    auto connecting = std::find(steps.begin(), steps.end(), "CONNECTING");
-    EXPECT_TRUE(connecting != steps.end()) << ::testing::PrintToString(steps);
-    EXPECT_TRUE(std::find(connecting, steps.end(), "TRANSIENT_FAILURE") != steps.end())
-        << ::testing::PrintToString(steps);
-    co_await ich.close();
+    CO_ASSERT_TRUE(started);
+    co_await expect_failure_steps_in_history(ch, target, inspection->target());
     co_await ch.close();
   }());
 }
