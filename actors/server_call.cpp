@@ -114,9 +114,25 @@ void ServerCall::start_inspection() {
   }
 }
 
+namespace {
+/// `co_await FrameOf{&h}` stores the awaiting coroutine's handle in `h` and
+/// goes on at once.
+struct FrameOf {
+  std::coroutine_handle<>* out;
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) const noexcept {
+    *out = h;
+    return false;
+  }
+  void await_resume() const noexcept {}
+};
+}  // namespace
+
 Detached ServerCall::drive() {
   ++pending_;
   handler_running_ = true;
+  co_await FrameOf{&drive_frame_};
+  sl_->handler_started(this);
   try {
     co_await task_;
   } catch (const AbortError&) {
@@ -137,8 +153,28 @@ Detached ServerCall::drive() {
     }
   }
   handler_running_ = false;
+  drive_frame_ = {};
+  sl_->handler_ended(this);
   task_ = {};
   if (!status_sent_ && !cancelled_) send_status();
+  handler_finished_ = true;
+  run_done_callbacks();
+  --pending_;
+  maybe_destroy();
+}
+
+void ServerCall::cancel_handler() {
+  if (handler_running_) task_.cancel();
+}
+
+void ServerCall::abandon_handler() {
+  sl_->handler_ended(this);
+  handler_running_ = false;
+  // The handler's frames first (its locals' destructors run, on the loop,
+  // which still exists), then drive()'s, suspended in `co_await task_`.
+  task_ = {};
+  std::exchange(drive_frame_, {}).destroy();
+  // No status: the server has shut down (gRPC has ended the call).
   handler_finished_ = true;
   run_done_callbacks();
   --pending_;

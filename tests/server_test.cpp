@@ -56,6 +56,68 @@ TEST(Server, ConcurrentStopsTheShortestGraceWins) {
   });
 }
 
+// A handler that catches the stop's CancelledError may still await a short
+// cleanup: the serving loop runs on until it returns.
+TEST(Server, AHandlerThatCatchesTheStopsCancelFinishesItsCleanup) {
+  static std::atomic<bool> cleaned{false};
+  cleaned = false;
+  auto handler = raw([](const std::string& req, ServicerContext&) -> Task<std::string> {
+    bool cancelled = false;
+    try {
+      co_await sleep(10s);
+    } catch (const CancelledError&) {
+      cancelled = true;
+    }
+    if (cancelled) {
+      co_await sleep(50ms);  // cleanup that awaits
+      cleaned = true;
+      throw CancelledError();
+    }
+    co_return req;
+  });
+  with_server({{"Slow", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Slow")("x");
+    co_await sleep(30ms);
+    co_await f.server.stop(100ms);
+    EXPECT_TRUE(cleaned.load());
+    EXPECT_THROW(co_await call, AioRpcError);
+  });
+}
+
+// A handler that swallows every cancel and awaits on does not outlive the
+// server: past a bounded wait its coroutine is destroyed (its locals'
+// destructors run), so stop() returns and nothing leaks (checked by ASan).
+TEST(Server, AHandlerThatSwallowsEveryCancelEndsWithTheServer) {
+  static std::atomic<int> cancels{0};
+  static std::atomic<bool> destroyed{false};
+  cancels = 0;
+  destroyed = false;
+  struct Guard {
+    ~Guard() { destroyed = true; }
+  };
+  auto handler = raw([](const std::string& req, ServicerContext&) -> Task<std::string> {
+    Guard guard;
+    for (int i = 0; i < 100; ++i) {
+      try {
+        co_await sleep(10s);
+      } catch (const CancelledError&) {
+        ++cancels;
+      }
+    }
+    co_return req;
+  });
+  with_server({{"Stubborn", handler}}, [](Fixture& f) -> Task<void> {
+    auto call = f.method("Stubborn")("x");
+    co_await sleep(30ms);
+    auto t0 = std::chrono::steady_clock::now();
+    co_await f.server.stop(100ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_TRUE(destroyed.load());
+    EXPECT_GE(cancels.load(), 1);
+    EXPECT_THROW(co_await call, AioRpcError);
+  });
+}
+
 TEST(Server, Behaviour_054_CallsAfterStopFail) {
   with_server({{"Echo", echo()}}, [](Fixture& f) -> Task<void> {
     EXPECT_EQ(co_await f.method("Echo")("a"), "a");

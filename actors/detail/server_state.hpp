@@ -52,6 +52,8 @@ class ActioService : public grpc::Service {
 };
 
 /// One serving thread: an EventLoop driving one ServerCompletionQueue.
+class ServerCall;
+
 class ServerLoop {
  public:
   ServerLoop(ServerState& server, int index, std::unique_ptr<grpc::ServerCompletionQueue> cq);
@@ -70,6 +72,14 @@ class ServerLoop {
   void accepted(int index, bool got_call);
   /// A call of method `index` that accepted() counted has ended.
   void call_ended(int index) noexcept;
+  /// Brackets a call's handler (the loop keeps the running ones listed).
+  void handler_started(ServerCall* call) noexcept;
+  void handler_ended(ServerCall* call) noexcept;
+
+  /// How long a serving loop runs on after the server's shutdown for the
+  /// handlers still running (cancelled, e.g. cleaning up after catching the
+  /// CancelledError); past it, their coroutines are destroyed.
+  static constexpr Duration kHandlerExitTimeout = std::chrono::seconds(1);
 
   /// Outstanding accepts per method and loop follow the method's running
   /// calls on the loop, between accepts_per_method and this many: a burst of
@@ -82,7 +92,15 @@ class ServerLoop {
     int outstanding = 0;  // accepts posted, not completed
     int running = 0;      // calls accepted, not ended
   };
+  /// After the loop's run: cancels the handlers still running, runs the
+  /// loop until they return (at most kHandlerExitTimeout), then destroys
+  /// the coroutines of those that did not.
+  void finish_handlers(EventLoop& loop);
+
   std::vector<MethodLoad> load_;
+  ServerCall* handlers_ = nullptr;  // the calls whose handler runs (intrusive list)
+  int handlers_running_ = 0;
+  bool draining_ = false;
   ServerState* server_;
   int index_;
   std::unique_ptr<grpc::ServerCompletionQueue> owned_cq_;
@@ -175,6 +193,11 @@ class ServerCall {
     loop().op_finished();
   }
   void maybe_destroy();
+  /// Cancels the running handler (the server is finishing its loop).
+  void cancel_handler();
+  /// Destroys the running handler's coroutine, and drive()'s, as if the
+  /// handler had returned cancelled (the serving loop is ending).
+  void abandon_handler();
   /// Runs the server interceptors, then the handler they gave.
   Task<void> run_intercepted();
   Task<std::optional<RpcMethodHandler>> run_chain(std::size_t i, HandlerCallDetails details);
@@ -215,6 +238,10 @@ class ServerCall {
   bool counted_running_ = false;  // in its loop's running calls of the method
   int pending_ = 0;
   Task<void> task_;
+  std::coroutine_handle<> drive_frame_;  // drive(), while it awaits task_
+  // The loop's list of calls whose handler runs.
+  ServerCall* run_prev_ = nullptr;
+  ServerCall* run_next_ = nullptr;
   Event send_md_done_;
   Event write_done_;
   bool write_pending_ = false;
@@ -238,6 +265,8 @@ class ServerCall {
   MemberOp<&ServerCall::on_send_md> send_md_op_;
   MemberOp<&ServerCall::on_write> write_op_;
   MemberOp<&ServerCall::on_read> read_op_;
+
+  friend class ServerLoop;
 };
 
 /// The server actor's state, on its home loop.
