@@ -162,7 +162,7 @@ TEST(StreamUnary, Behaviour_019_CancelAfterDoneWritingBeforeTheResponse) {
   };
   static Seen seen;
   auto slow = stream_unary_rpc_method_handler<std::string, std::string>(
-      [](Requests& requests, ServicerContext& ctx) -> Task<std::string> {
+      [](Requests& requests, ServicerContext&) -> Task<std::string> {
         std::string out;
         while (auto r = co_await requests.read()) out += *r;
         seen.all_read = true;

@@ -363,7 +363,9 @@ TEST(Inspect, WatchEventsOfEveryLoopComeInSeqOrderWithoutGaps) {
           auto batch = co_await watch.read();
           CO_ASSERT_TRUE(batch.has_value());
           for (const auto& e : batch->events()) {
-            if (last != 0) EXPECT_EQ(e.seq(), last + 1) << "after seq " << last;
+            if (last != 0) {
+              EXPECT_EQ(e.seq(), last + 1) << "after seq " << last;
+            }
             last = e.seq();
             ++events;
             if (e.has_started() && e.started().method() == "/test.Svc/Where" && e.started().side() == v1::SERVER) {
@@ -464,7 +466,9 @@ TEST(Inspect, PastTheWatchRateCallsAreSummarizedButFailedAndLongCallsComeOneByOn
           EXPECT_EQ(by_code, s.calls());
           EXPECT_EQ(by_latency, s.calls());
           EXPECT_EQ(s.latency_counts_size(), s.latency_bounds_size() + 1);
-          if (s.side() == v1::SERVER) EXPECT_EQ(s.messages_in(), s.calls());
+          if (s.side() == v1::SERVER) {
+            EXPECT_EQ(s.messages_in(), s.calls());
+          }
         }
       }
     }
@@ -485,7 +489,9 @@ TEST(Inspect, PastTheWatchRateCallsAreSummarizedButFailedAndLongCallsComeOneByOn
     }
     // The slow calls were promoted mid-call: their started event came 100 ms or more after they started.
     for (const auto& [id, key] : started) {
-      if (key.first == "/test.Svc/Slow") EXPECT_GE(promoted_after[id], 0.099) << (key.second == v1::CLIENT ? "client" : "server");
+      if (key.first == "/test.Svc/Slow") {
+        EXPECT_GE(promoted_after[id], 0.099) << (key.second == v1::CLIENT ? "client" : "server");
+      }
     }
     watch.cancel();
     co_await ch.close();
@@ -868,8 +874,11 @@ TEST(Inspect, AServerSaysWhichOfItsPortsUseTls) {
     }
     EXPECT_EQ(seen, 1);
     // The inspection port itself is plaintext.
-    for (const auto& e : snap.endpoints())
-      if (e.kind() == v1::SERVER_ENDPOINT && e.target() == inspection->target()) EXPECT_EQ(e.tls_addresses_size(), 0);
+    for (const auto& e : snap.endpoints()) {
+      if (e.kind() == v1::SERVER_ENDPOINT && e.target() == inspection->target()) {
+        EXPECT_EQ(e.tls_addresses_size(), 0);
+      }
+    }
     co_await ch.close();
     co_await srv.stop(0s);
   }());
