@@ -192,7 +192,8 @@ void ServerLoop::finish_handlers(EventLoop& loop) {
   if (!handlers_) return;
   // The server has shut down: gRPC cancelled what outlived the grace, and
   // the loop stopped, maybe before those cancels reached every handler.
-  // Cancel them (again: one may have caught it), and let them end.
+  // Cancel those they did not reach (a handler cancels once: one that caught
+  // the cancel may be awaiting its cleanup), and let them end.
   draining_ = true;
   std::vector<ServerCall*> running;
   for (ServerCall* c = handlers_; c; c = c->run_next_) running.push_back(c);

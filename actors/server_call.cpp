@@ -164,7 +164,12 @@ Detached ServerCall::drive() {
 }
 
 void ServerCall::cancel_handler() {
-  if (handler_running_) task_.cancel();
+  // Once: a second cancel would cut short the cleanup of a handler that
+  // caught the first.
+  if (handler_running_ && !handler_cancelled_) {
+    handler_cancelled_ = true;
+    task_.cancel();
+  }
 }
 
 void ServerCall::abandon_handler() {
@@ -240,7 +245,7 @@ void ServerCall::on_done(bool) {
   done_notice_ = true;
   if (ctx_.IsCancelled()) {
     cancelled_ = true;
-    if (handler_running_) task_.cancel();
+    cancel_handler();
     if (rec_) {
       // Who: the deadline, the server's own stop (its grace ran out), or else the client.
       bool deadline = time_remaining() && time_remaining()->count() <= 0;

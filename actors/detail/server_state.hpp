@@ -193,7 +193,8 @@ class ServerCall {
     loop().op_finished();
   }
   void maybe_destroy();
-  /// Cancels the running handler (the server is finishing its loop).
+  /// Cancels the running handler, once (the client cancelled, or the
+  /// server is finishing its loop).
   void cancel_handler();
   /// Destroys the running handler's coroutine, and drive()'s, as if the
   /// handler had returned cancelled (the serving loop is ending).
@@ -229,6 +230,7 @@ class ServerCall {
   bool initial_md_sent_ = false;
   bool cancelled_ = false;
   bool handler_running_ = false;
+  bool handler_cancelled_ = false;  // cancel_handler() ran (it cancels once)
   // Done callbacks run once both happened: the handler returned, and gRPC's
   // done notice came (only it says for sure whether the call was cancelled).
   bool handler_finished_ = false;
