@@ -153,23 +153,11 @@ void ChannelState::drop_io_interest() noexcept {
   if (std::exchange(io_interest_, false)) loop_->remove_io_interest();
 }
 
-void ChannelState::link(ClientCall* call) noexcept {
-  call->live_prev = nullptr;
-  call->live_next = live_head_;
-  if (live_head_) live_head_->live_prev = call;
-  live_head_ = call;
-  ++live_count_;
-}
+void ChannelState::link(ClientCall* call) noexcept { live_.push_front(call); }
 
 void ChannelState::unlink(ClientCall* call) noexcept {
-  if (call->live_prev) {
-    call->live_prev->live_next = call->live_next;
-  } else {
-    live_head_ = call->live_next;
-  }
-  if (call->live_next) call->live_next->live_prev = call->live_prev;
-  call->live_prev = call->live_next = nullptr;
-  if (--live_count_ == 0) drained_.set();
+  live_.erase(call);
+  if (live_.empty()) drained_.set();
 }
 
 void ChannelState::check_usable(const char* what) const {
@@ -179,13 +167,13 @@ void ChannelState::check_usable(const char* what) const {
 
 void ChannelState::cancel_all(const char* details) {
   // cancel() unlinks the call, so always take the head.
-  while (live_head_) live_head_->cancel(details);
+  while (ClientCall* call = live_.front()) call->cancel(details);
 }
 
 Task<void> ChannelState::close(std::optional<Duration> grace) {
   auto keep = shared_from_this();
   closed_ = true;
-  if (grace && live_count_ > 0) {
+  if (grace && !live_.empty()) {
     drained_.clear();
     co_await drained_.wait_for(*grace);
   }

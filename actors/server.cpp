@@ -172,46 +172,37 @@ void ServerLoop::accepted(int index, bool got_call) {
 
 void ServerLoop::call_ended(int index) noexcept { --load_[static_cast<std::size_t>(index)].running; }
 
-void ServerLoop::handler_started(ServerCall* call) noexcept {
-  call->run_prev_ = nullptr;
-  call->run_next_ = handlers_;
-  if (handlers_) handlers_->run_prev_ = call;
-  handlers_ = call;
-  ++handlers_running_;
-}
+void ServerLoop::handler_started(ServerCall* call) noexcept { handlers_.push_front(call); }
 
 void ServerLoop::handler_ended(ServerCall* call) noexcept {
-  if (call->run_prev_) call->run_prev_->run_next_ = call->run_next_;
-  else handlers_ = call->run_next_;
-  if (call->run_next_) call->run_next_->run_prev_ = call->run_prev_;
-  call->run_prev_ = call->run_next_ = nullptr;
-  if (--handlers_running_ == 0 && draining_) loop_->stop();
+  handlers_.erase(call);
+  if (handlers_.empty() && draining_) loop_->stop();
 }
 
 void ServerLoop::finish_handlers(EventLoop& loop) {
-  if (!handlers_) return;
+  if (handlers_.empty()) return;
   // The server has shut down: gRPC cancelled what outlived the grace, and
   // the loop stopped, maybe before those cancels reached every handler.
   // Cancel those they did not reach (a handler cancels once: one that caught
   // the cancel may be awaiting its cleanup), and let them end.
   draining_ = true;
   std::vector<ServerCall*> running;
-  for (ServerCall* c = handlers_; c; c = c->run_next_) running.push_back(c);
+  for (ServerCall* c = handlers_.front(); c; c = handlers_.next(c)) running.push_back(c);
   for (ServerCall* c : running) c->cancel_handler();
   TimerId timer = loop.call_later(kHandlerExitTimeout, [&loop] { loop.stop(); });
-  if (handlers_) loop.run();
+  if (!handlers_.empty()) loop.run();
   loop.cancel_timer(timer);
-  if (!handlers_) return;
+  if (handlers_.empty()) return;
   // Some handler swallowed the cancel and awaits on. Its coroutine is
   // destroyed, as the loop ends: first the work already scheduled runs (a
   // resumption queued for a destroyed frame would touch freed memory).
   for (int i = 0; i < 1000 && loop.stats().ready > 0; ++i) loop.run_once(false);
   if (loop.stats().ready > 0) {
-    std::cerr << "actio: " << handlers_running_
+    std::cerr << "actio: " << handlers_.size()
               << " server handler(s) kept running after the server stopped; left as they are" << std::endl;
     return;
   }
-  while (handlers_) handlers_->abandon_handler();
+  while (ServerCall* c = handlers_.front()) c->abandon_handler();
 }
 
 // -- ServerState ----------------------------------------------------------------

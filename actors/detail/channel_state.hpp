@@ -11,6 +11,7 @@
 
 #include "actio/event.hpp"
 #include "actio/interceptor.hpp"
+#include "detail/intrusive_list.hpp"
 #include "detail/registry.hpp"
 #include "detail/send_buffer.hpp"
 #include "actio/event_loop.hpp"
@@ -61,7 +62,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   const InterceptorLists& interceptors() const noexcept { return interceptors_; }
   const std::shared_ptr<inspect::EndpointRecord>& endpoint_record() const noexcept { return endpoint_; }
   void set_interceptors(InterceptorLists lists) { interceptors_ = std::move(lists); }
-  std::size_t live_calls() const noexcept { return live_count_; }
+  std::size_t live_calls() const noexcept { return live_.size(); }
 
   // -- calls ----------------------------------------------------------------
 
@@ -94,8 +95,7 @@ class ChannelState : public std::enable_shared_from_this<ChannelState> {
   std::shared_ptr<inspect::EndpointRecord> endpoint_;  // null unless inspected
   bool closed_ = false;
   bool io_interest_ = false;  // holds the loop's I/O interest (see EventLoop::add_io_interest)
-  ClientCall* live_head_ = nullptr;
-  std::size_t live_count_ = 0;
+  IntrusiveList<ClientCall> live_;
   Event drained_;
   std::uint64_t hook_id_ = 0;
   std::unique_ptr<LoopActor> actor_;

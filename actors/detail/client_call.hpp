@@ -17,6 +17,7 @@
 #include "actio/event_loop.hpp"
 #include "actio/metadata.hpp"
 #include "actio/options.hpp"
+#include "detail/intrusive_list.hpp"
 #include "detail/registry.hpp"
 #include "detail/send_buffer.hpp"
 
@@ -35,7 +36,8 @@ Metadata to_metadata(const Multimap& in) {
   return md;
 }
 
-class ClientCall {
+/// On its channel's list of live calls (ListLinks).
+class ClientCall : public ListLinks<ClientCall> {
  public:
   // -- member types ---------------------------------------------------------
 
@@ -125,9 +127,6 @@ class ClientCall {
   /// The proxy's interception; null for a plain call.
   Interception* interception() const noexcept { return icpt_.get(); }
 
-  // Intrusive list of the channel's live calls.
-  ClientCall* live_prev = nullptr;
-  ClientCall* live_next = nullptr;
 
  private:
   template <void (ClientCall::*Fn)(bool)>

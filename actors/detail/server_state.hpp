@@ -21,6 +21,7 @@
 #include "actio/event_loop.hpp"
 #include "actio/server.hpp"
 #include "actio/servicer_context.hpp"
+#include "detail/intrusive_list.hpp"
 #include "detail/registry.hpp"
 #include "detail/send_buffer.hpp"
 
@@ -98,8 +99,7 @@ class ServerLoop {
   void finish_handlers(EventLoop& loop);
 
   std::vector<MethodLoad> load_;
-  ServerCall* handlers_ = nullptr;  // the calls whose handler runs (intrusive list)
-  int handlers_running_ = 0;
+  IntrusiveList<ServerCall> handlers_;  // the calls whose handler runs
   bool draining_ = false;
   ServerState* server_;
   int index_;
@@ -109,8 +109,9 @@ class ServerLoop {
   std::thread thread_;
 };
 
-/// A server-call actor: one accepted (or awaited) unary call.
-class ServerCall {
+/// A server-call actor: one accepted (or awaited) call; on its loop's list
+/// of running handlers (ListLinks) while its handler runs.
+class ServerCall : public ListLinks<ServerCall> {
  public:
   ServerCall(ServerLoop& sl, int method_index);
   ~ServerCall();
@@ -241,9 +242,6 @@ class ServerCall {
   int pending_ = 0;
   Task<void> task_;
   std::coroutine_handle<> drive_frame_;  // drive(), while it awaits task_
-  // The loop's list of calls whose handler runs.
-  ServerCall* run_prev_ = nullptr;
-  ServerCall* run_next_ = nullptr;
   Event send_md_done_;
   Event write_done_;
   bool write_pending_ = false;
