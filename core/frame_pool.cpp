@@ -10,7 +10,7 @@ namespace {
 
 // Size classes: 64-byte steps up to 1.5 KiB (coroutine frames; a client
 // call's state is 1.2 KiB), then 512-byte steps up to 9.5 KiB (a server
-// call's state is 5.6 KiB).
+// call's state is 3.3 KiB).
 constexpr std::size_t kSmallGranule = 64;
 constexpr std::size_t kSmallClasses = 24;
 constexpr std::size_t kSmallMax = kSmallGranule * kSmallClasses;
