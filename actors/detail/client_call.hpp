@@ -127,7 +127,6 @@ class ClientCall : public ListLinks<ClientCall> {
   /// The proxy's interception; null for a plain call.
   Interception* interception() const noexcept { return icpt_.get(); }
 
-
  private:
   template <void (ClientCall::*Fn)(bool)>
   struct MemberOp final : Op {

@@ -53,9 +53,9 @@ class ActioService : public grpc::Service {
   }
 };
 
-/// One serving thread: an EventLoop driving one ServerCompletionQueue.
 class ServerCall;
 
+/// One serving thread: an EventLoop driving one ServerCompletionQueue.
 class ServerLoop {
  public:
   ServerLoop(ServerState& server, int index, std::unique_ptr<grpc::ServerCompletionQueue> cq);
@@ -213,7 +213,7 @@ class ServerCall : public ListLinks<ServerCall> {
   grpc::ServerContext ctx_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-  // One of the three, by the method's kind.
+  // The method's kind of responder (one of the three).
   using Responder = grpc::ServerAsyncResponseWriter<SendBuffer>;
   using Writer = grpc::ServerAsyncWriter<SendBuffer>;
   using Stream = grpc::ServerAsyncReaderWriter<SendBuffer, grpc::ByteBuffer>;
