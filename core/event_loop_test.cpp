@@ -27,6 +27,16 @@ Task<void> boom() {
   throw std::runtime_error("boom");
 }
 
+/// Sleeps 10 s; sets `saw` if cancelled (and ends cancelled).
+Task<void> sleep_noting_cancel(bool& saw) {
+  try {
+    co_await actio::sleep(10s);
+  } catch (const actio::CancelledError&) {
+    saw = true;
+    throw;
+  }
+}
+
 TEST(Task, ReturnsValueThroughRun) { EXPECT_EQ(actio::run(answer()), 42); }
 
 TEST(Task, IsLazyUntilAwaited) {
@@ -203,17 +213,8 @@ TEST(WaitFor, GivesTheValueOfATaskThatEndsInTime) {
 TEST(WaitFor, PastTheTimeoutCancelsTheTaskWaitsForItThenThrowsTimeoutError) {
   auto body = []() -> Task<std::string> {
     bool inner_saw_cancel = false;
-    auto slow = [](bool& saw) -> Task<int> {
-      try {
-        co_await actio::sleep(10s);
-      } catch (const actio::CancelledError&) {
-        saw = true;
-        throw;
-      }
-      co_return 1;
-    };
     try {
-      co_await actio::wait_for(slow(inner_saw_cancel), 20ms);
+      co_await actio::wait_for(sleep_noting_cancel(inner_saw_cancel), 20ms);
     } catch (const actio::TimeoutError& e) {
       // The inner task has ended (seen its cancel) before the error came.
       co_return std::string(inner_saw_cancel ? "ended; " : "running; ") + e.what();
@@ -251,14 +252,6 @@ TEST(WaitFor, ATaskThatSwallowsTheCancelGivesItsValueAndOtherErrorsPass) {
 TEST(WaitFor, CancellingTheWaiterCancelsTheTaskAndThrowsCancelledError) {
   auto body = []() -> Task<std::string> {
     bool inner_saw_cancel = false;
-    auto slow = [](bool& saw) -> Task<void> {
-      try {
-        co_await actio::sleep(10s);
-      } catch (const actio::CancelledError&) {
-        saw = true;
-        throw;
-      }
-    };
     auto waiter = [](Task<void> inner) -> Task<std::string> {
       try {
         co_await actio::wait_for(std::move(inner), 10s);
@@ -269,7 +262,7 @@ TEST(WaitFor, CancellingTheWaiterCancelsTheTaskAndThrowsCancelledError) {
       }
       co_return "done";
     };
-    Task<std::string> w = waiter(slow(inner_saw_cancel));
+    Task<std::string> w = waiter(sleep_noting_cancel(inner_saw_cancel));
     auto canceller = [](Task<std::string>& victim) -> Task<void> {
       co_await actio::sleep(10ms);
       victim.cancel();
